@@ -1,0 +1,5 @@
+import sys
+
+from odevideo.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,50 @@
+"""Latent dynamics + per-frame decoding, shared by the Kanaa et al. model families."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from odevideo.nn import ConvFrameDecoder, MLPODEFunc
+from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
+
+
+class LatentTrajectoryDecoder(nn.Module):
+    """Integrates ``z0`` from ``t0`` to the query times and decodes every latent independently.
+
+    The ODE always runs in float32, also under bf16 autocast: the dynamics net is tiny, and a
+    low-precision state accumulates error over many solver steps.
+    """
+
+    def __init__(
+        self,
+        latent_dim: int,
+        out_channels: int,
+        image_size: int,
+        channels: list[int],
+        ode_hidden: int,
+        ode_layers: int,
+        solver: SolverConfig,
+        skip_channels: list[int] | None,
+        time_dependent: bool = False,
+    ):
+        super().__init__()
+        self.dynamics = NFECounter(MLPODEFunc(latent_dim, ode_hidden, ode_layers, time_dependent=time_dependent))
+        self.decoder = ConvFrameDecoder(latent_dim, out_channels, image_size, channels, skip_channels)
+        self.solver = solver
+
+    def trajectory(self, z0: Tensor, t0: Tensor, query_times: Tensor) -> tuple[Tensor, int]:
+        """``z0`` ``(B, D)`` at ``t0`` ``(B,)`` -> latents ``(B, Q, D)`` at ``query_times`` ``(B, Q)``; and the NFE."""
+        before = self.dynamics.nfe_forward
+        with torch.autocast(device_type=z0.device.type, enabled=False):
+            zs = odeint_batch(self.dynamics, z0.float(), query_times.float(), t0=t0.float(), solver=self.solver)
+        return zs, self.dynamics.nfe_forward - before
+
+    def decode(self, zs: Tensor, skips: list[Tensor] | None) -> Tensor:
+        """Latents ``(B, Q, D)`` (+ per-clip skip maps ``(B, C_l, H_l, W_l)``) -> logits ``(B, Q, C, H, W)``."""
+        b, q, d = zs.shape
+        flat_skips = None
+        if skips is not None:
+            flat_skips = [s.unsqueeze(1).expand(-1, q, *s.shape[1:]).reshape(b * q, *s.shape[1:]) for s in skips]
+        logits = self.decoder(zs.reshape(b * q, d), flat_skips)
+        return logits.view(b, q, *logits.shape[1:])

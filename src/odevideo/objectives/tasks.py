@@ -1,0 +1,78 @@
+"""Training / evaluation task formulations: what the model sees and what it must produce.
+
+* ``reconstruction`` (Kanaa et al.'s training formulation): observe the first ``num_observed``
+  frames and reconstruct exactly those frames.
+* ``prediction`` (the usual video-prediction formulation): observe the first ``num_observed`` frames
+  and produce every frame of the clip (reconstruction of the context plus extrapolation).
+
+Frames already masked out in the batch (irregular sampling) are neither shown to the model nor
+scored as targets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import torch
+from torch import Tensor
+
+from odevideo.data import ClipBatch
+from odevideo.errors import InputError
+
+Formulation = Literal["reconstruction", "prediction"]
+
+
+@dataclass
+class Task:
+    """One batch of work: context ``(B, Tc, ...)``, query times ``(B, Q)``, targets ``(B, Q, C, H, W)``.
+
+    ``target_mask`` ``(B, Q)`` says which targets exist (count in the loss and metrics).
+    """
+
+    context_frames: Tensor
+    context_times: Tensor
+    context_mask: Tensor
+    query_times: Tensor
+    targets: Tensor
+    target_mask: Tensor
+
+
+def make_task(batch: ClipBatch, formulation: Formulation, num_observed: int) -> Task:
+    t = batch.frames.shape[1]
+    if not 1 <= num_observed <= t:
+        raise InputError(f"num_observed={num_observed} must be between 1 and the clip length {t}")
+    ctx = slice(0, num_observed)
+    context_mask = batch.mask[:, ctx]
+    if not context_mask.any(dim=1).all():
+        raise InputError("a clip has no observed frame among its context frames; lower the drop rate or keep the first frame")
+    if formulation == "reconstruction":
+        q = ctx
+    elif formulation == "prediction":
+        q = slice(0, t)
+    else:
+        raise InputError(f"unknown task formulation {formulation!r}; use 'reconstruction' or 'prediction'")
+    return Task(
+        context_frames=batch.frames[:, ctx],
+        context_times=batch.times[:, ctx],
+        context_mask=context_mask,
+        query_times=batch.times[:, q],
+        targets=batch.frames[:, q],
+        target_mask=batch.mask[:, q],
+    )
+
+
+def masked_frame_mean(per_frame: Tensor, mask: Tensor) -> Tensor:
+    """Mean of ``per_frame`` ``(B, Q)`` over the True entries of ``mask`` ``(B, Q)``."""
+    m = mask.to(per_frame.dtype)
+    return (per_frame * m).sum() / m.sum().clamp_min(1.0)
+
+
+def interpolation_split(num_frames: int, device=None) -> tuple[Tensor, Tensor]:
+    """Indices for the half-step interpolation test: observe every other frame, predict the rest.
+
+    Observing frames 0, 2, 4, ... of a clip makes the odd frames lie exactly half way between two
+    observations (in time units of the observed grid), so they have ground truth.
+    """
+    idx = torch.arange(num_frames, device=device)
+    return idx[0::2], idx[1::2]

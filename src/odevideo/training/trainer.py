@@ -1,0 +1,271 @@
+"""The training loop: steps, logging, validation, samples, checkpoints, exact resume.
+
+Run directory layout (``<output_dir>/<name>/``)::
+
+    config.yaml           the resolved config
+    metrics.jsonl         one JSON object per log / validation event
+    checkpoints/last.*    latest state (safetensors + json), rewritten atomically
+    checkpoints/best.*    best validation score so far (lowest validation MSE)
+    samples/step_XXXXXX.{png,gif}   truth (top) vs prediction (bottom) on validation clips
+
+Exact resume: the batch of step s and every random draw inside step s depend only on
+(train.seed, s), and the checkpoint holds model, optimizer, scheduler and step. A run resumed from
+the checkpoint written after step s continues exactly like the uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from odevideo.data import make_grid, save_image, write_video
+from odevideo.errors import CheckpointError, TrainingDivergedError
+from odevideo.objectives import make_task
+from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
+from odevideo.training.config import ExperimentConfig
+from odevideo.training.configio import from_dict, save_config, to_dict
+from odevideo.training.factory import batch_from_indices, build_dataset, build_model, compute_loss, training_batch
+
+
+def autocast_context(cfg: ExperimentConfig, device: torch.device):
+    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16)
+
+
+def build_optimizer(cfg: ExperimentConfig, model: nn.Module):
+    t = cfg.train
+    opt = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+
+    def factor(step: int) -> float:
+        warm = min(1.0, (step + 1) / t.warmup_steps) if t.warmup_steps > 0 else 1.0
+        if t.lr_schedule == "cosine":
+            prog = min(1.0, step / max(1, t.steps))
+            return warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
+        return warm
+
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
+    return opt, sched
+
+
+def _step_seed(seed: int, step: int) -> int:
+    return (seed * 7_919 + step * 104_729 + 1) % (2**63 - 1)
+
+
+@dataclass
+class TrainResult:
+    run_dir: Path
+    step: int
+    best_val_mse: float
+    stopped_early: bool
+    elapsed_s: float
+
+
+class Trainer:
+    """Trains ``build_model(cfg)`` on ``build_dataset(cfg, 'train')``; see the module docstring."""
+
+    def __init__(self, cfg: ExperimentConfig, run_dir: str | Path | None = None, resume: bool = False):
+        self.cfg = cfg
+        self.run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / cfg.name
+        self.ckpt_dir = self.run_dir / "checkpoints"
+        self.device = torch.device(cfg.train.device)
+        if cfg.train.threads:
+            torch.set_num_threads(cfg.train.threads)
+        torch.manual_seed(cfg.train.seed)
+        self.model = build_model(cfg).to(self.device)
+        if cfg.train.channels_last:
+            self.model = self.model.to(memory_format=torch.channels_last)
+        self.opt, self.sched = build_optimizer(cfg, self.model)
+        self.train_set = build_dataset(cfg, "train")
+        self.val_set = build_dataset(cfg, "val")
+        self.step = 0
+        self.best_val = float("inf")
+        self.elapsed_before = 0.0
+        if resume:
+            self._resume()
+        elif (self.ckpt_dir / "last.json").exists():
+            raise CheckpointError(
+                f"{self.run_dir} already holds a training run; pass --resume to continue it, "
+                f"or choose another --set name=... / --output-dir"
+            )
+
+    # ------------------------------------------------------------------ state
+    def _resume(self) -> None:
+        path = self.ckpt_dir / "last"
+        if not (self.ckpt_dir / "last.json").exists():
+            raise CheckpointError(f"nothing to resume: {path}.json does not exist; start without --resume")
+        ck = load_checkpoint(path)
+        saved = from_dict(ExperimentConfig, ck.config)
+        if to_dict(saved.model) != to_dict(self.cfg.model) or to_dict(saved.data) != to_dict(self.cfg.data):
+            raise CheckpointError(
+                f"the checkpoint in {self.run_dir} was trained with a different model/data config; "
+                f"resume with the same preset and overrides (see {self.run_dir / 'config.yaml'})"
+            )
+        self.model.load_state_dict(ck.model_state)
+        self.opt.load_state_dict(ck.optimizer_state)
+        self.sched.load_state_dict(ck.scheduler_state)
+        self.step = int(ck.extra_state["step"])
+        self.best_val = float(ck.extra_state.get("best_val_mse", float("inf")))
+        self.elapsed_before = float(ck.extra_state.get("elapsed_s", 0.0))
+        self._truncate_log(self.step)
+
+    def _truncate_log(self, step: int) -> None:
+        """Drop log lines written after the checkpoint, so the resumed log reads like an uninterrupted one."""
+        log = self.run_dir / "metrics.jsonl"
+        if not log.exists():
+            return
+        keep = [ln for ln in log.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
+        tmp = log.with_suffix(".jsonl.tmp")
+        tmp.write_text("".join(ln + "\n" for ln in keep))
+        os.replace(tmp, log)
+
+    def save(self, name: str, elapsed: float) -> None:
+        save_checkpoint(
+            self.ckpt_dir / name,
+            model_state=self.model.state_dict(),
+            optimizer_state=self.opt.state_dict(),
+            scheduler_state=self.sched.state_dict(),
+            extra_state={"step": self.step, "best_val_mse": self.best_val, "elapsed_s": elapsed},
+            config=to_dict(self.cfg),
+        )
+
+    def _log(self, record: dict) -> None:
+        with open(self.run_dir / "metrics.jsonl", "a") as f:
+            f.write(json.dumps(record) + "\n")
+
+    # ------------------------------------------------------------------ validation
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """Posterior-mean prediction MSE on the validation split (never the test split)."""
+        cfg = self.cfg
+        self.model.eval()
+        se, n, nfe = 0.0, 0, 0
+        first = None
+        bs = cfg.eval.batch_size
+        for start in range(0, len(self.val_set), bs):
+            idx = range(start, min(start + bs, len(self.val_set)))
+            batch = batch_from_indices(self.val_set, idx, cfg.data.frame_dt).to(self.device)
+            task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
+            with autocast_context(cfg, self.device):
+                pred = self.model(task.context_frames, task.context_times, task.context_mask, task.query_times)
+            err = ((pred.frames.float() - task.targets) ** 2).flatten(2).mean(-1)
+            se += err.sum().item()
+            n += err.numel()
+            nfe += pred.nfe
+            if first is None:
+                first = (task.targets[: cfg.eval.num_sample_clips], pred.frames[: cfg.eval.num_sample_clips].float())
+        self.model.train()
+        self._write_samples(*first)
+        return {"val_mse": se / max(n, 1), "val_nfe": nfe}
+
+    def _write_samples(self, truth: torch.Tensor, pred: torch.Tensor) -> None:
+        out = self.run_dir / "samples"
+        out.mkdir(parents=True, exist_ok=True)
+        t = truth.shape[1]
+        rows = torch.stack([truth, pred.clamp(0, 1)], dim=1).flatten(0, 1)  # (2N, T, C, H, W)
+        save_image(out / f"step_{self.step:06d}.png", make_grid(rows.flatten(0, 1).cpu(), nrow=t))
+        # GIF: each frame shows all clips, truth above prediction.
+        frames = torch.stack([make_grid(rows[:, i].cpu(), nrow=truth.shape[0]) for i in range(t)])
+        write_video(out / f"step_{self.step:06d}.gif", frames, fps=5)
+
+    # ------------------------------------------------------------------ loop
+    def fit(self) -> TrainResult:
+        cfg = self.cfg
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_config(cfg, self.run_dir / "config.yaml")
+        stop = {"flag": False}
+
+        def _handler(signum, frame):  # finish the step, checkpoint, then exit
+            stop["flag"] = True
+
+        old = {s: signal.signal(s, _handler) for s in (signal.SIGINT, signal.SIGTERM)} if _main_thread() else {}
+        bar = None
+        if cfg.train.progress:
+            from tqdm.auto import tqdm
+
+            bar = tqdm(total=cfg.train.steps, initial=self.step, desc=cfg.name, dynamic_ncols=True)
+        t_start = time.perf_counter()
+        budget = cfg.train.max_minutes * 60 if cfg.train.max_minutes is not None else None
+        stopped_early = False
+        self.model.train()
+        window_t, window_steps = time.perf_counter(), 0
+        try:
+            while self.step < cfg.train.steps:
+                elapsed = self.elapsed_before + time.perf_counter() - t_start
+                if stop["flag"] or (budget is not None and elapsed >= budget):
+                    stopped_early = True
+                    break
+                metrics = self._train_step()
+                self.step += 1
+                window_steps += 1
+                if bar is not None:
+                    bar.update(1)
+                    bar.set_postfix(loss=f"{metrics['loss']:.4g}", nfe=metrics["nfe"], refresh=False)
+                if self.step % cfg.train.log_every == 0 or self.step == cfg.train.steps:
+                    now = time.perf_counter()
+                    rate = window_steps / max(now - window_t, 1e-9)
+                    window_t, window_steps = now, 0
+                    self._log({"step": self.step, "kind": "train", "lr": self.sched.get_last_lr()[0],
+                               "steps_per_s": rate, "elapsed_s": self.elapsed_before + now - t_start, **metrics})
+                if self.step % cfg.train.eval_every == 0 or self.step == cfg.train.steps:
+                    val = self.validate()
+                    improved = val["val_mse"] < self.best_val
+                    if improved:
+                        self.best_val = val["val_mse"]
+                    self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
+                    if improved:
+                        self.save("best", self.elapsed_before + time.perf_counter() - t_start)
+                if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
+                    self.save("last", self.elapsed_before + time.perf_counter() - t_start)
+        finally:
+            if bar is not None:
+                bar.close()
+            for s, h in old.items():
+                signal.signal(s, h)
+        elapsed = self.elapsed_before + time.perf_counter() - t_start
+        if stopped_early:
+            # A budget or signal stop still leaves a resumable state and a validated best model.
+            val = self.validate()
+            if val["val_mse"] < self.best_val:
+                self.best_val = val["val_mse"]
+                self.save("best", elapsed)
+            self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
+            self.save("last", elapsed)
+        return TrainResult(self.run_dir, self.step, self.best_val, stopped_early, elapsed)
+
+    def _train_step(self) -> dict:
+        cfg = self.cfg
+        batch = training_batch(cfg, self.train_set, self.step).to(self.device)
+        torch.manual_seed(_step_seed(cfg.train.seed, self.step))
+        task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
+        with autocast_context(cfg, self.device):
+            out = compute_loss(cfg, self.model, task, self.step)
+        if not torch.isfinite(out.loss):
+            raise TrainingDivergedError(
+                f"loss became {out.loss.item()} at step {self.step}; the last good state is in "
+                f"{self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller solver step "
+                f"(model.solver.step_size), then resume with --resume"
+            )
+        self.opt.zero_grad(set_to_none=True)
+        out.loss.backward()
+        if cfg.train.grad_clip > 0:
+            gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
+            if not torch.isfinite(gnorm):
+                raise TrainingDivergedError(
+                    f"gradient norm became {gnorm.item()} at step {self.step}; lower train.lr and resume with --resume"
+                )
+        self.opt.step()
+        self.sched.step()
+        return out.metrics
+
+
+def _main_thread() -> bool:
+    import threading
+
+    return threading.current_thread() is threading.main_thread()
