@@ -94,10 +94,8 @@ def _load_input_clip(args, cfg):
     if args.input:
         from odevideo.data import read_video
 
-        frames, _fps = read_video(args.input)
+        frames, _fps = read_video(args.input, channels=1 if args.grayscale else None)
         c, s = cfg.data.channels, cfg.data.image_size
-        if args.grayscale and frames.shape[1] == 3:
-            frames = (frames * torch.tensor([0.299, 0.587, 0.114]).view(1, 3, 1, 1)).sum(1, keepdim=True)
         if frames.shape[1] != c:
             raise InputError(f"{args.input} has {frames.shape[1]} channels but the model takes {c}; "
                              f"pass --grayscale to convert RGB to gray")

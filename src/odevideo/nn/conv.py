@@ -32,9 +32,12 @@ def _check_size(image_size: int, levels: int) -> None:
 class ConvFrameEncoder(nn.Module):
     """Per-frame encoder: ``(N, C, H, W)`` in [0, 1] -> embedding ``(N, out_dim)``.
 
-    A 3x3 stem, then one stride-2 conv block per entry of ``channels``; the flattened last feature
-    map goes through a linear layer. ``forward(..., return_features=True)`` also returns the feature
-    map after every level (finest first), used as skip connections by :class:`ConvFrameDecoder`.
+    Level 1 folds 2x2 pixel blocks into channels (space-to-depth) and applies a 3x3 conv, so no conv
+    ever runs at full resolution (on a CPU the full-resolution layers cost more than all others
+    together); every further level is a stride-2 4x4 conv. Each level: conv + GroupNorm + SiLU.
+    The flattened last feature map goes through a linear layer. ``forward(..., return_features=True)``
+    also returns the feature map after every level (finest first), used as skip connections by
+    :class:`ConvFrameDecoder`.
     """
 
     def __init__(self, in_channels: int, image_size: int, channels: Sequence[int], out_dim: int):
@@ -42,24 +45,14 @@ class ConvFrameEncoder(nn.Module):
         _check_size(image_size, len(channels))
         self.in_channels = in_channels
         self.image_size = image_size
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, channels[0], 3, padding=1), _norm(channels[0]), nn.SiLU())
-        blocks = []
-        prev = channels[0]
-        for ch in channels:
-            blocks.append(
-                nn.Sequential(
-                    nn.Conv2d(prev, ch, 4, stride=2, padding=1),
-                    _norm(ch),
-                    nn.SiLU(),
-                    nn.Conv2d(ch, ch, 3, padding=1),
-                    _norm(ch),
-                    nn.SiLU(),
-                )
-            )
-            prev = ch
+        blocks = [
+            nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(4 * in_channels, channels[0], 3, padding=1), _norm(channels[0]), nn.SiLU())
+        ]
+        for prev, ch in zip(channels[:-1], channels[1:]):
+            blocks.append(nn.Sequential(nn.Conv2d(prev, ch, 4, stride=2, padding=1), _norm(ch), nn.SiLU()))
         self.blocks = nn.ModuleList(blocks)
         final = image_size // 2 ** len(channels)
-        self.head = nn.Linear(prev * final * final, out_dim)
+        self.head = nn.Linear(channels[-1] * final * final, out_dim)
         self.feature_channels = list(channels)
 
     def forward(self, x: Tensor, return_features: bool = False):
@@ -68,7 +61,7 @@ class ConvFrameEncoder(nn.Module):
                 f"frame encoder expects frames of shape (N, {self.in_channels}, {self.image_size}, {self.image_size}), "
                 f"got {tuple(x.shape)}; resize the clip or set data.image_size / data.channels to match the model"
             )
-        h = self.stem(x)
+        h = x
         feats = []
         for block in self.blocks:
             h = block(h)
@@ -80,9 +73,12 @@ class ConvFrameEncoder(nn.Module):
 class ConvFrameDecoder(nn.Module):
     """Per-frame decoder: latent ``(N, in_dim)`` -> logits ``(N, C, H, W)`` (apply sigmoid for frames).
 
-    Mirror of :class:`ConvFrameEncoder`. With ``skip_channels`` the decoder concatenates a skip feature
-    map at every level (e.g. the encoder features of the last observed frame, which carry appearance
-    so the latent can concentrate on motion).
+    Mirror of :class:`ConvFrameEncoder`: a linear layer to the coarsest feature map, then per level a
+    3x3 conv to 4x the next level's channels and a depth-to-space (pixel shuffle) upsampling; the last
+    level's depth-to-space produces the output directly. The decoder runs once per frame *and query
+    time*, so it is kept free of full-resolution convolutions: it dominates the cost of a step.
+    With ``skip_channels`` the decoder concatenates a skip feature map at every level (e.g. the encoder
+    features of the last observed frame, which carry appearance so the latent can concentrate on motion).
     """
 
     def __init__(
@@ -105,19 +101,14 @@ class ConvFrameDecoder(nn.Module):
         self.use_skips = skip_channels is not None
         blocks = []
         for i, ch in enumerate(rev):
-            nxt = rev[i + 1] if i + 1 < len(rev) else rev[-1]
-            blocks.append(
-                nn.Sequential(
-                    nn.Conv2d(ch + skips[i], ch, 3, padding=1),
-                    _norm(ch),
-                    nn.SiLU(),
-                    nn.ConvTranspose2d(ch, nxt, 4, stride=2, padding=1),
-                    _norm(nxt),
-                    nn.SiLU(),
+            if i + 1 < len(rev):
+                nxt = rev[i + 1]
+                blocks.append(
+                    nn.Sequential(nn.Conv2d(ch + skips[i], 4 * nxt, 3, padding=1), nn.PixelShuffle(2), _norm(nxt), nn.SiLU())
                 )
-            )
+            else:
+                blocks.append(nn.Sequential(nn.Conv2d(ch + skips[i], 4 * out_channels, 3, padding=1), nn.PixelShuffle(2)))
         self.blocks = nn.ModuleList(blocks)
-        self.out = nn.Conv2d(rev[-1], out_channels, 3, padding=1)
 
     def forward(self, z: Tensor, skips: Sequence[Tensor] | None = None) -> Tensor:
         h = self.fc(z).view(z.shape[0], self.start_channels, self.start, self.start)
@@ -128,4 +119,4 @@ class ConvFrameDecoder(nn.Module):
             if skip_list is not None:
                 h = torch.cat([h, skip_list[i]], dim=1)
             h = block(h)
-        return self.out(h)
+        return h
