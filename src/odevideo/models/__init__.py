@@ -5,3 +5,15 @@ from odevideo.models.encoder_ode_decoder import EncoderODEDecoder
 from odevideo.models.latent_ode import LatentODEVAE
 
 __all__ = ["ContinuousTimeVideoModel", "VideoPrediction", "EncoderODEDecoder", "LatentODEVAE"]
+from odevideo.models.temporal_generators import (  # noqa: E402
+    MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator, TGANTemporalGenerator, count_parameters,
+    mocogan_ode, mocogan_sde, tgan_ode, tgan_sde,
+)
+
+__all__ += ["TGANTemporalGenerator", "MoCoGANMotionGenerator", "ODETemporalGenerator", "SDETemporalGenerator",
+            "count_parameters", "tgan_ode", "mocogan_ode", "tgan_sde", "mocogan_sde"]
+
+# Vid-ODE (Park et al. 2021).
+from odevideo.models.vid_ode import VidODE, VidODEPrediction  # noqa: E402
+
+__all__ += ["VidODE", "VidODEPrediction"]

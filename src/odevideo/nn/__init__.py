@@ -5,3 +5,14 @@ from odevideo.nn.odefunc import MLPODEFunc
 from odevideo.nn.recurrent import BackwardGRUEncoder
 
 __all__ = ["ConvFrameEncoder", "ConvFrameDecoder", "MLPODEFunc", "BackwardGRUEncoder"]
+
+# Vid-ODE building blocks (Park et al. 2021).
+from odevideo.nn.convgru import ConvGRUCell, ConvODEFunc, ODEConvGRUEncoder  # noqa: E402
+from odevideo.nn.discriminators import ImageDiscriminator, PatchDiscriminator, SequenceDiscriminator  # noqa: E402
+from odevideo.nn.warping import compose, warp  # noqa: E402
+
+__all__ += [
+    "ConvGRUCell", "ConvODEFunc", "ODEConvGRUEncoder",
+    "PatchDiscriminator", "ImageDiscriminator", "SequenceDiscriminator",
+    "warp", "compose",
+]

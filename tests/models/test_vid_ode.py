@@ -1,0 +1,254 @@
+import pytest
+import torch
+
+from odevideo.errors import InputError
+from odevideo.models import VidODE, VidODEPrediction
+from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
+from odevideo.objectives.vid_ode import (
+    VidODELossWeights, backward_gan, difference_loss, difference_targets, reconstruction_loss, sequence_windows,
+    vid_ode_losses,
+)
+from odevideo.solvers import SolverConfig
+
+# Fixed steps on a grid anchored at each clip's start: per-clip results do not depend on the batch.
+SOLVER = SolverConfig(method="rk4", step_size=0.05)
+
+
+def _model(**kw):
+    torch.manual_seed(0)
+    kw.setdefault("decoder_solver", SOLVER)
+    model = VidODE(in_channels=1, hidden_channels=8, ode_hidden=8, ode_layers=1, **kw)
+    g = torch.Generator().manual_seed(3)
+    with torch.no_grad():  # non-zero ODE dynamics (they start at zero), so times matter in every test
+        for p in [*model.ode_encoder.dynamics.parameters(), *model.decoder_dynamics.parameters()]:
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3)
+    return model
+
+
+def _clip(b=2, t=4, seed=1):
+    g = torch.Generator().manual_seed(seed)
+    frames = torch.rand(b, t, 1, 16, 16, generator=g)
+    times = torch.arange(t, dtype=torch.float32).expand(b, -1) * 0.1
+    return frames, times.contiguous()
+
+
+def test_shapes_interpolation_and_extrapolation():
+    model = _model()
+    frames, times = _clip()
+    for query in (torch.tensor([0.05, 0.15, 0.25]), torch.tensor([0.35, 0.4, 0.55, 0.7]), torch.tensor([0.0, 0.3, 0.45])):
+        pred = model(frames, times, None, query)
+        q = query.numel()
+        assert isinstance(pred, VidODEPrediction)
+        assert pred.frames.shape == pred.raw_frames.shape == pred.warped.shape == pred.differences.shape == (2, q, 1, 16, 16)
+        assert pred.flows.shape == (2, q, 2, 16, 16) and pred.masks.shape == (2, q, 1, 16, 16)
+        assert pred.hidden.shape == (2, q, 8, 4, 4) and pred.latents.shape == (2, q, 8 * 16)
+        assert (pred.frames >= 0).all() and (pred.frames <= 1).all()
+        assert torch.isfinite(pred.raw_frames).all() and pred.nfe > 0
+
+
+def test_reference_frame_and_decoder_start():
+    model = _model()
+    frames, times = _clip()
+    extra = model(frames, times, None, torch.tensor([0.4, 0.5]))
+    torch.testing.assert_close(extra.reference_frames, frames[:, -1])  # extrapolation warps the last observed frame
+    torch.testing.assert_close(extra.start_times, times[:, -1])
+    inter = model(frames, times, None, torch.tensor([0.05, 0.15]))
+    torch.testing.assert_close(inter.reference_frames, frames[:, 0])  # the last observed frame before the queries
+    torch.testing.assert_close(inter.start_times, times[:, -1])  # the ODE still starts at the last observed time
+    # the decoder state at the last observed time is the encoder state: the authors' start at the first target
+    # gives the same state when that target is the last observed time
+    compat = _model(decoder_start="first_target")
+    at_last = model(frames, times, None, times[0, -1:])
+    torch.testing.assert_close(compat(frames, times, None, times[0, -1:]).hidden, at_last.hidden)
+    # ... but for a later target the authors' version ignores the elapsed time, ours does not
+    later = torch.tensor([0.6])
+    assert torch.allclose(compat(frames, times, None, later).hidden, at_last.hidden)
+    assert not torch.allclose(model(frames, times, None, later).hidden, at_last.hidden)
+
+
+def test_time_shift_invariance():
+    model = _model()
+    frames, times = _clip()
+    query = torch.tensor([0.05, 0.3, 0.45])
+    a = model(frames, times, None, query)
+    b = model(frames, times + 2.0, None, query + 2.0)
+    torch.testing.assert_close(a.frames, b.frames, rtol=1e-4, atol=1e-5)
+
+
+def test_masked_frames_do_not_influence_the_output():
+    model = _model()
+    frames, times = _clip(b=1, t=5)
+    mask = torch.tensor([[True, False, True, True, False]])
+    query = torch.tensor([0.1, 0.35, 0.6])
+    pred = model(frames, times, mask, query)
+    noisy = frames.clone()
+    noisy[:, ~mask[0]] = torch.rand_like(noisy[:, ~mask[0]]) * 5
+    noisy[:, 1] = float("nan")
+    torch.testing.assert_close(model(noisy, times, mask, query).frames, pred.frames)
+    keep = mask[0]
+    dropped = model(frames[:, keep], times[:, keep], None, query)
+    torch.testing.assert_close(dropped.frames, pred.frames, rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(pred.start_times, times[:, 3])  # last *observed* time
+
+
+def test_per_sample_irregular_grids_equal_separate_runs():
+    model = _model()
+    frames, _ = _clip(b=3, t=4)
+    times = torch.tensor([[0.0, 0.1, 0.2, 0.3], [0.0, 0.15, 0.5, 0.55], [1.0, 1.3, 1.35, 1.6]])
+    mask = torch.tensor([[True, True, True, True], [True, False, True, True], [True, True, False, True]])
+    query = torch.tensor([[0.05, 0.3, 0.4], [0.1, 0.6, 0.9], [1.35, 1.6, 1.65]])
+    pred = model(frames, times, mask, query)
+    for b in range(3):
+        one = model(frames[b : b + 1], times[b : b + 1], mask[b : b + 1], query[b : b + 1])
+        torch.testing.assert_close(one.frames, pred.frames[b : b + 1], rtol=1e-4, atol=1e-5)
+        torch.testing.assert_close(one.hidden, pred.hidden[b : b + 1], rtol=1e-4, atol=1e-5)
+
+
+def test_ablation_switches_change_the_computation():
+    frames, times = _clip()
+    query = torch.tensor([0.4, 0.5])
+    full = _model()(frames, times, None, query)
+    warp_only = _model(use_mask_composition=False)(frames, times, None, query)
+    vanilla = _model(use_flow_warping=False, use_mask_composition=False)(frames, times, None, query)
+    no_warp = _model(use_flow_warping=False)(frames, times, None, query)
+    # (D) pure warping: frames are the warped previous frames, no D or M
+    assert warp_only.masks is None and warp_only.differences is None
+    torch.testing.assert_close(warp_only.raw_frames, warp_only.warped)
+    # (B) vanilla: G's image head is a logit map, no flow / warping / composition
+    assert vanilla.flows is None and vanilla.warped is None and vanilla.masks is None
+    torch.testing.assert_close(vanilla.frames, vanilla.logits.sigmoid())
+    # composition without warping composes the unwarped previous frame
+    torch.testing.assert_close(no_warp.warped[:, 0], frames[:, -1])
+    assert no_warp.flows is None
+    # (E) full: the frame is the composition of the warped frame and the difference
+    torch.testing.assert_close(full.raw_frames, full.masks * full.warped + (1 - full.masks) * full.differences)
+    outs = [full.frames, warp_only.frames, vanilla.frames, no_warp.frames]
+    for i in range(4):
+        for j in range(i + 1, 4):
+            assert not torch.allclose(outs[i], outs[j])
+    # the chain warps the previous output (paper) or the previous warped image (authors' code)
+    authors = _model(warp_previous="warped")(frames, times, None, query)
+    torch.testing.assert_close(authors.raw_frames[:, 0], full.raw_frames[:, 0])
+    assert not torch.allclose(authors.raw_frames[:, 1], full.raw_frames[:, 1])
+    emb = _model(first_prev="embedding")(frames, times, None, query)
+    assert not torch.allclose(emb.frames[:, 0], full.frames[:, 0])
+
+
+def test_eval_and_train_give_the_same_output():
+    model = _model()
+    frames, times = _clip()
+    query = torch.tensor([0.05, 0.35, 0.5])
+    train_out = model.train()(frames, times, None, query).frames
+    eval_out = model.eval()(frames, times, None, query).frames
+    torch.testing.assert_close(train_out, eval_out)
+    torch.testing.assert_close(model.predict_frames(frames, times, query), eval_out)
+
+
+def test_bad_inputs_raise_input_error():
+    model = _model()
+    frames, times = _clip()
+    with pytest.raises(InputError, match="increasing"):
+        model(frames, times, None, torch.tensor([0.5, 0.4]))
+    with pytest.raises(InputError, match="increasing"):
+        model(frames, times, None, torch.tensor([0.4, 0.4]))
+    with pytest.raises(InputError, match="first observed"):
+        model(frames, times, None, torch.tensor([-0.1, 0.2]))
+    mask = torch.tensor([[False, True, True, True]] * 2)
+    with pytest.raises(InputError, match="first observed"):
+        model(frames, times, mask, torch.tensor([0.05]))
+    with pytest.raises(InputError, match="channel"):
+        model(frames.expand(-1, -1, 3, -1, -1), times, None, torch.tensor([0.5]))
+    with pytest.raises(InputError, match="divisible"):
+        model(frames[..., :14, :14], times, None, torch.tensor([0.5]))
+    with pytest.raises(InputError):
+        model(frames, times, torch.zeros(2, 4, dtype=torch.bool), torch.tensor([0.5]))
+    with pytest.raises(InputError):
+        model(frames, times, None, torch.tensor([[0.5]] * 3))
+    with pytest.raises(InputError, match="decoder_start"):
+        VidODE(in_channels=1, hidden_channels=8, decoder_start="middle")
+    with pytest.raises(InputError):
+        VidODE(in_channels=1, hidden_channels=6)
+
+
+def test_difference_targets_use_the_previous_ground_truth_not_zero():
+    model = _model()
+    frames, times = _clip(b=1, t=6)
+    ctx_f, ctx_t, tgt, q = frames[:, :3], times[:, :3], frames[:, 3:], times[:, 3:]
+    pred = model(ctx_f, ctx_t, None, q[0])
+    target_mask = torch.tensor([[True, False, True]])
+    delta, valid = difference_targets(pred, tgt, target_mask)
+    torch.testing.assert_close(delta[:, 0], tgt[:, 0] - ctx_f[:, -1])  # first query: vs the reference frame
+    torch.testing.assert_close(delta[:, 2], tgt[:, 2] - tgt[:, 1])
+    assert valid.tolist() == [[True, False, False]]  # previous frame missing -> left out, not compared to zeros
+    expected = (pred.differences[:, 0] - delta[:, 0]).abs().mean()
+    torch.testing.assert_close(difference_loss(pred, tgt, target_mask), expected)
+
+
+def test_sequence_windows():
+    ctx = torch.arange(4.0).view(1, 4, 1, 1, 1).expand(1, 4, 1, 2, 2)
+    mask = torch.tensor([[True, True, False, True]])
+    fake = 10 + torch.arange(3.0).view(1, 3, 1, 1, 1).expand(1, 3, 1, 2, 2)
+    w = sequence_windows(fake, 3, ctx, mask)
+    assert w.shape == (1, 3, 3, 1, 2, 2)
+    assert w[0, :, :, 0, 0, 0].tolist() == [[1, 3, 10], [3, 10, 11], [10, 11, 12]]  # frame 2 unobserved: skipped
+    with pytest.raises(InputError):
+        sequence_windows(fake, 5, ctx, mask)
+    times = torch.tensor([[0.0, 0.1, 0.2, 0.3]])
+    w = sequence_windows(fake[:, :2], 4, ctx, mask, mode="interpolation", query_times=times[:, [1, 3]], context_times=times)
+    assert w[0, :, :, 0, 0, 0].tolist() == [[0, 10, 0, 3], [0, 1, 0, 11]]
+    with pytest.raises(InputError):
+        sequence_windows(fake[:, :1], 4, ctx, mask, mode="interpolation", query_times=torch.tensor([[0.05]]),
+                         context_times=times)
+
+
+def _setup(seed=0):
+    model = _model()
+    frames, times = _clip(b=2, t=6, seed=seed)
+    return model, frames[:, :3], times[:, :3], frames[:, 3:], times[:, 3:]
+
+
+def test_single_discriminator_pass_and_separate_gradients():
+    model, ctx_f, ctx_t, tgt, q = _setup()
+    d_img = ImageDiscriminator(1, base_channels=4, n_downs=2)
+    d_seq = SequenceDiscriminator(1, window=4, base_channels=4, n_downs=2)
+    calls = {"img": 0, "seq": 0}
+    d_img.register_forward_hook(lambda *a: calls.__setitem__("img", calls["img"] + 1))
+    d_seq.register_forward_hook(lambda *a: calls.__setitem__("seq", calls["seq"] + 1))
+    pred = model(ctx_f, ctx_t, None, q)
+    losses = vid_ode_losses(pred, tgt, context_frames=ctx_f, image_disc=d_img, seq_disc=d_seq)
+    assert calls == {"img": 2, "seq": 2}  # one real and one fake pass each
+    assert set(losses.metrics) >= {"recon_l1", "diff_l1", "adv_img_g", "adv_seq_g", "disc_loss", "loss"}
+    g_params, d_params = list(model.parameters()), [*d_img.parameters(), *d_seq.parameters()]
+    backward_gan(losses, g_params, d_params)
+    g_grads = [p.grad.clone() for p in g_params]
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in d_params)
+    # the generator's gradient is that of the generator loss alone (the discriminator loss did not leak in)
+    model.zero_grad()
+    pred = model(ctx_f, ctx_t, None, q)
+    vid_ode_losses(pred, tgt, context_frames=ctx_f, image_disc=d_img, seq_disc=d_seq).generator.backward()
+    for a, p in zip(g_grads, g_params):
+        torch.testing.assert_close(a, p.grad)
+
+
+def test_losses_decrease_over_a_few_adam_steps():
+    model, ctx_f, ctx_t, tgt, q = _setup()
+    d_img = ImageDiscriminator(1, base_channels=4, n_downs=2)
+    d_seq = SequenceDiscriminator(1, window=4, base_channels=4, n_downs=2)
+    opt_g = torch.optim.Adam(model.parameters(), lr=3e-3)
+    opt_d = torch.optim.Adam([*d_img.parameters(), *d_seq.parameters()], lr=3e-3)
+    weights = VidODELossWeights()
+    history = []
+    for _ in range(10):
+        opt_g.zero_grad()
+        opt_d.zero_grad()
+        pred = model(ctx_f, ctx_t, None, q)
+        losses = vid_ode_losses(pred, tgt, context_frames=ctx_f, image_disc=d_img, seq_disc=d_seq, weights=weights)
+        backward_gan(losses, model.parameters(), [*d_img.parameters(), *d_seq.parameters()])
+        opt_g.step()
+        opt_d.step()
+        history.append((losses.metrics["recon_l1"] + losses.metrics["diff_l1"], losses.metrics["disc_loss"]))
+    assert history[-1][0] < 0.9 * history[0][0]
+    assert history[-1][1] < history[0][1]
+    with torch.no_grad():
+        pred = model(ctx_f, ctx_t, None, q)
+        assert reconstruction_loss(pred, tgt) < reconstruction_loss(_model()(ctx_f, ctx_t, None, q), tgt)
