@@ -22,8 +22,6 @@ import gzip
 import hashlib
 import http.client
 import os
-import shutil
-import tempfile
 import urllib.error
 import urllib.request
 import zlib
@@ -33,6 +31,7 @@ from typing import Iterable, Sequence
 import numpy as np
 import torch
 
+from odevideo._atomic import atomic_write_bytes
 from odevideo.errors import DatasetError, InputError
 
 __all__ = [
@@ -191,42 +190,8 @@ def write_idx(path: str | os.PathLike[str], array: np.ndarray | torch.Tensor) ->
     payload = header + np.ascontiguousarray(arr, dtype=np.dtype(_IDX_DTYPES[code])).tobytes()
     if path.name.endswith(".gz"):
         payload = gzip.compress(payload, compresslevel=6, mtime=0)
-    _atomic_write_bytes(path, payload)
+    atomic_write_bytes(path, payload)
     return path
-
-
-def _atomic_write_bytes(path: Path, payload: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(payload)
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
-        os.replace(tmp, path)
-    except BaseException:
-        _unlink_quiet(tmp)
-        raise
-
-
-def _umask() -> int:
-    """The process umask (read from /proc where possible: os.umask() briefly changes it)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-def _unlink_quiet(path: str | os.PathLike[str]) -> None:
-    try:
-        os.unlink(path)
-    except FileNotFoundError:
-        pass
 
 
 # ---------------------------------------------------------------------- locating / caching
@@ -352,30 +317,21 @@ def _download_one(name: str, cache: Path, mirrors: Sequence[str], timeout: float
     for mirror in mirrors:
         url = mirror if mirror.endswith("/") else mirror + "/"
         url = f"{url}{name}.gz"
-        fd, tmp = tempfile.mkstemp(dir=cache, prefix=f".{name}.", suffix=".part")
         try:
-            try:
-                request = urllib.request.Request(url, headers={"User-Agent": "odevideo"})
-                with os.fdopen(fd, "wb") as f, _urlopen(request, timeout=timeout) as response:
-                    shutil.copyfileobj(response, f, 1 << 20)
-                raw = Path(tmp).read_bytes()
-                is_gz = raw[:2] == _GZIP_MAGIC
-                content = _maybe_gunzip(raw, url)
-            except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, DatasetError) as e:
-                failures.append(f"{url}: {e}")
-                continue
-            md5 = hashlib.md5(content).hexdigest()
-            if md5 != expected:
-                failures.append(f"{url}: checksum mismatch (MD5 of the uncompressed content is {md5}, expected {expected})")
-                continue
-            dest = cache / (f"{name}.gz" if is_gz else name)
-            os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600
-            os.replace(tmp, dest)
-            tmp = ""
-            return dest
-        finally:
-            if tmp:
-                _unlink_quiet(tmp)
+            request = urllib.request.Request(url, headers={"User-Agent": "odevideo"})
+            with _urlopen(request, timeout=timeout) as response:
+                raw = response.read()
+            is_gz = raw[:2] == _GZIP_MAGIC
+            content = _maybe_gunzip(raw, url)
+        except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError, DatasetError) as e:
+            failures.append(f"{url}: {e}")
+            continue
+        md5 = hashlib.md5(content).hexdigest()
+        if md5 != expected:
+            failures.append(f"{url}: checksum mismatch (MD5 of the uncompressed content is {md5}, expected {expected})")
+            continue
+        # only a verified download reaches the disk, and atomically
+        return atomic_write_bytes(cache / (f"{name}.gz" if is_gz else name), raw)
     details = "; ".join(failures) if failures else "no mirrors given"
     raise DatasetError(
         f"could not download MNIST file {name} ({details}). Fix: check the network connection, or download "
@@ -415,7 +371,7 @@ def _locate(
     if download:
         dest = download_mnist(names=[name], cache_dir=cache, force=p is not None)[0]
         if p is not None and p != dest:
-            _unlink_quiet(p)  # the bad cached copy would otherwise shadow the fresh one
+            p.unlink(missing_ok=True)  # the bad cached copy would otherwise shadow the fresh one
         return dest, True
     looked = [str(d) for base in ([data_dir] if data_dir is not None else []) + [cache] for d in _candidate_dirs(Path(base))]
     raise DatasetError(

@@ -41,8 +41,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import shutil
-import tempfile
 from fractions import Fraction
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -51,6 +49,7 @@ import numpy as np
 import torch
 from PIL import Image
 
+from odevideo._atomic import atomic_write, atomic_write_dir
 from odevideo.errors import InputError, VideoFileError
 
 __all__ = [
@@ -458,37 +457,15 @@ def _to_uint8(arr: np.ndarray, what: str) -> np.ndarray:
     return np.rint(arr.astype(np.float32) * 255.0).astype(np.uint8)
 
 
-def _umask() -> int:
-    """The process umask (read from /proc where possible: os.umask() briefly changes it)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as f:
-            for line in f:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError):
-        pass
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
 def _atomic_file(path: Path, write: Callable[[str], None]) -> None:
     """Run ``write(tmp_path)`` on a temporary file next to ``path``, then move it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp" + path.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        if os.path.getsize(tmp) == 0:
+
+    def write_checked(tmp: Path) -> None:
+        write(str(tmp))
+        if tmp.stat().st_size == 0:
             raise VideoFileError(f"{path}: the encoder produced an empty file")
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+
+    atomic_write(path, write_checked, suffix=".tmp" + path.suffix)
 
 
 def write_video(
@@ -646,27 +623,14 @@ def _write_folder(path: Path, u8: np.ndarray) -> None:
                 f"{path}: refusing to replace a folder that holds more than frame images "
                 f"(e.g. {foreign[0]!r}); choose an empty or new folder"
             )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    old: Path | None = None
-    try:
-        width = max(6, len(str(u8.shape[0] - 1)))
+    width = max(6, len(str(u8.shape[0] - 1)))
+
+    def fill(tmp: Path) -> None:
         for t, f in enumerate(u8):
             img = Image.fromarray(f[0], mode="L") if f.shape[0] == 1 else Image.fromarray(f.transpose(1, 2, 0), mode="RGB")
             img.save(tmp / f"frame_{t:0{width}d}.png", format="PNG")
-        os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp creates 0700
-        if path.exists():
-            old = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".old"))
-            os.rmdir(old)
-            os.replace(path, old)
-        os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        if old is not None and old.exists() and not path.exists():
-            os.replace(old, path)  # put the previous folder back
-        raise
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+
+    atomic_write_dir(path, fill)
 
 
 # ====================================================================== grids and images

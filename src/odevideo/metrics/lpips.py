@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -43,6 +42,7 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
+from odevideo._atomic import atomic_write
 from odevideo.errors import DatasetError, InputError
 
 __all__ = [
@@ -92,13 +92,11 @@ def download_file(url: str, dest: str | os.PathLike, sha256_prefix: str | None =
     :class:`DatasetError`, naming the URL and where to put the file by hand.
     """
     dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=dest.name + ".", suffix=".part", dir=dest.parent)
-    tmp = Path(tmp_name)
-    digest = hashlib.sha256()
-    try:
+
+    def fetch(tmp: Path) -> None:
+        digest = hashlib.sha256()
         try:
-            with os.fdopen(fd, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
+            with open(tmp, "wb") as out, urllib.request.urlopen(url, timeout=60) as response:
                 while True:
                     block = response.read(1 << 20)
                     if not block:
@@ -116,10 +114,8 @@ def download_file(url: str, dest: str | os.PathLike, sha256_prefix: str | None =
                 f"{sha256_prefix}; the download is corrupt or the file changed upstream. "
                 f"Nothing was saved; retry, or place a correct copy at {dest}"
             )
-        os.replace(tmp, dest)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+
+    atomic_write(dest, fetch, suffix=".part")
     return dest
 
 

@@ -39,7 +39,6 @@ import os
 import pathlib
 import platform
 import random
-import tempfile
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -49,6 +48,7 @@ import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
+from odevideo._atomic import fsync_dir, fsync_file, temp_file
 from odevideo.errors import CheckpointError
 
 __all__ = [
@@ -315,36 +315,12 @@ def _sha256(path: pathlib.Path) -> str:
     return h.hexdigest()
 
 
-def _fsync_file(path: pathlib.Path) -> None:
-    with open(path, "rb") as fh:
-        os.fsync(fh.fileno())
-
-
-def _fsync_dir(path: pathlib.Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # e.g. Windows
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_json(path: pathlib.Path, obj: Any) -> None:
     with open(path, "w", encoding="utf-8") as fh:
         json.dump(obj, fh, indent=1, allow_nan=False)
         fh.write("\n")
         fh.flush()
         os.fsync(fh.fileno())
-
-
-def _temp_path(directory: pathlib.Path, final: pathlib.Path) -> pathlib.Path:
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=f".{final.name}.", suffix=".tmp")
-    os.close(fd)
-    return pathlib.Path(tmp)
 
 
 def save_checkpoint(
@@ -407,20 +383,16 @@ def save_checkpoint(
     metadata = {"format": "pt", "odevideo_format": FORMAT_NAME,
                 "odevideo_format_version": str(FORMAT_VERSION)}
 
-    tmp_st = tmp_json = None
     try:
-        tmp_st = _temp_path(directory, st_path)
-        tmp_json = _temp_path(directory, json_path)
-        save_file(enc.tensors, str(tmp_st), metadata=metadata)
-        _fsync_file(tmp_st)
-        doc["safetensors_sha256"] = _sha256(tmp_st)
-        doc["safetensors_size"] = tmp_st.stat().st_size
-        _write_json(tmp_json, doc)
-        os.replace(tmp_st, st_path)
-        tmp_st = None
-        os.replace(tmp_json, json_path)  # commit
-        tmp_json = None
-        _fsync_dir(directory)
+        with temp_file(st_path) as tmp_st, temp_file(json_path) as tmp_json:
+            save_file(enc.tensors, str(tmp_st), metadata=metadata)
+            fsync_file(tmp_st)
+            doc["safetensors_sha256"] = _sha256(tmp_st)
+            doc["safetensors_size"] = tmp_st.stat().st_size
+            _write_json(tmp_json, doc)
+            os.replace(tmp_st, st_path)
+            os.replace(tmp_json, json_path)  # commit
+        fsync_dir(directory)
     except CheckpointError:
         raise
     except OSError as exc:
@@ -428,13 +400,6 @@ def save_checkpoint(
             f"cannot write checkpoint {json_path}: {exc}; check free disk space and "
             "permissions of the directory"
         ) from exc
-    finally:
-        for tmp in (tmp_st, tmp_json):
-            if tmp is not None:
-                try:
-                    os.unlink(tmp)
-                except FileNotFoundError:
-                    pass
     return json_path
 
 

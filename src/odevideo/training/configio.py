@@ -27,7 +27,6 @@ import difflib
 import importlib.resources
 import os
 import pathlib
-import tempfile
 import types
 import typing
 from collections.abc import Iterable, Mapping
@@ -36,6 +35,7 @@ from typing import Any, Literal, Union
 
 import yaml
 
+from odevideo._atomic import atomic_write_text
 from odevideo.errors import ConfigError
 
 __all__ = [
@@ -685,18 +685,5 @@ def save_config(obj: Any, path: str | os.PathLike) -> pathlib.Path:
     p = pathlib.Path(path)
     text = yaml.safe_dump(to_dict(obj), sort_keys=False, default_flow_style=False,
                           allow_unicode=True)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, p)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
+    atomic_write_text(p, text, fsync=True)
     return p

@@ -17,12 +17,12 @@ observations (baseline: linear blend of the two neighbours).
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from odevideo._atomic import atomic_write, atomic_write_text
 from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel, psnr, ssim
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.factory import batch_from_indices, build_dataset
@@ -157,16 +157,10 @@ def save_results(result: dict, out_dir: str | Path) -> dict[str, Path]:
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "eval.json", "md": out / "eval.md", "png": out / "eval_curves.png"}
-    _atomic_text(paths["json"], json.dumps(result, indent=2))
-    _atomic_text(paths["md"], format_table(result) + "\n")
+    atomic_write_text(paths["json"], json.dumps(result, indent=2))
+    atomic_write_text(paths["md"], format_table(result) + "\n")
     plot_curves(result, paths["png"])
     return paths
-
-
-def _atomic_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def plot_curves(result: dict, path: Path) -> None:
@@ -186,6 +180,10 @@ def plot_curves(result: dict, path: Path) -> None:
         style = "-" if m == "model" else "--"
         axes[0].plot(frames, curves["psnr"], style, marker="o", ms=3, label=m)
         axes[1].plot(frames, curves["ssim"], style, marker="o", ms=3, label=m)
+    # Zero-error frames (copying the last observed frame onto itself) sit at the cap: keep them off-scale.
+    finite = [v for c in result["per_timestep"].values() for v in c["psnr"] if v < PSNR_CAP_DB]
+    if finite:
+        axes[0].set_ylim(min(finite) - 1.0, max(finite) + 1.0)
     for ax, name in zip(axes, ("PSNR (dB)", "SSIM")):
         ax.axvline(result["num_observed"] + 0.5, color="gray", lw=0.8)
         ax.set_xlabel("frame")
@@ -196,7 +194,7 @@ def plot_curves(result: dict, path: Path) -> None:
     axes[0].legend(fontsize=8)
     fig.suptitle(f"{result['split']} split, {result['num_clips']} clips: observed frames 1-{result['num_observed']}")
     fig.tight_layout()
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".tmp.png")
+    finally:
+        plt.close(fig)

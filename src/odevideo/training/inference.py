@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import torch
 from torch import nn
 
+from odevideo._atomic import atomic_write
 from odevideo.errors import CheckpointError, InputError
 from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.config import ExperimentConfig
@@ -106,9 +106,8 @@ def plot_latent_trajectories(latents: torch.Tensor, query_times: torch.Tensor, p
         title += f"; observed until t={num_observed_time:g}"
     ax.set_title(title)
     fig.tight_layout()
-    path = Path(path)
-    tmp = path.with_name(path.name + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    try:
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".tmp.png")
+    finally:
+        plt.close(fig)
     return {"explained_variance_ratio": ratio}
