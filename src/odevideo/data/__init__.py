@@ -6,6 +6,10 @@
 * :mod:`~odevideo.data.moving_mnist` -- :class:`MovingMNIST`, :func:`load_moving_mnist_npy`
 * :mod:`~odevideo.data.bouncing_balls` -- :class:`BouncingBalls` (the default dataset)
 * :mod:`~odevideo.data.video_io` -- :func:`read_video`, :func:`write_video`, :func:`make_grid`, :func:`save_image`
+* :mod:`~odevideo.data.transforms` -- crops, resizes, flip/rotation augmentation, temporal windows on ``(T, C, H, W)``
+* :mod:`~odevideo.data.video_folder` -- :class:`VideoFolderDataset` (any folder of videos / frame folders / ``.npy``)
+* real-video datasets: :class:`KTHAction`, :class:`MovingGif`, :class:`PennAction`, :class:`CAM5Hurricane`
+  (raw physical values, *not* in ``[0, 1]``), :class:`UCF101`
 """
 
 from odevideo.data.batch import DEFAULT_FRAME_DT, ClipBatch, collate_clips, regular_times
@@ -25,6 +29,30 @@ from odevideo.data.mnist import (
 from odevideo.data.moving_mnist import MovingMNIST, load_moving_mnist_npy
 from odevideo.data.sampling import apply_mask, per_sample_time_grid, random_drop_mask, random_time_subset
 from odevideo.data.video_io import iter_video_frames, make_grid, read_video, save_image, write_video
+from odevideo.data.transforms import (
+    center_crop,
+    center_crop_square,
+    crop,
+    hflip,
+    irregular_indices,
+    irregular_subsample,
+    make_generator,
+    random_flip_rotate,
+    random_temporal_window,
+    resize,
+    resize_short_side,
+    rotate,
+    sample_flip_rotate,
+    subsample,
+    temporal_window,
+    window_start,
+)
+from odevideo.data.video_folder import CLIP_EXTENSIONS, VideoClip, VideoFolderDataset, list_video_clips
+from odevideo.data.kth import KTH_ACTIONS, KTH_TEST_PERSONS, KTH_TRAIN_PERSONS, KTH_URL, KTHAction, parse_kth_name
+from odevideo.data.moving_gif import MGIF_URL, MovingGif
+from odevideo.data.penn_action import PENN_ACTIONS, PENN_URL, PennAction
+from odevideo.data.cam5 import CAM5_CHANNELS, CAM5_HOURS_PER_FRAME, CAM5Hurricane
+from odevideo.data.ucf101 import UCF101, UCF101_SPLITS_URL, UCF101_VIDEOS_URL
 
 __all__ = [
     "DEFAULT_FRAME_DT",
@@ -55,4 +83,41 @@ __all__ = [
     "write_video",
     "make_grid",
     "save_image",
+    "center_crop",
+    "center_crop_square",
+    "crop",
+    "resize",
+    "resize_short_side",
+    "hflip",
+    "rotate",
+    "sample_flip_rotate",
+    "random_flip_rotate",
+    "window_start",
+    "temporal_window",
+    "random_temporal_window",
+    "subsample",
+    "irregular_indices",
+    "irregular_subsample",
+    "make_generator",
+    "CLIP_EXTENSIONS",
+    "VideoClip",
+    "VideoFolderDataset",
+    "list_video_clips",
+    "KTHAction",
+    "KTH_ACTIONS",
+    "KTH_TRAIN_PERSONS",
+    "KTH_TEST_PERSONS",
+    "KTH_URL",
+    "parse_kth_name",
+    "MovingGif",
+    "MGIF_URL",
+    "PennAction",
+    "PENN_ACTIONS",
+    "PENN_URL",
+    "CAM5Hurricane",
+    "CAM5_CHANNELS",
+    "CAM5_HOURS_PER_FRAME",
+    "UCF101",
+    "UCF101_VIDEOS_URL",
+    "UCF101_SPLITS_URL",
 ]
