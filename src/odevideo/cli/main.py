@@ -45,21 +45,31 @@ def cmd_presets(args) -> int:
 
 
 def cmd_train(args) -> int:
-    from odevideo.training import Trainer, evaluate, format_table, save_results
+    """Train in this process, or as one rank of ``torchrun --nproc-per-node N -m odevideo train ...`` (the
+    Trainer starts the process group from torchrun's environment; it is torn down here)."""
+    from odevideo.training import Trainer, distributed, evaluate, format_table, save_results
 
     cfg = _config_from_args(args)
-    trainer = Trainer(cfg, resume=args.resume)
-    res = trainer.fit()
-    print(f"trained {res.step} steps in {res.elapsed_s / 60:.1f} min; best validation MSE {res.best_val_mse:.5f}; run: {res.run_dir}")
-    if args.evaluate:
-        from odevideo.training import load_model
+    try:
+        trainer = Trainer(cfg, resume=args.resume)
+        res = trainer.fit()
+        if not trainer.is_main:  # rank 0 reports and evaluates
+            return 0
+        world = trainer.dist.world_size
+        procs = f" on {world} processes" if world > 1 else ""
+        print(f"trained {res.step} steps{procs} in {res.elapsed_s / 60:.1f} min; best validation MSE "
+              f"{res.best_val_mse:.5f}; run: {res.run_dir}")
+        if args.evaluate:
+            from odevideo.training import load_model
 
-        model, cfg = load_model(res.run_dir)
-        result = evaluate(model, cfg)
-        paths = save_results(result, res.run_dir / "eval")
-        print(format_table(result))
-        print(f"wrote {paths['json']}")
-    return 0
+            model, cfg = load_model(res.run_dir)
+            result = evaluate(model, cfg)
+            paths = save_results(result, res.run_dir / "eval")
+            print(format_table(result))
+            print(f"wrote {paths['json']}")
+        return 0
+    finally:
+        distributed.shutdown()
 
 
 def cmd_evaluate(args) -> int:
@@ -212,7 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("presets", help="list the bundled presets")
     s.set_defaults(func=cmd_presets)
 
-    s = sub.add_parser("train", help="train a model from a preset/config")
+    s = sub.add_parser("train", help="train a model from a preset/config (several processes: torchrun --nproc-per-node N -m odevideo train ...)")
     _add_config_args(s)
     s.add_argument("--resume", action="store_true", help="continue the run in <output_dir>/<name> from its last checkpoint")
     s.add_argument("--evaluate", action="store_true", help="evaluate the best checkpoint on the test split afterwards")

@@ -12,6 +12,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
+from odevideo.errors import InputError
 from odevideo.models._latent import LatentTrajectoryDecoder
 from odevideo.models.base import (
     ContinuousTimeVideoModel,
@@ -29,7 +30,8 @@ class LatentODEVAE(ContinuousTimeVideoModel):
     """``forward(frames, times, mask, query_times, sample=None, generator=None) -> VideoPrediction``.
 
     ``sample`` (default: ``self.training``) draws z0 ~ q(z0 | context) with the reparameterisation
-    trick; otherwise the posterior mean is used. With ``skip_connections`` the decoder also sees the
+    trick (standard-normal draws from ``generator``, or the given ``noise`` ``(B, latent_dim)``);
+    otherwise the posterior mean is used. With ``skip_connections`` the decoder also sees the
     encoder features of the *last observed* frame (appearance), so the latent can focus on motion.
     """
 
@@ -77,12 +79,18 @@ class LatentODEVAE(ContinuousTimeVideoModel):
         query_times: Tensor,
         sample: bool | None = None,
         generator: torch.Generator | None = None,
+        noise: Tensor | None = None,
     ) -> VideoPrediction:
         times, mask, query_times = check_inputs(frames, times, mask, query_times)
         mean, logvar, skips = self.posterior(frames, times, mask)
         sample = self.training if sample is None else sample
         if sample:
-            eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+            if noise is None:
+                eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
+            elif noise.shape != mean.shape:
+                raise InputError(f"noise must have shape (B, latent_dim) = {tuple(mean.shape)}, got {tuple(noise.shape)}")
+            else:
+                eps = noise.to(device=mean.device, dtype=mean.dtype)
             z0 = mean + eps * (0.5 * logvar).exp()
         else:
             z0 = mean

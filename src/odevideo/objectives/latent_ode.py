@@ -48,7 +48,8 @@ def elbo_loss(
     kl_weight: float = 1.0,
     generator: torch.Generator | None = None,
 ) -> LossOutput:
-    pred = model(task.context_frames, task.context_times, task.context_mask, task.query_times, sample=True, generator=generator)
+    pred = model(task.context_frames, task.context_times, task.context_mask, task.query_times, sample=True,
+                 generator=generator, noise=task.noise)
     nll = frame_nll(pred.logits, task.targets, likelihood, obs_sigma)
     m = task.target_mask.to(nll.dtype)
     nll_clip = (nll * m).sum(1)

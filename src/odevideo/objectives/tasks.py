@@ -28,6 +28,9 @@ class Task:
     """One batch of work: context ``(B, Tc, ...)``, query times ``(B, Q)``, targets ``(B, Q, C, H, W)``.
 
     ``target_mask`` ``(B, Q)`` says which targets exist (count in the loss and metrics).
+    ``noise`` (optional, ``(B, D)``): standard-normal draws that stochastic losses use instead of drawing
+    their own (the latent-ODE VAE's z0 reparameterisation noise); the training loop draws them for the
+    whole global batch so that a sharded step uses the same noise as an unsharded one.
     """
 
     context_frames: Tensor
@@ -36,6 +39,7 @@ class Task:
     query_times: Tensor
     targets: Tensor
     target_mask: Tensor
+    noise: Tensor | None = None
 
 
 def make_task(batch: ClipBatch, formulation: Formulation, num_observed: int) -> Task:

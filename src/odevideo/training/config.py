@@ -70,8 +70,11 @@ class TrainConfig:
     """Optimisation and the training loop."""
 
     steps: int = 2000
+    # The GLOBAL batch of one optimizer step, whatever the number of processes: with N processes
+    # (torchrun) and grad_accum_steps A, each process runs A micro-batches of batch_size / (N * A) clips.
     batch_size: int = 16
-    lr: float = 1e-3
+    grad_accum_steps: int = 1  # micro-batches per optimizer step (per process); same gradient, less memory
+    lr: float = 1e-3  # for the global batch; not rescaled with the number of processes
     weight_decay: float = 0.0
     lr_schedule: Literal["constant", "cosine"] = "cosine"
     warmup_steps: int = 50
@@ -84,7 +87,8 @@ class TrainConfig:
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     bf16: bool = False  # bf16 autocast for the conv nets (the ODE itself stays fp32)
     channels_last: bool = False
-    device: str = "cpu"
+    device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
+    compile: bool = False  # torch.compile the conv encoders/decoders and ODE nets (off: speed-up not measured)
     progress: bool = True
 
 

@@ -10,8 +10,10 @@ from odevideo.errors import ConfigError
 from odevideo.models import EncoderODEDecoder, LatentODEVAE
 from odevideo.objectives import LossOutput, Task, elbo_loss, encoder_ode_decoder_loss
 from odevideo.training.config import ExperimentConfig
+from odevideo.training.distributed import rank_seed
 
 _SPLIT_OFFSET = {"train": 0, "val": 1, "test": 2}
+_NOISE_STREAM = 0x5EED  # tags the latent-noise random stream, apart from any other per-step stream
 
 
 def build_model(cfg: ExperimentConfig) -> nn.Module:
@@ -54,16 +56,60 @@ def batch_from_indices(dataset, indices, frame_dt: float) -> ClipBatch:
     return collate_clips([dataset[int(i)] for i in indices], frame_dt=frame_dt)
 
 
-def training_batch(cfg: ExperimentConfig, dataset, step: int) -> ClipBatch:
-    """The training batch of ``step``: a pure function of (train.seed, step), so a resumed run sees
-    exactly the batches an uninterrupted one would have seen."""
+def training_plan(cfg: ExperimentConfig, num_clips: int, step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(indices (B,), mask (B, T) bool)`` of the *global* training batch of ``step``, B = train.batch_size.
+
+    A pure function of (train.seed, step): a resumed run sees exactly the batches an uninterrupted one
+    would have seen, and every process of a multi-process run agrees on the global batch without talking.
+    """
     g = torch.Generator().manual_seed(cfg.train.seed * 1_000_003 + step)
-    idx = torch.randint(len(dataset), (cfg.train.batch_size,), generator=g)
-    batch = batch_from_indices(dataset, idx, cfg.data.frame_dt)
+    idx = torch.randint(num_clips, (cfg.train.batch_size,), generator=g)
+    t = cfg.data.num_frames
     if cfg.data.drop_prob > 0:
-        mask = random_drop_mask(batch.batch_size, batch.num_frames, cfg.data.drop_prob, generator=g, keep_first=True)
+        mask = random_drop_mask(cfg.train.batch_size, t, cfg.data.drop_prob, generator=g, keep_first=True)
+    else:
+        mask = torch.ones(cfg.train.batch_size, t, dtype=torch.bool)
+    return idx, mask
+
+
+def training_batch(cfg: ExperimentConfig, dataset, step: int, rows: slice | None = None) -> ClipBatch:
+    """The training batch of ``step`` (see :func:`training_plan`), or only its ``rows`` (a process's shard
+    or micro-batch); only those clips are loaded."""
+    idx, mask = training_plan(cfg, len(dataset), step)
+    if rows is not None:
+        idx, mask = idx[rows], mask[rows]
+    batch = batch_from_indices(dataset, idx, cfg.data.frame_dt)
+    if batch.num_frames != mask.shape[1]:
+        raise ConfigError(
+            f"the {cfg.data.dataset} clips have {batch.num_frames} frames but data.num_frames={mask.shape[1]}; "
+            f"set data.num_frames={batch.num_frames}"
+        )
+    if cfg.data.drop_prob > 0:
         batch = ClipBatch(batch.frames, batch.times, mask)
     return batch
+
+
+def training_noise(cfg: ExperimentConfig, step: int) -> torch.Tensor | None:
+    """Standard-normal draws ``(B, latent_dim)`` for the global batch of ``step`` (for ``Task.noise``), or
+    None for deterministic models. Drawn for the whole global batch and sliced per process, so a sharded
+    step samples exactly the latents of the unsharded one."""
+    if cfg.model.family != "latent_ode_vae":
+        return None
+    g = torch.Generator().manual_seed(rank_seed(cfg.train.seed, step, _NOISE_STREAM))
+    return torch.randn(cfg.train.batch_size, cfg.model.latent_dim, generator=g)
+
+
+def loss_normalizer(cfg: ExperimentConfig, mask: torch.Tensor) -> float:
+    """How many units the loss of :func:`compute_loss` averages over, for a batch with observation ``mask``.
+
+    latent_ode_vae: clips (the ELBO is a mean over clips). encoder_ode_decoder: observed target frames
+    (:func:`odevideo.objectives.masked_frame_mean`). A micro-batch's loss weighted by its share of the
+    global batch's units makes the summed gradient equal to the gradient of the global batch's loss.
+    """
+    if cfg.model.family == "encoder_ode_decoder":
+        target = mask if cfg.objective.formulation == "prediction" else mask[:, : cfg.objective.num_observed]
+        return float(target.sum())
+    return float(mask.shape[0])
 
 
 def compute_loss(cfg: ExperimentConfig, model: nn.Module, task: Task, step: int) -> LossOutput:

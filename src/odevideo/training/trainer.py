@@ -9,12 +9,25 @@ Run directory layout (``<output_dir>/<name>/``)::
     samples/step_XXXXXX.{png,gif}   truth (top) vs prediction (bottom) on validation clips
 
 Exact resume: the batch of step s and every random draw inside step s depend only on
-(train.seed, s), and the checkpoint holds model, optimizer, scheduler and step. A run resumed from
-the checkpoint written after step s continues exactly like the uninterrupted run.
+(train.seed, s) (and on the process rank and micro-batch index, which a resumed run repeats), and the
+checkpoint holds model, optimizer, scheduler and step. A run resumed from the checkpoint written after
+step s continues exactly like the uninterrupted run.
+
+Several processes (``torchrun --nproc-per-node N -m odevideo train ...``): every process builds the same
+model and wraps model + loss in ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA). The global batch
+of a step is ``train.batch_size`` clips whatever N is (:func:`training_plan`); it is cut into
+``N * train.grad_accum_steps`` equal, contiguous micro-batches, process r running micro-batches
+``r*A .. r*A+A-1``. Each micro-batch's loss is weighted by its share of the global batch
+(:func:`loss_normalizer`) so that the averaged gradient is the gradient of the global batch's loss, and
+the VAE's sampling noise is drawn for the global batch and sliced (:func:`training_noise`): N processes
+take the same steps as one, up to the order of floating-point sums. Only rank 0 writes files (config,
+log, samples, checkpoints) and shows progress; validation is split over the ranks and summed; stopping
+(signal, time budget, non-finite loss) is decided collectively, so all ranks stop after the same step.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
@@ -27,12 +40,22 @@ import torch
 from torch import nn
 
 from odevideo.data import make_grid, save_image, write_video
-from odevideo.errors import CheckpointError, TrainingDivergedError
+from odevideo.errors import CheckpointError, ConfigError, TrainingDivergedError
 from odevideo.objectives import make_task
+from odevideo.training import distributed
 from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.configio import from_dict, save_config, to_dict
-from odevideo.training.factory import batch_from_indices, build_dataset, build_model, compute_loss, training_batch
+from odevideo.training.factory import (
+    batch_from_indices,
+    build_dataset,
+    build_model,
+    compute_loss,
+    loss_normalizer,
+    training_batch,
+    training_noise,
+    training_plan,
+)
 
 
 def autocast_context(cfg: ExperimentConfig, device: torch.device):
@@ -54,8 +77,33 @@ def build_optimizer(cfg: ExperimentConfig, model: nn.Module):
     return opt, sched
 
 
-def _step_seed(seed: int, step: int) -> int:
-    return (seed * 7_919 + step * 104_729 + 1) % (2**63 - 1)
+def compile_networks(model: nn.Module) -> int:
+    """``torch.compile`` (in place: parameter names and checkpoints are unchanged) the per-frame conv
+    encoders/decoders and the ODE dynamics nets of ``model``; returns how many were compiled.
+
+    The solver loop stays eager: it counts function evaluations in Python attributes, which would make
+    a whole-model graph recompile at every call. A model with none of these networks is compiled whole.
+    """
+    from odevideo.nn import ConvFrameDecoder, ConvFrameEncoder, MLPODEFunc
+
+    targets = [m for m in model.modules() if isinstance(m, (ConvFrameEncoder, ConvFrameDecoder, MLPODEFunc))]
+    for m in targets or [model]:
+        m.compile()
+    return len(targets)
+
+
+class _LossModule(nn.Module):
+    """Model and loss in one ``forward``: under DDP every use of a parameter (e.g. the Encoder-ODE-Decoder's
+    second encoder pass over the targets) then happens inside the wrapped forward."""
+
+    def __init__(self, cfg: ExperimentConfig, model: nn.Module):
+        super().__init__()
+        self.cfg = cfg
+        self.model = model
+
+    def forward(self, task, step: int):
+        out = compute_loss(self.cfg, self.model, task, step)
+        return out.loss, out.metrics
 
 
 @dataclass
@@ -74,7 +122,20 @@ class Trainer:
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / cfg.name
         self.ckpt_dir = self.run_dir / "checkpoints"
-        self.device = torch.device(cfg.train.device)
+        self.dist, self.device = distributed.init_from_env(cfg.train.device)
+        self.is_main = self.dist.is_main
+        t = cfg.train
+        if t.grad_accum_steps < 1:
+            raise ConfigError(f"train.grad_accum_steps={t.grad_accum_steps} must be >= 1")
+        parts = self.dist.world_size * t.grad_accum_steps
+        if t.batch_size < 1 or t.batch_size % parts:
+            raise ConfigError(
+                f"train.batch_size={t.batch_size} is the global batch and is split into processes x "
+                f"train.grad_accum_steps = {self.dist.world_size} x {t.grad_accum_steps} = {parts} equal "
+                f"micro-batches; set train.batch_size to a multiple of {parts} (or change the process count / "
+                f"train.grad_accum_steps)"
+            )
+        self.micro_batch_size = t.batch_size // parts
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
@@ -94,6 +155,15 @@ class Trainer:
                 f"{self.run_dir} already holds a training run; pass --resume to continue it, "
                 f"or choose another --set name=... / --output-dir"
             )
+        # What a step runs: model + loss, wrapped for gradient averaging across processes when there are several.
+        self.engine: nn.Module = _LossModule(cfg, self.model)
+        if self.dist.distributed:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self.engine = DistributedDataParallel(self.engine, device_ids=ids)
+        if cfg.train.compile:
+            compile_networks(self.model)
 
     # ------------------------------------------------------------------ state
     def _resume(self) -> None:
@@ -113,7 +183,8 @@ class Trainer:
         self.step = int(ck.extra_state["step"])
         self.best_val = float(ck.extra_state.get("best_val_mse", float("inf")))
         self.elapsed_before = float(ck.extra_state.get("elapsed_s", 0.0))
-        self._truncate_log(self.step)
+        if self.is_main:
+            self._truncate_log(self.step)
 
     def _truncate_log(self, step: int) -> None:
         """Drop log lines written after the checkpoint, so the resumed log reads like an uninterrupted one."""
@@ -126,29 +197,40 @@ class Trainer:
         os.replace(tmp, log)
 
     def save(self, name: str, elapsed: float) -> None:
+        """Write checkpoint ``name`` (rank 0 only; the other ranks hold the same state)."""
+        if not self.is_main:
+            return
         save_checkpoint(
             self.ckpt_dir / name,
             model_state=self.model.state_dict(),
             optimizer_state=self.opt.state_dict(),
             scheduler_state=self.sched.state_dict(),
-            extra_state={"step": self.step, "best_val_mse": self.best_val, "elapsed_s": elapsed},
+            extra_state={"step": self.step, "best_val_mse": self.best_val, "elapsed_s": elapsed,
+                         "world_size": self.dist.world_size},
             config=to_dict(self.cfg),
         )
 
     def _log(self, record: dict) -> None:
+        if not self.is_main:
+            return
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
     def validate(self) -> dict:
-        """Posterior-mean prediction MSE on the validation split (never the test split)."""
+        """Posterior-mean prediction MSE on the validation split (never the test split).
+
+        With several processes, validation batch k runs on rank k % world_size and the sums are all-reduced:
+        every rank gets the same result (a collective: all ranks must call it)."""
         cfg = self.cfg
         self.model.eval()
         se, n, nfe = 0.0, 0, 0
         first = None
         bs = cfg.eval.batch_size
-        for start in range(0, len(self.val_set), bs):
+        for k, start in enumerate(range(0, len(self.val_set), bs)):
+            if k % self.dist.world_size != self.dist.rank:
+                continue
             idx = range(start, min(start + bs, len(self.val_set)))
             batch = batch_from_indices(self.val_set, idx, cfg.data.frame_dt).to(self.device)
             task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
@@ -161,8 +243,10 @@ class Trainer:
             if first is None:
                 first = (task.targets[: cfg.eval.num_sample_clips], pred.frames[: cfg.eval.num_sample_clips].float())
         self.model.train()
-        self._write_samples(*first)
-        return {"val_mse": se / max(n, 1), "val_nfe": nfe}
+        se, n, nfe = distributed.all_reduce_sum([se, n, nfe])
+        if self.is_main and first is not None:  # rank 0 always runs validation batch 0
+            self._write_samples(*first)
+        return {"val_mse": se / max(n, 1), "val_nfe": int(round(nfe))}
 
     def _write_samples(self, truth: torch.Tensor, pred: torch.Tensor) -> None:
         out = self.run_dir / "samples"
@@ -177,8 +261,9 @@ class Trainer:
     # ------------------------------------------------------------------ loop
     def fit(self) -> TrainResult:
         cfg = self.cfg
-        self.run_dir.mkdir(parents=True, exist_ok=True)
-        save_config(cfg, self.run_dir / "config.yaml")
+        if self.is_main:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            save_config(cfg, self.run_dir / "config.yaml")
         stop = {"flag": False}
 
         def _handler(signum, frame):  # finish the step, checkpoint, then exit
@@ -186,7 +271,7 @@ class Trainer:
 
         old = {s: signal.signal(s, _handler) for s in (signal.SIGINT, signal.SIGTERM)} if _main_thread() else {}
         bar = None
-        if cfg.train.progress:
+        if cfg.train.progress and self.is_main:
             from tqdm.auto import tqdm
 
             bar = tqdm(total=cfg.train.steps, initial=self.step, desc=cfg.name, dynamic_ncols=True)
@@ -198,7 +283,8 @@ class Trainer:
         try:
             while self.step < cfg.train.steps:
                 elapsed = self.elapsed_before + time.perf_counter() - t_start
-                if stop["flag"] or (budget is not None and elapsed >= budget):
+                # collective: all ranks stop before the same step (a signal may reach only some of them)
+                if distributed.any_true(stop["flag"] or (budget is not None and elapsed >= budget)):
                     stopped_early = True
                     break
                 metrics = self._train_step()
@@ -237,24 +323,59 @@ class Trainer:
                 self.save("best", elapsed)
             self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
             self.save("last", elapsed)
+        distributed.barrier()  # no rank returns before rank 0 has written the last checkpoint
         return TrainResult(self.run_dir, self.step, self.best_val, stopped_early, elapsed)
 
     def _train_step(self) -> dict:
+        """One optimizer step on the global batch of ``self.step``; returns its metrics (global-batch means)."""
         cfg = self.cfg
-        batch = training_batch(cfg, self.train_set, self.step).to(self.device)
-        torch.manual_seed(_step_seed(cfg.train.seed, self.step))
-        task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
-        with autocast_context(cfg, self.device):
-            out = compute_loss(cfg, self.model, task, self.step)
-        if not torch.isfinite(out.loss):
-            raise TrainingDivergedError(
-                f"loss became {out.loss.item()} at step {self.step}; the last good state is in "
-                f"{self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller solver step "
-                f"(model.solver.step_size), then resume with --resume"
-            )
+        world, rank, accum = self.dist.world_size, self.dist.rank, cfg.train.grad_accum_steps
+        m = self.micro_batch_size
+        _, global_mask = training_plan(cfg, len(self.train_set), self.step)
+        total_units = loss_normalizer(cfg, global_mask)
+        noise = training_noise(cfg, self.step)
         self.opt.zero_grad(set_to_none=True)
-        out.loss.backward()
+        sums: dict[str, float] = {}
+        int_keys: set[str] = set()
+        finite, loss_sum = True, 0.0
+        for micro in range(accum):
+            first_row = (rank * accum + micro) * m
+            rows = slice(first_row, first_row + m)
+            batch = training_batch(cfg, self.train_set, self.step, rows).to(self.device)
+            torch.manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
+            task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
+            if noise is not None:
+                task.noise = noise[rows].to(self.device)
+            weight = loss_normalizer(cfg, batch.mask) / total_units
+            last = micro == accum - 1
+            # gradients are averaged across processes once per step, in the last micro-batch's backward
+            sync = self.engine.no_sync() if (self.dist.distributed and not last) else contextlib.nullcontext()
+            with sync:
+                with autocast_context(cfg, self.device):
+                    loss, metrics = self.engine(task, self.step)
+                loss_value = float(loss.detach())
+                ok = math.isfinite(loss_value)
+                finite, loss_sum = finite and ok, loss_sum + weight * loss_value
+                for key, value in metrics.items():
+                    if isinstance(value, int) and not isinstance(value, bool):
+                        int_keys.add(key)
+                    sums[key] = sums.get(key, 0.0) + weight * float(value)
+                if last:
+                    # collective: global-batch metrics, and every rank learns whether any loss was not finite
+                    keys = list(sums)  # the same order on every rank: the loss function's
+                    reduced = distributed.all_reduce_sum([0.0 if finite else 1.0, loss_sum] + [sums[k] for k in keys])
+                    sums = dict(zip(keys, reduced[2:]))
+                    if reduced[0] > 0:
+                        raise TrainingDivergedError(
+                            f"loss became {reduced[1]} at step {self.step}; the last good state "
+                            f"is in {self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller "
+                            f"solver step (model.solver.step_size), then resume with --resume"
+                        )
+                if ok:
+                    # DDP averages over processes: scale by world size so the sum of weights is 1
+                    (loss * (weight * world)).backward()
         if cfg.train.grad_clip > 0:
+            # after the all-reduce every rank holds the same gradient, hence the same norm and the same decision
             gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
             if not torch.isfinite(gnorm):
                 raise TrainingDivergedError(
@@ -262,7 +383,7 @@ class Trainer:
                 )
         self.opt.step()
         self.sched.step()
-        return out.metrics
+        return {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
 
 
 def _main_thread() -> bool:

@@ -1,0 +1,251 @@
+"""Multi-process training: DDP over gloo on the CPU, launched by the tests with PyTorch's own torchrun.
+
+Each launch is a subprocess ``python -m torch.distributed.run --standalone --nproc-per-node 2 ...`` bounded by
+``LAUNCH_TIMEOUT_S``. The model is the tiny test config with ``model.channels=[16,16]``: with the tiny
+config's 8 first-level channels every GroupNorm group holds one channel, which makes the preceding conv
+bias a parameter with an exactly zero gradient; Adam turns the float noise of that gradient into lr-sized
+steps, so that parameter differs between any two summation orders (one process vs two) by ~1e-3 although
+the loss does not depend on it.
+
+Tolerance: one process vs two processes with the same global batch agree to ``ATOL = 1e-5`` on every
+parameter after 6 AdamW steps (measured: ~2e-6; the difference is the order of float sums in the
+gradient all-reduce). A resumed two-process run equals the uninterrupted one exactly; the same checkpoint
+resumed by one process agrees to ``ATOL``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from odevideo.errors import ConfigError
+from odevideo.training import ExperimentConfig, Trainer, load_config
+from odevideo.training.checkpoint import load_checkpoint
+
+LAUNCH_TIMEOUT_S = 120
+ATOL = 1e-5
+DDP_MODEL = ["model.channels=[16,16]"]  # on top of the tiny test overrides (conftest.TINY)
+
+# Runs `odevideo train ARGS...` as one torchrun rank, after optionally sabotaging rank 1 at a given step.
+WORKER = r'''
+import os, signal, sys
+import odevideo.training.trainer as trainer_mod
+from odevideo.cli.main import main
+
+mode, at_step, argv = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+rank = int(os.environ["RANK"])
+if mode == "kill":  # rank 1 dies like a killed process (no cleanup) before training step at_step + 1
+    real_step = trainer_mod.Trainer._train_step
+
+    def step(self):
+        if self.step == at_step and rank == 1:
+            os.kill(os.getpid(), signal.SIGKILL)
+        return real_step(self)
+
+    trainer_mod.Trainer._train_step = step
+elif mode == "nan":  # only rank 1 sees a NaN loss at step at_step
+    real_loss = trainer_mod.compute_loss
+
+    def poisoned(cfg, model, task, step):
+        out = real_loss(cfg, model, task, step)
+        if step == at_step and rank == 1:
+            out.loss = out.loss * float("nan")
+        return out
+
+    trainer_mod.compute_loss = poisoned
+sys.exit(main(argv))
+'''
+
+
+@pytest.fixture(scope="module")
+def ddp(tiny_overrides) -> list[str]:
+    return [*tiny_overrides, *DDP_MODEL]
+
+
+def _train_args(ddp: list[str], out_dir: Path, name: str, *extra: str, resume: bool = False) -> list[str]:
+    args = ["train", "--preset", "default", "--output-dir", str(out_dir)]
+    for kv in [*ddp, f"name={name}", *extra]:
+        args += ["--set", kv]
+    return args + (["--resume"] if resume else [])
+
+
+def _torchrun(target: list[str], cwd: Path, nproc: int = 2) -> subprocess.CompletedProcess:
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONUNBUFFERED="1")
+    env.pop("WORLD_SIZE", None)
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(nproc),
+           "--monitor-interval", "0.5", *target]
+    return subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True, timeout=LAUNCH_TIMEOUT_S)
+
+
+def _cli(cwd: Path, args: list[str]) -> subprocess.CompletedProcess:
+    proc = _torchrun(["-m", "odevideo", *args], cwd)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    return proc
+
+
+def _worker(cwd: Path, mode: str, at_step: int, args: list[str]) -> subprocess.CompletedProcess:
+    script = cwd / "ddp_worker.py"
+    script.write_text(WORKER)
+    return _torchrun([str(script), mode, str(at_step), *args], cwd)
+
+
+def _params(path: Path) -> dict[str, torch.Tensor]:
+    return load_checkpoint(path).model_state
+
+
+def _records(run_dir: Path, kind: str) -> list[dict]:
+    lines = (run_dir / "metrics.jsonl").read_text().splitlines()
+    return [r for r in map(json.loads, lines) if r["kind"] == kind]
+
+
+def _config(ddp: list[str], tmp_path: Path, *extra: str) -> ExperimentConfig:
+    return load_config(ExperimentConfig, "default", None, [*ddp, f"output_dir={tmp_path}", *extra])
+
+
+def _assert_close(got: dict, ref: dict, atol: float) -> None:
+    assert got.keys() == ref.keys()
+    worst = max((got[k].double() - ref[k].double()).abs().max().item() for k in ref)
+    assert worst <= atol, f"max parameter difference {worst:.3g} > {atol}"
+
+
+@pytest.fixture(scope="module")
+def two_process_run(tmp_path_factory, ddp) -> Path:
+    """An uninterrupted 6-step run of `torchrun --nproc-per-node 2 -m odevideo train` (global batch 4)."""
+    out = tmp_path_factory.mktemp("ddp")
+    proc = _cli(out, _train_args(ddp, out, "ddp"))
+    assert "trained 6 steps on 2 processes" in proc.stdout
+    assert proc.stdout.count("trained 6 steps") == 1  # only rank 0 reports
+    return out / "ddp"
+
+
+def test_two_processes_match_one_process_with_the_same_global_batch(two_process_run, tmp_path, ddp):
+    single = Trainer(_config(ddp, tmp_path, "name=single")).fit()
+    _assert_close(_params(two_process_run / "checkpoints" / "last"), _params(single.run_dir / "checkpoints" / "last"), ATOL)
+    # the logged losses are global-batch means in both runs
+    got, ref = _records(two_process_run, "train"), _records(single.run_dir, "train")
+    assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in ref], rel=1e-5)
+    assert [r["val_mse"] for r in _records(two_process_run, "val")] == pytest.approx(
+        [r["val_mse"] for r in _records(single.run_dir, "val")], rel=1e-5)
+
+
+def test_two_processes_write_one_log_and_one_set_of_checkpoints(two_process_run):
+    run = two_process_run
+    files = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
+    assert files == [
+        "checkpoints/best.json", "checkpoints/best.safetensors", "checkpoints/last.json",
+        "checkpoints/last.safetensors", "config.yaml", "metrics.jsonl",
+        "samples/step_000003.gif", "samples/step_000003.png", "samples/step_000006.gif", "samples/step_000006.png",
+    ]
+    assert [r["step"] for r in _records(run, "train")] == [1, 2, 3, 4, 5, 6]  # log_every=1: one line per step
+    assert [r["step"] for r in _records(run, "val")] == [3, 6]
+    extra = load_checkpoint(run / "checkpoints" / "last").extra_state
+    assert extra["step"] == 6 and extra["world_size"] == 2
+
+
+def test_killed_two_process_run_resumes_like_an_uninterrupted_one(two_process_run, tmp_path, ddp):
+    killed = _worker(tmp_path, "kill", 4, _train_args(ddp, tmp_path, "ddp"))  # rank 1 dies after step 4
+    assert killed.returncode != 0
+    run = tmp_path / "ddp"
+    assert load_checkpoint(run / "checkpoints" / "last").extra_state["step"] == 3
+    one_process = tmp_path / "one"  # the same checkpoint, resumed by a single process (same global batch)
+    shutil.copytree(run, one_process / "ddp")
+    _cli(tmp_path, _train_args(ddp, tmp_path, "ddp", resume=True))
+    got, ref = _params(run / "checkpoints" / "last"), _params(two_process_run / "checkpoints" / "last")
+    for k in ref:
+        assert torch.equal(got[k], ref[k]), k
+    assert [r["step"] for r in _records(run, "train")] == [1, 2, 3, 4, 5, 6]
+    resumed = Trainer(_config(ddp, one_process, "name=ddp"), resume=True).fit()
+    _assert_close(_params(resumed.run_dir / "checkpoints" / "last"), ref, ATOL)
+
+
+def test_nan_on_one_rank_stops_every_rank_without_deadlock(tmp_path, ddp):
+    proc = _worker(tmp_path, "nan", 4, _train_args(ddp, tmp_path, "nan"))  # bounded by LAUNCH_TIMEOUT_S
+    assert proc.returncode != 0
+    assert proc.stderr.count("loss became nan at step 4") == 2, proc.stderr[-3000:]  # both ranks raise
+    assert load_checkpoint(tmp_path / "nan" / "checkpoints" / "last").extra_state["step"] == 3
+
+
+def test_two_processes_with_two_micro_batches_equal_one_process_with_one_batch(tmp_path, ddp):
+    """2 processes x 2 micro-batches of 1 clip = 1 process x 4 clips, for the deterministic model with irregular
+    (masked) frames, where each micro-batch's loss must be weighted by its number of observed target frames."""
+    extra = ["model.family=encoder_ode_decoder", "data.drop_prob=0.4", "train.steps=4", "train.eval_every=4",
+             "train.checkpoint_every=4"]
+    _cli(tmp_path, _train_args(ddp, tmp_path, "accum", *extra, "train.grad_accum_steps=2"))
+    single = Trainer(_config(ddp, tmp_path, "name=single", *extra)).fit()
+    _assert_close(_params(tmp_path / "accum" / "checkpoints" / "last"), _params(single.run_dir / "checkpoints" / "last"), ATOL)
+    got, ref = _records(tmp_path / "accum", "train"), _records(single.run_dir, "train")
+    assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in ref], rel=1e-5)
+
+
+# ---------------------------------------------------------------------------------- in one process
+
+
+@pytest.mark.parametrize("family", ["latent_ode_vae", "encoder_ode_decoder"])
+def test_gradient_accumulation_in_one_process_equals_the_full_batch(tmp_path, ddp, family):
+    extra = [f"model.family={family}", "data.drop_prob=0.4", "train.steps=3", "train.eval_every=3",
+             "train.checkpoint_every=3"]
+    full = Trainer(_config(ddp, tmp_path, "name=full", *extra)).fit()
+    accum = Trainer(_config(ddp, tmp_path, "name=accum", *extra, "train.grad_accum_steps=4")).fit()
+    _assert_close(_params(accum.run_dir / "checkpoints" / "last"), _params(full.run_dir / "checkpoints" / "last"), ATOL)
+
+
+def test_batch_size_must_split_into_equal_micro_batches(tmp_path, ddp):
+    with pytest.raises(ConfigError, match="multiple of 3"):
+        Trainer(_config(ddp, tmp_path, "train.grad_accum_steps=3"))
+    with pytest.raises(ConfigError, match="grad_accum_steps"):
+        Trainer(_config(ddp, tmp_path, "train.grad_accum_steps=0"))
+
+
+def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):
+    from odevideo.training import build_dataset
+    from odevideo.training.factory import training_batch, training_noise
+
+    cfg = _config(ddp, tmp_path, "data.drop_prob=0.4")
+    ds = build_dataset(cfg, "train")
+    whole = training_batch(cfg, ds, 7)
+    parts = [training_batch(cfg, ds, 7, slice(i, i + 1)) for i in range(cfg.train.batch_size)]
+    assert torch.equal(torch.cat([p.frames for p in parts]), whole.frames)
+    assert torch.equal(torch.cat([p.mask for p in parts]), whole.mask)
+    assert not whole.mask.all()
+    assert torch.equal(training_noise(cfg, 7), training_noise(cfg, 7))
+    assert not torch.equal(training_noise(cfg, 7), training_noise(cfg, 8))
+
+
+def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
+    """The ELBO with Task.noise runs the same computation as LatentODEVAE.forward(sample=True)."""
+    from odevideo.objectives import elbo_loss, make_task
+    from odevideo.training import build_dataset, build_model
+    from odevideo.training.factory import training_batch
+
+    cfg = _config(ddp, tmp_path)
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    task = make_task(training_batch(cfg, build_dataset(cfg, "train"), 0), "prediction", cfg.objective.num_observed)
+    torch.manual_seed(123)
+    own = elbo_loss(model, task)
+    torch.manual_seed(123)
+    task.noise = torch.randn(task.context_frames.shape[0], cfg.model.latent_dim)
+    given = elbo_loss(model, task)
+    assert torch.equal(own.loss, given.loss)
+    assert torch.equal(own.prediction.frames, given.prediction.frames)
+
+
+def test_device_selection_and_seeds():
+    from odevideo.training.distributed import rank_seed, select_device
+
+    assert select_device("cpu") == torch.device("cpu")
+    if not torch.cuda.is_available():
+        assert select_device("auto", local_rank=1, world_size=2) == torch.device("cpu")
+        with pytest.raises(ConfigError, match="CUDA is not available"):
+            select_device("cuda")
+    with pytest.raises(ConfigError, match="not a device"):
+        select_device("tpu")
+    seeds = {rank_seed(0, step, rank, micro) for step in range(50) for rank in range(4) for micro in range(4)}
+    assert len(seeds) == 50 * 4 * 4 and all(0 <= s < 2**63 for s in seeds)
