@@ -17,3 +17,8 @@ __all__ += ["TGANTemporalGenerator", "MoCoGANMotionGenerator", "ODETemporalGener
 from odevideo.models.vid_ode import VidODE, VidODEPrediction  # noqa: E402
 
 __all__ += ["VidODE", "VidODEPrediction"]
+
+# Vid-ODE baselines (ODE-FC, ODE-Conv, ConvGRU variants, Vid-RNN).
+from odevideo.models.vid_ode_baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN  # noqa: E402
+
+__all__ += ["ODEFCBaseline", "ODEConvBaseline", "ConvGRUBaseline", "VidRNN"]
