@@ -22,3 +22,12 @@ __all__ += ["VidODE", "VidODEPrediction"]
 from odevideo.models.vid_ode_baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN  # noqa: E402
 
 __all__ += ["ODEFCBaseline", "ODEConvBaseline", "ConvGRUBaseline", "VidRNN"]
+
+# Video GANs around the temporal generators (TGAN, MoCoGAN; issue 4).
+from odevideo.models.video_gans import (  # noqa: E402
+    MoCoGANGenerator, MoCoGANImageDiscriminator, MoCoGANImageGenerator, MoCoGANVideoDiscriminator, TGANImageGenerator,
+    TGANVideoDiscriminator, TGANVideoGenerator,
+)
+
+__all__ += ["TGANImageGenerator", "TGANVideoDiscriminator", "TGANVideoGenerator", "MoCoGANImageGenerator",
+            "MoCoGANGenerator", "MoCoGANImageDiscriminator", "MoCoGANVideoDiscriminator"]

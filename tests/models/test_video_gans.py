@@ -1,0 +1,251 @@
+import math
+
+import pytest
+import torch
+from torch import nn
+
+from odevideo.errors import InputError
+from odevideo.models.temporal_generators import (
+    MoCoGANMotionGenerator,
+    SDETemporalGenerator,
+    TGANTemporalGenerator,
+    count_parameters,
+    mocogan_ode,
+    tgan_ode,
+)
+from odevideo.models.video_gans import (
+    MoCoGANGenerator,
+    MoCoGANImageDiscriminator,
+    MoCoGANImageGenerator,
+    MoCoGANVideoDiscriminator,
+    TGANImageGenerator,
+    TGANVideoDiscriminator,
+    TGANVideoGenerator,
+    frames_to_discriminator,
+    to_unit_range,
+)
+from odevideo.objectives.video_gans import (
+    apply_spectral_norm,
+    clamp_batchnorm_gamma_,
+    clip_singular_values_,
+    hinge_discriminator_loss,
+    hinge_generator_loss,
+    mocogan_discriminator_loss,
+    mocogan_generator_loss,
+    nonsaturating_discriminator_loss,
+    nonsaturating_generator_loss,
+    r1_penalty,
+    singular_value_clipping_,
+    wgan_discriminator_loss,
+    wgan_generator_loss,
+)
+
+
+def _gen(seed=0):
+    return torch.Generator().manual_seed(seed)
+
+
+def _small_tgan(temporal, size=32):
+    return TGANVideoGenerator(temporal, TGANImageGenerator(image_size=size, conv_ch=32, init="default"))
+
+
+# ------------------------------------------------------------------------------------------ parameter counts
+
+
+def test_parameter_counts_of_the_papers_settings():
+    # TGAN G_i, by hand from the Chainer VideoGeneratorInitUniform (bias-free linears/deconvs, BN with beta)
+    mid = 4 * 4 * 256
+    tgan_gi = 2 * (100 * mid + 2 * mid) + sum(a * b * 16 + 2 * b for a, b in
+                                             [(512, 256), (256, 128), (128, 64), (64, 32)]) + 32 * 3 * 9 + 3
+    assert count_parameters(TGANImageGenerator()) == tgan_gi == 3_622_691
+    # TGAN D (Chainer VideoDiscriminatorNoBeta minus its unused bn0): convs with bias, gamma-only BN
+    convs = sum(a * b * 64 + b for a, b in [(3, 64), (64, 128), (128, 256), (256, 512)]) + 512 * 16 + 1
+    assert count_parameters(TGANVideoDiscriminator()) == convs + 128 + 256 + 512 == 11_032_385
+    assert count_parameters(TGANVideoDiscriminator(bn_beta=True)) == convs + 2 * (128 + 256 + 512) == 11_033_281
+    assert count_parameters(TGANVideoGenerator(TGANTemporalGenerator())) == 826_468 + 3_622_691
+    assert count_parameters(TGANVideoGenerator(tgan_ode())) == 638_424 + 3_622_691
+    # MoCoGAN (sergeytulyakov/mocogan models.py), content 50 + motion 16
+    assert count_parameters(MoCoGANImageGenerator(66)) == 3_298_176
+    assert count_parameters(MoCoGANGenerator(MoCoGANMotionGenerator(16))) == 3_298_176 + 1_632
+    assert count_parameters(MoCoGANGenerator(mocogan_ode())) == 3_298_176 + 1_633
+    assert count_parameters(MoCoGANImageDiscriminator()) == 663_296  # PatchImageDiscriminator
+    assert count_parameters(MoCoGANImageDiscriminator(patch=False)) == 2_765_568  # ImageDiscriminator
+    assert count_parameters(MoCoGANVideoDiscriminator()) == 11_056_896
+    assert count_parameters(MoCoGANVideoDiscriminator(n_categories=6)) == 11_056_896 + 6 * 512 * 64
+
+
+# ------------------------------------------------------------------------------------------ generators
+
+
+def test_tgan_video_generator_64x64_shapes_and_range():
+    torch.manual_seed(0)
+    g = TGANVideoGenerator(TGANTemporalGenerator())
+    v = g(2, generator=_gen()).detach()
+    assert v.shape == (2, 16, 3, 64, 64)
+    assert float(v.abs().max()) <= 1.0
+    u = to_unit_range(v)
+    assert float(u.min()) >= 0.0 and float(u.max()) <= 1.0
+    # the discrete G_t knows frames 0..15 only
+    with pytest.raises(InputError):
+        g(2, torch.tensor([0.0, 0.5]))
+
+
+def test_tgan_ode_more_times_more_frames_and_before_zero():
+    torch.manual_seed(0)
+    g = _small_tgan(tgan_ode()).eval()
+    z = torch.rand(2, 100, generator=_gen(1)) * 2 - 1
+    base = g(z)  # default frames 0..15
+    assert base.shape == (2, 16, 3, 32, 32)
+    dense = g(z, torch.arange(31) / 2.0)  # twice the frame rate
+    assert dense.shape == (2, 31, 3, 32, 32)
+    assert torch.allclose(dense[:, ::2], base, atol=1e-5)
+    before = g(z, torch.arange(-4, 16, dtype=torch.float32))  # 4 frames before t = 0
+    assert before.shape == (2, 20, 3, 32, 32)
+    assert torch.isfinite(before).all()
+    assert torch.allclose(before[:, 4:], base, atol=1e-5)
+    s = g.sample(3, [0.0, 1.0, 2.0], generator=_gen(2))
+    assert s.shape == (3, 3, 3, 32, 32) and not g.training
+
+
+def test_mocogan_generator_gru_and_ode():
+    torch.manual_seed(0)
+    g = MoCoGANGenerator(MoCoGANMotionGenerator(16), image_size=32, ngf=8)
+    assert g(2, generator=_gen()).shape == (2, 16, 3, 32, 32)
+    v1, v2 = g.sample(2, generator=_gen(3)), g.sample(2, generator=_gen(3))
+    assert torch.equal(v1, v2)
+    ode = MoCoGANGenerator(mocogan_ode(), image_size=32, ngf=8).eval()
+    zc, zm = torch.randn(2, 50, generator=_gen(4)), torch.randn(2, 16, generator=_gen(5))
+    with torch.no_grad():
+        out = ode(zc, torch.linspace(-2.0, 15.0, 35), z_motion=zm)
+    assert out.shape == (2, 35, 3, 32, 32) and float(out.abs().max()) <= 1.0
+    # the content code is shared by all frames: same content + same motion time -> same frame
+    with torch.no_grad():
+        assert torch.allclose(ode(zc, [3.0], z_motion=zm)[:, 0], out[:, 10], atol=1e-5)
+    with pytest.raises(InputError):
+        MoCoGANGenerator(MoCoGANMotionGenerator(10))  # motion_dim 16 by default
+
+
+def test_sde_plug_in_and_wgan_step_reaches_the_temporal_generator():
+    torch.manual_seed(0)
+    sde = _small_tgan(SDETemporalGenerator(100, frame_dt=1 / 15)).eval()
+    with torch.no_grad():
+        a = sde(2, [-1.0, 0.0, 0.5, 1.0], generator=_gen(7), seed=3)
+        b = sde(2, [-1.0, 0.0, 0.5, 1.0], generator=_gen(7), seed=3)
+    assert a.shape == (2, 4, 3, 32, 32) and torch.equal(a, b)
+    g = _small_tgan(tgan_ode())
+    d = TGANVideoDiscriminator(image_size=32, mid_ch=4)
+    fake = frames_to_discriminator(g(2, generator=_gen()))
+    real = torch.rand(2, 3, 16, 32, 32) * 2 - 1
+    wgan_discriminator_loss(d(real), d(fake.detach())).backward()
+    assert all(p.grad is not None for p in d.parameters())
+    wgan_generator_loss(d(fake)).backward()
+    assert g.temporal.fcn[0].weight.grad is not None and g.temporal.fcn[0].weight.grad.abs().sum() > 0
+
+
+def test_generator_rejects_mismatched_sizes():
+    with pytest.raises(InputError):
+        TGANVideoGenerator(TGANTemporalGenerator(z_dim=100, out_dim=50))
+    with pytest.raises(InputError):
+        TGANImageGenerator(image_size=48)
+
+
+# ------------------------------------------------------------------------------------------ discriminators
+
+
+def test_discriminator_score_shapes():
+    torch.manual_seed(0)
+    v64 = torch.rand(2, 16, 3, 64, 64) * 2 - 1
+    assert TGANVideoDiscriminator()(frames_to_discriminator(v64)).shape == (2,)
+    v32 = torch.rand(2, 3, 16, 32, 32)
+    assert TGANVideoDiscriminator(image_size=32, mid_ch=8)(v32).shape == (2,)
+    assert TGANVideoDiscriminator(image_size=32, mid_ch=8, spectral_norm=True)(v32).shape == (2,)
+    frames = v64.flatten(0, 1)[:4]
+    assert MoCoGANImageDiscriminator(ndf=8)(frames).shape == (4, 4, 4)  # patch logits
+    assert MoCoGANImageDiscriminator(ndf=8, patch=False)(frames).shape == (4,)
+    assert MoCoGANVideoDiscriminator(ndf=8)(frames_to_discriminator(v64)).shape == (2,)
+    logits, classes = MoCoGANVideoDiscriminator(ndf=8, n_categories=6)(frames_to_discriminator(v64))
+    assert logits.shape == (2,) and classes.shape == (2, 6)
+    assert MoCoGANVideoDiscriminator(ndf=8, image_size=32)(v32).shape == (2,)
+    with pytest.raises(InputError):
+        TGANVideoDiscriminator()(v64)  # (B, T, C, H, W) instead of (B, C, T, H, W)
+
+
+# ------------------------------------------------------------------------------------------ objectives
+
+
+def test_singular_value_clipping_bounds_top_singular_value():
+    torch.manual_seed(0)
+    d = TGANVideoDiscriminator(image_size=32, mid_ch=4)
+    lin = nn.Linear(20, 30)
+    net = nn.Sequential(d, lin)
+    with torch.no_grad():
+        for m in net.modules():
+            if isinstance(m, (nn.Conv3d, nn.Linear)):
+                m.weight.mul_(50.0)
+    weights = [m.weight for m in net.modules() if isinstance(m, (nn.Conv3d, nn.Linear))]
+    assert max(float(torch.linalg.svdvals(w.detach().reshape(w.shape[0], -1))[0]) for w in weights) > 1.5
+    assert clip_singular_values_(net) == len(weights) == 6
+    for w in weights:
+        assert float(torch.linalg.svdvals(w.detach().reshape(w.shape[0], -1))[0]) <= 1.0 + 1e-5
+    # small weights are left as they were
+    small = nn.Linear(5, 5)
+    with torch.no_grad():
+        small.weight.mul_(1e-3)
+    before = small.weight.clone()
+    clip_singular_values_(small)
+    assert torch.equal(small.weight, before)
+
+
+def test_batchnorm_gamma_clamp_and_schedule():
+    bn = nn.BatchNorm3d(4)
+    with torch.no_grad():
+        bn.running_var.copy_(torch.tensor([4.0, 0.25, 1.0, 1.0]))
+        bn.weight.copy_(torch.tensor([10.0, 0.1, 1e-5, -1.0]))
+    assert clamp_batchnorm_gamma_(bn) == 1
+    std = (bn.running_var + bn.eps).sqrt()
+    assert torch.all(bn.weight <= std + 1e-6) and torch.all(bn.weight >= 0.01 * std - 1e-9)
+    expected = torch.stack([std[0], torch.tensor(0.1), 0.01 * std[2], 0.01 * std[3]])
+    assert torch.allclose(bn.weight.detach(), expected)  # too big -> std, in range -> kept, too small -> 0.01 std
+    lin = nn.Linear(3, 3)
+    with torch.no_grad():
+        lin.weight.mul_(100)
+    assert not singular_value_clipping_(lin, iteration=3, every=5)
+    assert float(torch.linalg.svdvals(lin.weight.detach())[0]) > 1.0
+    assert singular_value_clipping_(lin, iteration=5, every=5)
+    assert float(torch.linalg.svdvals(lin.weight.detach())[0]) <= 1.0 + 1e-5
+
+
+def test_loss_signs():
+    good_real, good_fake = torch.full((4,), 2.0), torch.full((4,), -2.0)
+    for loss in (wgan_discriminator_loss, hinge_discriminator_loss, nonsaturating_discriminator_loss):
+        assert loss(good_real, good_fake) < loss(good_fake, good_real)
+    for loss in (wgan_generator_loss, hinge_generator_loss, nonsaturating_generator_loss):
+        assert loss(good_real) < loss(good_fake)  # fakes scored "real" -> lower generator loss
+    assert float(hinge_discriminator_loss(good_real, good_fake)) == 0.0
+    assert float(wgan_discriminator_loss(good_real, good_fake)) == -4.0
+    ns = float(nonsaturating_discriminator_loss(good_real, good_fake))
+    assert math.isclose(ns, 2 * math.log1p(math.exp(-2.0)), rel_tol=1e-6)
+    img, vid = mocogan_discriminator_loss(good_real, good_fake, good_real[:2], good_fake[:2])
+    assert math.isclose(float(img), ns, rel_tol=1e-6) and math.isclose(float(vid), ns, rel_tol=1e-6)
+    assert mocogan_generator_loss(good_real, good_real) < mocogan_generator_loss(good_fake, good_fake)
+
+
+def test_r1_penalty():
+    x = torch.randn(3, 2, 4)
+    assert float(r1_penalty(lambda v: torch.ones(v.shape[0]), x)) == 0.0  # ignores its input
+    assert float(r1_penalty(lambda v: v.flatten(1).sum(1) * 0.0 + 5.0, x)) == 0.0  # constant in x
+    w = torch.randn(8)
+    pen = r1_penalty(lambda v: v.flatten(1) @ w, x, gamma=4.0)
+    assert torch.allclose(pen, 2.0 * w.pow(2).sum())
+
+
+def test_spectral_norm_helper():
+    torch.manual_seed(0)
+    net = apply_spectral_norm(nn.Sequential(nn.Linear(6, 6), nn.ReLU(), nn.Linear(6, 1)))
+    with torch.no_grad():
+        for _ in range(30):
+            net(torch.randn(2, 6))
+    net.eval()
+    top = float(torch.linalg.svdvals(net[0].weight.detach())[0])
+    assert top == pytest.approx(1.0, abs=1e-2)
+    assert clip_singular_values_(net) == 0  # parametrized layers are skipped
