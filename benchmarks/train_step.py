@@ -20,7 +20,8 @@ import sys
 import time
 from pathlib import Path
 
-PRESETS = ["default", "mmnist1_latent_ode", "mmnist1_encoder_ode_decoder", "mmnist2_latent_ode"]
+PRESETS = ["default", "mmnist1_latent_ode", "mmnist1_encoder_ode_decoder", "mmnist2_latent_ode",
+           "mmnist1_latent_ode_paper", "mmnist1_encoder_ode_decoder_paper"]
 
 
 def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int) -> dict:
