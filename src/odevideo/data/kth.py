@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key
+from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key, split_defaults
 from odevideo.errors import DatasetError, InputError
 
 __all__ = [
@@ -262,10 +262,7 @@ class KTHAction(VideoFolderDataset):
                 f"the authors' train/test npy files carry no labels -- use return_label=False"
             )
         self.keys = keys
-        if window is None:
-            window = "random" if split == "train" else "first"
-        if augment is None:
-            augment = split == "train"
+        window, augment = split_defaults(split, window, augment)
         super().__init__(
             root,
             num_frames,

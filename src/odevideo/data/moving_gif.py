@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips
+from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, split_defaults
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["MovingGif", "MGIF_URL", "MGIF_PROJECT_URL"]
@@ -88,10 +88,7 @@ class MovingGif(VideoFolderDataset):
         paths = list_video_clips(split_dir, recursive=True)
         if not paths:
             raise DatasetError(f"{split_dir}: no clips (.gif/.npy/videos/frame folders) in the {split!r} folder; {_HELP}")
-        if window is None:
-            window = "random" if split == "train" else "first"
-        if augment is None:
-            augment = split == "train"
+        window, augment = split_defaults(split, window, augment)
         super().__init__(
             root,
             num_frames,

@@ -30,7 +30,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key
+from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key, split_defaults
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["PennAction", "PENN_ACTIONS", "PENN_URL", "read_penn_label"]
@@ -167,10 +167,7 @@ class PennAction(VideoFolderDataset):
             class_names = None
         else:
             raise DatasetError(f"{root}: neither frames/ + labels/ (official Penn Action) nor train/ + test/ found; {_HELP}")
-        if window is None:
-            window = "random" if split == "train" else "first"
-        if augment is None:
-            augment = split == "train"
+        window, augment = split_defaults(split, window, augment)
         super().__init__(
             root,
             num_frames,

@@ -38,13 +38,13 @@ combinations of input pixels, so frames in ``[0, 1]`` stay in ``[0, 1]``.
 from __future__ import annotations
 
 import math
-import operator
 from typing import Sequence
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
+from odevideo.data.sampling import _int, _pos_int
 from odevideo.errors import InputError
 
 __all__ = [
@@ -87,24 +87,6 @@ def make_generator(*keys: int) -> torch.Generator:
     g = torch.Generator()
     g.manual_seed((int(state[0]) << 31) ^ int(state[1]))
     return g
-
-
-def _int(value: object) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, torch.Tensor) and value.ndim == 0 and not value.dtype.is_floating_point:
-        return int(value)
-    try:
-        return operator.index(value)  # type: ignore[arg-type]
-    except TypeError:
-        return None
-
-
-def _pos_int(value: object, name: str) -> int:
-    v = _int(value)
-    if v is None or v < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return v
 
 
 def _size2(size: int | Sequence[int], name: str = "size") -> tuple[int, int]:

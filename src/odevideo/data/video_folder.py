@@ -602,3 +602,14 @@ def _pos_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def split_defaults(split: str, window: str | None, augment: bool | None) -> tuple[str, bool]:
+    """Defaults of the named datasets: random windows and augmentation for ``train``, the first window
+    and no augmentation otherwise; explicit values win."""
+    if window is None:
+        window = "random" if split == "train" else "first"
+    if augment is None:
+        augment = split == "train"
+    return window, augment
+
