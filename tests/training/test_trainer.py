@@ -123,3 +123,29 @@ def test_both_families_train_with_bf16_and_evaluate(tiny_config, family):
     # copying the last observed frame is exact at that frame: PSNR hits the documented cap
     assert result["per_timestep"]["copy_last_observed"]["psnr"][cfg.objective.num_observed - 1] == 100.0
     assert 0 < sec["extrapolation"]["model"]["ssim"] <= 1
+
+
+def test_trains_on_a_folder_of_the_users_own_clips(tiny_config, tmp_path):
+    """data.dataset=video_folder: <data_dir>/{train,val,test}/ of clips in any supported layout."""
+    import numpy as np
+
+    from odevideo.data import write_video
+    from odevideo.errors import ConfigError, DatasetError
+
+    rng = np.random.default_rng(0)
+    root = tmp_path / "clips"
+    for split, n in (("train", 4), ("val", 2), ("test", 2)):
+        (root / split).mkdir(parents=True)
+        for i in range(n):
+            clip = torch.from_numpy(rng.random((10, 1, 20, 24), dtype=np.float32))
+            write_video(root / split / f"clip{i}{'.npy' if i % 2 else '.gif'}", clip, fps=10)
+    cfg = tiny_config("name=own", "data.dataset=video_folder", f"data.data_dir={root}", "train.steps=3",
+                      "data.val_clips=2", "data.test_clips=2")
+    res = Trainer(cfg).fit()
+    model, cfg = load_model(res.run_dir)
+    result = evaluate(model, cfg, num_clips=2)
+    assert result["num_clips"] == 2 and result["num_frames"] == 8
+    with pytest.raises(ConfigError, match="data_dir"):
+        Trainer(tiny_config("name=own2", "data.dataset=video_folder"))
+    with pytest.raises(DatasetError):
+        Trainer(tiny_config("name=own3", "data.dataset=video_folder", f"data.data_dir={tmp_path / 'nothing'}"))

@@ -20,7 +20,7 @@ from odevideo.solvers import SolverConfig
 class DataConfig:
     """Which clips to train and evaluate on."""
 
-    dataset: Literal["bouncing_balls", "moving_mnist"] = "bouncing_balls"
+    dataset: Literal["bouncing_balls", "moving_mnist", "video_folder"] = "bouncing_balls"
     image_size: int = 32
     channels: int = 1
     num_frames: int = 20
@@ -30,7 +30,7 @@ class DataConfig:
     train_clips: int = 100_000  # training stream length; clip i is a pure function of (seed, i)
     val_clips: int = 128
     test_clips: int = 256
-    data_dir: str | None = None  # local MNIST files (gz or raw IDX); used before any download
+    data_dir: str | None = None  # moving_mnist: local MNIST files (gz/raw IDX); video_folder: root with train/val/test
     download: bool = True
     seed: int = 0
     drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability

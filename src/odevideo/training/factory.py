@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import torch
 from torch import nn
 
-from odevideo.data import BouncingBalls, ClipBatch, MovingMNIST, collate_clips, random_drop_mask
+from odevideo.data import BouncingBalls, ClipBatch, MovingMNIST, VideoFolderDataset, collate_clips, random_drop_mask
 from odevideo.errors import ConfigError
 from odevideo.models import EncoderODEDecoder, LatentODEVAE
 from odevideo.objectives import LossOutput, Task, elbo_loss, encoder_ode_decoder_loss
@@ -49,7 +51,20 @@ def build_dataset(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset
             num_clips=n, num_frames=d.num_frames, size=d.image_size, num_balls=d.num_balls,
             seed=d.seed * 3 + _SPLIT_OFFSET[split] + 1_000_003 * _SPLIT_OFFSET[split], frame_dt=d.frame_dt,
         )
-    raise ConfigError(f"unknown data.dataset {d.dataset!r}; use 'bouncing_balls' or 'moving_mnist'")
+    if d.dataset == "video_folder":
+        # The user's own clips: <data_dir>/{train,val,test}/ each hold clips as video files, GIFs, .npy
+        # arrays or folders of frames. Frames are centre-cropped to a square and resized to image_size.
+        if not d.data_dir:
+            raise ConfigError(
+                "data.dataset=video_folder needs data.data_dir=PATH, a folder with train/, val/ and test/ "
+                "sub-folders of clips (video files, GIFs, .npy or folders of frames)"
+            )
+        return VideoFolderDataset(
+            Path(d.data_dir) / split, d.num_frames, d.image_size, window="random" if split == "train" else "first",
+            seed=d.seed + _SPLIT_OFFSET[split], crop="center", channels=d.channels, frame_dt=d.frame_dt,
+            recursive=True,
+        )
+    raise ConfigError(f"unknown data.dataset {d.dataset!r}; use 'bouncing_balls', 'moving_mnist' or 'video_folder'")
 
 
 def batch_from_indices(dataset, indices, frame_dt: float) -> ClipBatch:
