@@ -300,13 +300,7 @@ class Trainer:
                     self._log({"step": self.step, "kind": "train", "lr": self.sched.get_last_lr()[0],
                                "steps_per_s": rate, "elapsed_s": self.elapsed_before + now - t_start, **metrics})
                 if self.step % cfg.train.eval_every == 0 or self.step == cfg.train.steps:
-                    val = self.validate()
-                    improved = val["val_mse"] < self.best_val
-                    if improved:
-                        self.best_val = val["val_mse"]
-                    self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
-                    if improved:
-                        self.save("best", self.elapsed_before + time.perf_counter() - t_start)
+                    self._validate_and_keep_best(self.elapsed_before + time.perf_counter() - t_start)
                 if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
                     self.save("last", self.elapsed_before + time.perf_counter() - t_start)
         finally:
@@ -316,15 +310,22 @@ class Trainer:
                 signal.signal(s, h)
         elapsed = self.elapsed_before + time.perf_counter() - t_start
         if stopped_early:
-            # A budget or signal stop still leaves a resumable state and a validated best model.
-            val = self.validate()
-            if val["val_mse"] < self.best_val:
-                self.best_val = val["val_mse"]
-                self.save("best", elapsed)
-            self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
+            # A budget or signal stop still leaves a resumable state and a validated best model
+            # (unless this very step was validated already: then its log line and checkpoint exist).
+            if self.step % cfg.train.eval_every != 0 or self.step == 0:
+                self._validate_and_keep_best(elapsed)
             self.save("last", elapsed)
         distributed.barrier()  # no rank returns before rank 0 has written the last checkpoint
         return TrainResult(self.run_dir, self.step, self.best_val, stopped_early, elapsed)
+
+    def _validate_and_keep_best(self, elapsed: float) -> None:
+        val = self.validate()
+        improved = val["val_mse"] < self.best_val
+        if improved:
+            self.best_val = val["val_mse"]
+        self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
+        if improved:
+            self.save("best", elapsed)
 
     def _train_step(self) -> dict:
         """One optimizer step on the global batch of ``self.step``; returns its metrics (global-batch means)."""
