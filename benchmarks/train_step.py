@@ -24,7 +24,7 @@ PRESETS = ["default", "mmnist1_latent_ode", "mmnist1_encoder_ode_decoder", "mmni
            "mmnist1_latent_ode_paper", "mmnist1_encoder_ode_decoder_paper"]
 
 
-def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int) -> dict:
+def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, overrides: list[str]) -> dict:
     import resource
 
     import torch
@@ -34,12 +34,16 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int) -> d
     from odevideo.objectives import make_task
 
     torch.set_num_threads(threads)
-    cfg = load_config(ExperimentConfig, preset, None, [f"train.bf16={str(bf16).lower()}"])
+    cfg = load_config(ExperimentConfig, preset, None, [*overrides, f"train.bf16={str(bf16).lower()}"])
     # Moving MNIST needs the MNIST files: use ODEVIDEO_MNIST_DIR (e.g. ../shared/data/mnist) when set.
     if os.environ.get("ODEVIDEO_MNIST_DIR"):
         cfg.data.data_dir = os.environ["ODEVIDEO_MNIST_DIR"]
     torch.manual_seed(0)
     model = build_model(cfg)
+    if cfg.train.activation_checkpointing:
+        from odevideo.training.trainer import enable_activation_checkpointing
+
+        enable_activation_checkpointing(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
     ds = build_dataset(cfg, "train")
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
@@ -77,18 +81,22 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                    help="config override applied to every preset, e.g. train.activation_checkpointing=true")
     ap.add_argument("--out", default=str(Path(__file__).parent / "results" / "train_step.json"))
     ap.add_argument("--_worker", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args._worker:
-        print(json.dumps(_worker(args._worker[0], args._worker[1] == "bf16", args.steps, args.warmup, args.threads)))
+        print(json.dumps(_worker(args._worker[0], args._worker[1] == "bf16", args.steps, args.warmup, args.threads,
+                                 args.overrides)))
         return
     rows = []
     for preset in args.presets:
         pair = {}
         for prec in ("fp32", "bf16"):
             cmd = [sys.executable, __file__, "--_worker", preset, prec, "--steps", str(args.steps),
-                   "--warmup", str(args.warmup), "--threads", str(args.threads)]
+                   "--warmup", str(args.warmup), "--threads", str(args.threads),
+                   *[x for o in args.overrides for x in ("--set", o)]]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True)
             pair[prec] = json.loads(out.stdout.strip().splitlines()[-1])
             rows.append(pair[prec])
@@ -101,7 +109,7 @@ def main() -> None:
 
     result = {
         "benchmark": "train_step", "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-        "threads": args.threads, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": rows,
+        "threads": args.threads, "overrides": args.overrides, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": rows,
     }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -120,3 +120,19 @@ def test_all_parameters_receive_gradients():
     for name, p in model.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
         assert p.grad.abs().sum() > 0, name
+
+
+def test_activation_checkpointing_gives_the_same_gradients():
+    from odevideo.training.trainer import enable_activation_checkpointing
+
+    frames, times = _clip()
+    grads = []
+    for ckpt in (False, True):
+        model = _vae()
+        if ckpt:
+            assert enable_activation_checkpointing(model) == 1
+        model(frames, times, None, times, sample=False).frames.square().mean().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for n in grads[0]:
+        torch.testing.assert_close(grads[0][n], grads[1][n], rtol=1e-5, atol=1e-7)

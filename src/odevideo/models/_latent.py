@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from odevideo.nn import ConvFrameDecoder, MLPODEFunc
 from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
@@ -32,6 +33,9 @@ class LatentTrajectoryDecoder(nn.Module):
         self.dynamics = NFECounter(MLPODEFunc(latent_dim, ode_hidden, ode_layers, time_dependent=time_dependent))
         self.decoder = ConvFrameDecoder(latent_dim, out_channels, image_size, channels, skip_channels)
         self.solver = solver
+        # Recompute the decoder's activations in the backward pass instead of storing them: the decoder
+        # runs on every (clip, query time) pair and holds most of a step's activation memory.
+        self.activation_checkpointing = False
 
     def trajectory(self, z0: Tensor, t0: Tensor, query_times: Tensor) -> tuple[Tensor, int]:
         """``z0`` ``(B, D)`` at ``t0`` ``(B,)`` -> latents ``(B, Q, D)`` at ``query_times`` ``(B, Q)``; and the NFE."""
@@ -46,5 +50,9 @@ class LatentTrajectoryDecoder(nn.Module):
         flat_skips = None
         if skips is not None:
             flat_skips = [s.unsqueeze(1).expand(-1, q, *s.shape[1:]).reshape(b * q, *s.shape[1:]) for s in skips]
-        logits = self.decoder(zs.reshape(b * q, d), flat_skips)
+        flat = zs.reshape(b * q, d)
+        if self.activation_checkpointing and torch.is_grad_enabled():
+            logits = checkpoint(self.decoder, flat, flat_skips, use_reentrant=False)
+        else:
+            logits = self.decoder(flat, flat_skips)
         return logits.view(b, q, *logits.shape[1:])

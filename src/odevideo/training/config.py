@@ -88,6 +88,7 @@ class TrainConfig:
     bf16: bool = False  # bf16 autocast for the conv nets (the ODE itself stays fp32)
     channels_last: bool = False
     device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
+    activation_checkpointing: bool = False  # recompute frame-decoder activations in backward: less memory, ~1/3 more compute
     compile: bool = False  # torch.compile the conv encoders/decoders and ODE nets (off: speed-up not measured)
     progress: bool = True
 

@@ -77,6 +77,17 @@ def build_optimizer(cfg: ExperimentConfig, model: nn.Module):
     return opt, sched
 
 
+def enable_activation_checkpointing(model: nn.Module) -> int:
+    """Switch on activation checkpointing in every sub-module that offers it (an ``activation_checkpointing``
+    attribute); returns how many. Raises :class:`ConfigError` if the model has none."""
+    found = [m for m in model.modules() if hasattr(m, "activation_checkpointing")]
+    if not found:
+        raise ConfigError(f"{type(model).__name__} has no part that supports train.activation_checkpointing; set it to false")
+    for m in found:
+        m.activation_checkpointing = True
+    return len(found)
+
+
 def compile_networks(model: nn.Module) -> int:
     """``torch.compile`` (in place: parameter names and checkpoints are unchanged) the per-frame conv
     encoders/decoders and the ODE dynamics nets of ``model``; returns how many were compiled.
@@ -162,6 +173,8 @@ class Trainer:
 
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.engine = DistributedDataParallel(self.engine, device_ids=ids)
+        if cfg.train.activation_checkpointing:
+            enable_activation_checkpointing(self.model)
         if cfg.train.compile:
             compile_networks(self.model)
 
