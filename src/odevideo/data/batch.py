@@ -358,3 +358,19 @@ def _positive_int(value: Any, name: str) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
     return int(value)
+
+
+def check_clip_index(index, num_clips: int, dataset_name: str) -> int:
+    """``index`` (int, numpy integer or 0-dim tensor; negative counts from the end) as an int in
+    ``[0, num_clips)``. Raises ``TypeError`` / ``IndexError`` like a Python sequence."""
+    if isinstance(index, torch.Tensor):
+        index = int(index)
+    if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
+        raise TypeError(f"{dataset_name} indices must be integers, got {type(index).__name__}")
+    i = int(index)
+    if i < 0:
+        i += num_clips
+    if not 0 <= i < num_clips:
+        raise IndexError(f"clip index {index} out of range for a dataset of {num_clips} clips")
+    return i
+

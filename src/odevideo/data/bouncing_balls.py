@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, collate_clips
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips
 from odevideo.errors import InputError
 
 __all__ = ["BouncingBalls", "simulate_bouncing_balls", "render_balls"]
@@ -236,17 +236,8 @@ class BouncingBalls(torch.utils.data.Dataset):
         pos, vel = self.initial_state(index)
         return simulate_bouncing_balls(pos, vel, self.num_frames, self.size, self.radius, self.substeps)
 
-    def _check_index(self, index: int) -> int:
-        if isinstance(index, torch.Tensor):
-            index = int(index)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"BouncingBalls indices must be integers, got {type(index).__name__}")
-        i = int(index)
-        if i < 0:
-            i += self.num_clips
-        if not 0 <= i < self.num_clips:
-            raise IndexError(f"clip index {index} out of range for a dataset of {self.num_clips} clips")
-        return i
+    def _check_index(self, index) -> int:
+        return check_clip_index(index, self.num_clips, "BouncingBalls")
 
     def __repr__(self) -> str:
         return (

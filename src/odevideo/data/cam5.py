@@ -54,7 +54,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from odevideo.data.batch import DEFAULT_FRAME_DT
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index
 from odevideo.data.transforms import irregular_indices, make_generator, window_start
 from odevideo.data.video_folder import natural_key
 from odevideo.errors import DatasetError, InputError
@@ -298,18 +298,8 @@ class CAM5Hurricane(torch.utils.data.Dataset):
         }
 
     # ------------------------------------------------------------------ internals
-    def _check_index(self, index: Any) -> int:
-        if isinstance(index, torch.Tensor):
-            index = int(index)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"CAM5Hurricane indices must be integers, got {type(index).__name__}")
-        i = int(index)
-        n = len(self.files)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"clip index {index} out of range for a dataset of {n} clips")
-        return i
+    def _check_index(self, index) -> int:
+        return check_clip_index(index, len(self.files), "CAM5Hurricane")
 
     def _load(self, f: Path) -> np.ndarray:
         try:

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, collate_clips
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips
 from odevideo.data.mnist import _load_mnist_arrays
 from odevideo.errors import DatasetError, InputError
 
@@ -177,17 +177,8 @@ class MovingMNIST(torch.utils.data.Dataset):
         }
 
     # ------------------------------------------------------------------ internals
-    def _check_index(self, index: int) -> int:
-        if isinstance(index, torch.Tensor):
-            index = int(index)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"MovingMNIST indices must be integers, got {type(index).__name__}")
-        i = int(index)
-        if i < 0:
-            i += self.num_clips
-        if not 0 <= i < self.num_clips:
-            raise IndexError(f"clip index {index} out of range for a dataset of {self.num_clips} clips")
-        return i
+    def _check_index(self, index) -> int:
+        return check_clip_index(index, self.num_clips, "MovingMNIST")
 
     def _rng(self, i: int) -> np.random.Generator:
         return np.random.default_rng([_STREAM_TAG, self.seed, _SPLIT_CODES[self.split], i])

@@ -54,7 +54,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, collate_clips
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips
 from odevideo.data.transforms import (
     _size2,
     center_crop,
@@ -471,18 +471,8 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         return problems
 
     # ------------------------------------------------------------------ internals
-    def _check_index(self, index: Any) -> int:
-        if isinstance(index, torch.Tensor):
-            index = int(index)
-        if isinstance(index, bool) or not isinstance(index, (int, np.integer)):
-            raise TypeError(f"{self._name()} indices must be integers, got {type(index).__name__}")
-        i = int(index)
-        n = len(self.clips)
-        if i < 0:
-            i += n
-        if not 0 <= i < n:
-            raise IndexError(f"clip index {index} out of range for a dataset of {n} clips")
-        return i
+    def _check_index(self, index) -> int:
+        return check_clip_index(index, len(self.clips), self._name())
 
     def _generator(self, i: int, stream: int) -> torch.Generator:
         return make_generator(_STREAM_TAG, self.seed, self.epoch, i, stream)

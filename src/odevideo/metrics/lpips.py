@@ -119,16 +119,19 @@ def download_file(url: str, dest: str | os.PathLike, sha256_prefix: str | None =
     return dest
 
 
-def _load_state_dict(path: Path, what: str) -> dict[str, torch.Tensor]:
+def load_state_dict_file(
+    path: Path, what: str, fix: str = "delete the file and download it again"
+) -> dict[str, torch.Tensor]:
+    """A state dict of tensors from ``path`` with ``torch.load(weights_only=True)`` (never unpickles code).
+
+    Any failure raises :class:`DatasetError` naming ``what`` weights, the file, and ``fix``.
+    """
     if not path.is_file():
         raise DatasetError(f"{what} weights not found at {path}")
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:  # corrupt file, wrong format, pickled objects
-        raise DatasetError(
-            f"could not read {what} weights from {path} ({type(exc).__name__}: {exc}); "
-            f"delete the file and download it again"
-        ) from exc
+        raise DatasetError(f"could not read {what} weights from {path} ({type(exc).__name__}: {exc}); {fix}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise DatasetError(f"{path} does not hold a state dict of tensors ({what} weights expected)")
     return state
@@ -210,8 +213,8 @@ class LPIPS(nn.Module):
         """Build from local state-dict files (AlexNet features, v0.1 alex linear heads)."""
         alexnet_path, lin_path = Path(alexnet_path), Path(lin_path)
         model = cls(input_range=input_range)
-        alex = _load_state_dict(alexnet_path, "AlexNet")
-        lin = _load_state_dict(lin_path, "LPIPS v0.1 alex linear-head")
+        alex = load_state_dict_file(alexnet_path, "AlexNet")
+        lin = load_state_dict_file(lin_path, "LPIPS v0.1 alex linear-head")
         return model.load_weights(alex, lin)
 
     @classmethod
