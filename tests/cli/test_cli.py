@@ -56,7 +56,11 @@ def test_predict_from_video_file(trained_run, tmp_path):
 def test_latents_plot(trained_run, tmp_path):
     out = tmp_path / "lat.png"
     p = run("latents", str(trained_run), "--num-clips", "4", "--out", str(out))
-    assert out.exists() and "explained variance" in p.stdout
+    assert out.exists() and "explained_variance_ratio" in p.stdout
+    pytest.importorskip("sklearn")
+    out2 = tmp_path / "lat_tsne.png"
+    p = run("latents", str(trained_run), "--num-clips", "4", "--method", "tsne", "--out", str(out2))
+    assert out2.stat().st_size > 1000 and "perplexity" in p.stdout
 
 
 def test_errors_exit_2_with_message_and_no_output(trained_run, tmp_path):

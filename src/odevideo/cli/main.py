@@ -168,8 +168,9 @@ def cmd_latents(args) -> int:
     n_obs = cfg.objective.num_observed
     query = batch.times[0]
     lat = latent_trajectories(model, batch.frames[:, :n_obs], batch.times[:, :n_obs], query)
-    info = plot_latent_trajectories(lat, query, args.out, num_observed_time=float(batch.times[0, n_obs - 1]))
-    print(f"wrote {args.out}; PCA explained variance {info['explained_variance_ratio']}")
+    info = plot_latent_trajectories(lat, query, args.out, num_observed_time=float(batch.times[0, n_obs - 1]),
+                                    method=args.method)
+    print(f"wrote {args.out} ({args.method}); {info}")
     return 0
 
 
@@ -254,11 +255,13 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--output", required=True, help="output .gif, .mp4, .avi, .npy, or a directory of PNGs")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("latents", help="PCA plot of latent trajectories of test clips, coloured by time")
+    s = sub.add_parser("latents", help="2-D map (PCA, t-SNE, UMAP) of latent trajectories of test clips, coloured by time")
     s.add_argument("checkpoint")
     s.add_argument("--which", default="best", choices=["best", "last"])
     s.add_argument("--split", default="test", choices=["val", "test"])
     s.add_argument("--num-clips", type=int, default=32)
+    s.add_argument("--method", default="pca", choices=["pca", "tsne", "umap"],
+                   help="2-D projection: pca (built in), tsne (scikit-learn), umap (umap-learn)")
     s.add_argument("--out", required=True, help="output PNG")
     s.set_defaults(func=cmd_latents)
 

@@ -77,10 +77,41 @@ def latent_trajectories(model: nn.Module, frames: torch.Tensor, times: torch.Ten
     return model(frames.float(), times.float(), None, query_times.float().unsqueeze(0).expand(b, -1)).latents
 
 
-def plot_latent_trajectories(latents: torch.Tensor, query_times: torch.Tensor, path: str | Path, num_observed_time: float | None = None) -> dict:
-    """Project latents ``(B, Q, D)`` to 2-D with PCA and draw each clip's path coloured by time.
+def project_2d(x: torch.Tensor, method: str = "pca", seed: int = 0) -> tuple[torch.Tensor, dict]:
+    """Project points ``(N, D)`` to ``(N, 2)``: ``pca`` (built in), ``tsne`` (scikit-learn) or ``umap`` (umap-learn).
 
-    Returns the explained variance ratio of the two components.
+    Returns the projection and a dict of diagnostics (PCA: ``explained_variance_ratio``).
+    """
+    x = x.double()
+    if method == "pca":
+        xc = x - x.mean(0)
+        _, s, v = torch.linalg.svd(xc, full_matrices=False)
+        return xc @ v[:2].T, {"explained_variance_ratio": (s[:2] ** 2 / (s**2).sum()).tolist()}
+    if method == "tsne":
+        try:
+            from sklearn.manifold import TSNE
+        except ImportError as e:
+            raise InputError("t-SNE needs scikit-learn: pip install scikit-learn (or use --method pca)") from e
+        perplexity = float(min(30.0, max(2.0, (x.shape[0] - 1) / 3)))
+        y = TSNE(n_components=2, perplexity=perplexity, random_state=seed, init="pca").fit_transform(x.cpu().numpy())
+        return torch.from_numpy(y), {"perplexity": perplexity}
+    if method == "umap":
+        try:
+            import umap
+        except ImportError as e:
+            raise InputError("UMAP needs umap-learn: pip install umap-learn (or use --method pca)") from e
+        y = umap.UMAP(n_components=2, random_state=seed).fit_transform(x.cpu().numpy())
+        return torch.from_numpy(y), {}
+    raise InputError(f"unknown projection {method!r}; use 'pca', 'tsne' or 'umap'")
+
+
+def plot_latent_trajectories(
+    latents: torch.Tensor, query_times: torch.Tensor, path: str | Path, num_observed_time: float | None = None,
+    method: str = "pca",
+) -> dict:
+    """Project latents ``(B, Q, D)`` to 2-D (see :func:`project_2d`) and draw each clip's path coloured by time.
+
+    Returns the projection's diagnostics (for PCA the explained variance ratio of the two components).
     """
     import matplotlib
 
@@ -88,20 +119,19 @@ def plot_latent_trajectories(latents: torch.Tensor, query_times: torch.Tensor, p
     import matplotlib.pyplot as plt
 
     b, q, d = latents.shape
-    x = latents.reshape(b * q, d).double()
-    x = x - x.mean(0)
-    _, s, v = torch.linalg.svd(x, full_matrices=False)
-    proj = (x @ v[:2].T).view(b, q, 2)
-    ratio = (s[:2] ** 2 / (s**2).sum()).tolist()
+    flat, info = project_2d(latents.reshape(b * q, d), method)
+    proj = flat.view(b, q, 2)
     fig, ax = plt.subplots(figsize=(5.5, 4.5))
     tq = query_times.double().cpu().numpy()
     for i in range(b):
         ax.plot(proj[i, :, 0], proj[i, :, 1], color="0.8", lw=0.7, zorder=1)
         sc = ax.scatter(proj[i, :, 0], proj[i, :, 1], c=tq, cmap="viridis", s=10, zorder=2)
     fig.colorbar(sc, ax=ax, label="time")
-    ax.set_xlabel(f"PC1 ({ratio[0]:.0%} var.)")
-    ax.set_ylabel(f"PC2 ({ratio[1]:.0%} var.)")
-    title = "latent trajectories (PCA)"
+    if method == "pca":
+        ratio = info["explained_variance_ratio"]
+        ax.set_xlabel(f"PC1 ({ratio[0]:.0%} var.)")
+        ax.set_ylabel(f"PC2 ({ratio[1]:.0%} var.)")
+    title = f"latent trajectories ({method.upper() if method == 'pca' else method})"
     if num_observed_time is not None:
         title += f"; observed until t={num_observed_time:g}"
     ax.set_title(title)
@@ -110,4 +140,4 @@ def plot_latent_trajectories(latents: torch.Tensor, query_times: torch.Tensor, p
         atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".tmp.png")
     finally:
         plt.close(fig)
-    return {"explained_variance_ratio": ratio}
+    return info
