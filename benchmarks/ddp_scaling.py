@@ -162,11 +162,10 @@ def main() -> None:
         "rows": rows,
         "independent_controls": controls,
     }
+    from odevideo._atomic import atomic_write_text
+
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(result, indent=2))
     print(f"wrote {out}")
 
 

@@ -109,13 +109,13 @@ def main() -> None:
 
     result = {
         "benchmark": "train_step", "machine": platform.processor() or platform.machine(), "cpu_count": os.cpu_count(),
-        "threads": args.threads, "overrides": args.overrides, "torch": torch.__version__, "date": time.strftime("%Y-%m-%d"), "rows": rows,
+        "threads": args.threads, "overrides": args.overrides, "torch": torch.__version__,
+        "date": time.strftime("%Y-%m-%d"), "rows": rows,
     }
+    from odevideo._atomic import atomic_write_text
+
     out = Path(args.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(result, indent=2))
-    os.replace(tmp, out)
+    atomic_write_text(out, json.dumps(result, indent=2))
     print(f"wrote {out}")
 
 

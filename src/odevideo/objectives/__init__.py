@@ -2,9 +2,9 @@
 
 from odevideo.objectives.encoder_ode_decoder import LossOutput, encoder_ode_decoder_loss
 from odevideo.objectives.latent_ode import elbo_loss, frame_nll, gaussian_kl_standard_normal
-from odevideo.objectives.tasks import Task, interpolation_split, make_task, masked_frame_mean
+from odevideo.objectives.tasks import Task, make_task, masked_frame_mean
 
 __all__ = [
     "LossOutput", "encoder_ode_decoder_loss", "elbo_loss", "frame_nll", "gaussian_kl_standard_normal",
-    "Task", "make_task", "masked_frame_mean", "interpolation_split",
+    "Task", "make_task", "masked_frame_mean",
 ]

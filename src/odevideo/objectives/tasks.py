@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-import torch
 from torch import Tensor
 
 from odevideo.data import ClipBatch
@@ -70,13 +69,3 @@ def masked_frame_mean(per_frame: Tensor, mask: Tensor) -> Tensor:
     """Mean of ``per_frame`` ``(B, Q)`` over the True entries of ``mask`` ``(B, Q)``."""
     m = mask.to(per_frame.dtype)
     return (per_frame * m).sum() / m.sum().clamp_min(1.0)
-
-
-def interpolation_split(num_frames: int, device=None) -> tuple[Tensor, Tensor]:
-    """Indices for the half-step interpolation test: observe every other frame, predict the rest.
-
-    Observing frames 0, 2, 4, ... of a clip makes the odd frames lie exactly half way between two
-    observations (in time units of the observed grid), so they have ground truth.
-    """
-    idx = torch.arange(num_frames, device=device)
-    return idx[0::2], idx[1::2]
