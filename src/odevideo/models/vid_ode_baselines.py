@@ -240,6 +240,9 @@ class ConvGRUBaseline(nn.Module):
     decoder hidden maps flattened, ``frames = sigmoid(logits)``.
     """
 
+    #: it can only be asked for frames after its inputs (evaluation skips interpolation)
+    interpolates = False
+
     def __init__(self, in_channels: int = 3, hidden_channels: int = 128, n_downs: int = 2, time_input: str = "none"):
         super().__init__()
         _check_hidden(hidden_channels, n_downs)

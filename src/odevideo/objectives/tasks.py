@@ -19,7 +19,8 @@ from torch import Tensor
 from odevideo.data import ClipBatch
 from odevideo.errors import InputError
 
-Formulation = Literal["reconstruction", "prediction"]
+Formulation = Literal["reconstruction", "prediction", "extrapolation", "interpolation"]
+FORMULATIONS = ("reconstruction", "prediction", "extrapolation", "interpolation")
 
 
 @dataclass
@@ -41,20 +42,31 @@ class Task:
     noise: Tensor | None = None
 
 
-def make_task(batch: ClipBatch, formulation: Formulation, num_observed: int) -> Task:
+def make_task(batch: ClipBatch, formulation: Formulation, num_observed: int, stride: int = 1) -> Task:
+    """The :class:`Task` of ``formulation`` on ``batch`` (``stride``: interpolation only, see the module doc)."""
     t = batch.frames.shape[1]
-    if not 1 <= num_observed <= t:
-        raise InputError(f"num_observed={num_observed} must be between 1 and the clip length {t}")
-    ctx = slice(0, num_observed)
+    if formulation not in FORMULATIONS:
+        raise InputError(f"unknown task formulation {formulation!r}; use one of {', '.join(FORMULATIONS)}")
+    stride = stride if formulation == "interpolation" else 1
+    if stride < 1:
+        raise InputError(f"the interpolation stride must be >= 1, got {stride}")
+    if not 1 <= num_observed or (num_observed - 1) * stride + 1 > t:
+        raise InputError(
+            f"num_observed={num_observed} frames every {stride} frame(s) need {(num_observed - 1) * stride + 1} "
+            f"frames but the clips have {t}; lower objective.num_observed or raise data.num_frames"
+        )
+    if formulation == "extrapolation" and num_observed >= t:
+        raise InputError(f"extrapolation needs frames after the {num_observed} observed ones; the clips have {t}")
+    ctx = slice(0, (num_observed - 1) * stride + 1, stride)
     context_mask = batch.mask[:, ctx]
     if not context_mask.any(dim=1).all():
         raise InputError("a clip has no observed frame among its context frames; lower the drop rate or keep the first frame")
-    if formulation == "reconstruction":
+    if formulation in ("reconstruction", "interpolation"):
         q = ctx
     elif formulation == "prediction":
         q = slice(0, t)
-    else:
-        raise InputError(f"unknown task formulation {formulation!r}; use 'reconstruction' or 'prediction'")
+    else:  # extrapolation
+        q = slice(num_observed, t)
     return Task(
         context_frames=batch.frames[:, ctx],
         context_times=batch.times[:, ctx],

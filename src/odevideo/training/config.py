@@ -20,7 +20,8 @@ from odevideo.solvers import SolverConfig
 class DataConfig:
     """Which clips to train and evaluate on."""
 
-    dataset: Literal["bouncing_balls", "moving_mnist", "video_folder"] = "bouncing_balls"
+    # kth / moving_gif / penn_action: Vid-ODE's datasets from data_dir (validation = every 20th train clip)
+    dataset: Literal["bouncing_balls", "moving_mnist", "video_folder", "kth", "moving_gif", "penn_action"] = "bouncing_balls"
     image_size: int = 32
     channels: int = 1
     num_frames: int = 20
@@ -34,13 +35,18 @@ class DataConfig:
     download: bool = True
     seed: int = 0
     drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability
+    augment_flip: float = 0.0  # training clips: probability of a horizontal flip (Vid-ODE: 0.5)
+    augment_rotate_degrees: float = 0.0  # training clips: rotation by U(-d, d) degrees, same for every frame (Vid-ODE: 10)
 
 
 @dataclass
 class ModelConfig:
     """Architecture of the model family."""
 
-    family: Literal["latent_ode_vae", "encoder_ode_decoder"] = "latent_ode_vae"
+    family: Literal[
+        "latent_ode_vae", "encoder_ode_decoder",  # Kanaa et al.
+        "vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn",  # Vid-ODE and its baselines (Park et al.)
+    ] = "latent_ode_vae"
     channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     latent_dim: int = 32
     embed_dim: int = 128  # latent_ode_vae: per-frame embedding fed to the GRU
@@ -49,15 +55,46 @@ class ModelConfig:
     ode_layers: int = 2
     skip_connections: bool = True
     time_dependent: bool = False
+    # The latent ODE's solver (vid_ode: the decoder ODE; ode_fc / ode_conv: their latent ODE).
     solver: SolverConfig = field(default_factory=lambda: SolverConfig(method="rk4", step_size=0.1))
+    # --- Vid-ODE family (vid_ode, ode_fc, ode_conv, convgru, vid_rnn) ---
+    hidden_channels: int = 128  # feature-map channels after the Conv-Encoder (the authors' 128)
+    n_downs: int = 2  # stride-2 levels of the Conv-Encoder (4x smaller feature maps)
+    encoder_solver: SolverConfig | None = None  # vid_ode ODE-ConvGRU; None = one Euler step per gap (the authors')
+    decoder_start: Literal["last_observed", "first_observed", "first_target"] = "last_observed"
+    first_prev: Literal["state", "embedding"] = "state"
+    warp_previous: Literal["output", "warped"] = "output"
+    use_flow_warping: bool = True  # ablation (D)/(E)
+    use_mask_composition: bool = True  # ablation (E)
+    run_backwards: bool = True  # ODE-ConvGRU over the inputs backwards in time (the authors')
+    time_input: Literal["none", "delta_t", "decay"] = "none"  # convgru: ConvGRU, ConvGRU-delta-t, ConvGRU-Decay
+    rnn_step: float = 0.1  # vid_rnn: time units per decoder ConvGRU step (the frame interval)
+
+
+@dataclass
+class AdversarialConfig:
+    """Discriminators of a conditional model (Vid-ODE eq. 3-4, 7); both off = no adversarial terms."""
+
+    image_disc: bool = False  # D_img on every predicted frame
+    seq_disc: bool = False  # D_seq on windows of frames
+    disc_channels: int = 64
+    disc_downs: int = 3
+    seq_window: int = 0  # frames per D_seq window; 0 = num_observed + 1 (extrapolation, the authors') or the clip
+    weight_diff: float = 1.0  # lambda_diff (also used without discriminators)
+    weight_img: float = 0.003  # lambda_img
+    weight_seq: float = 0.003  # lambda_seq
 
 
 @dataclass
 class ObjectiveConfig:
     """What a training step optimises."""
 
-    formulation: Literal["reconstruction", "prediction"] = "prediction"
+    # reconstruction: rebuild the observed frames; prediction: the whole clip from its first frames;
+    # extrapolation: only the frames after the observed ones; interpolation: observe every
+    # ``interp_stride``-th frame and rebuild those (Vid-ODE's interpolation training), scored in between.
+    formulation: Literal["reconstruction", "prediction", "extrapolation", "interpolation"] = "prediction"
     num_observed: int = 10
+    interp_stride: int = 2
     likelihood: Literal["bernoulli", "gaussian"] = "bernoulli"  # latent_ode_vae
     obs_sigma: float = 1.0  # gaussian likelihood
     kl_weight: float = 1.0
@@ -75,8 +112,14 @@ class TrainConfig:
     batch_size: int = 16
     grad_accum_steps: int = 1  # micro-batches per optimizer step (per process); same gradient, less memory
     lr: float = 1e-3  # for the global batch; not rescaled with the number of processes
+    disc_lr: float | None = None  # discriminators' learning rate; None = lr
+    optimizer: Literal["adamw", "adam", "adamax"] = "adamw"
+    betas: list[float] = field(default_factory=lambda: [0.9, 0.999])
     weight_decay: float = 0.0
-    lr_schedule: Literal["constant", "cosine"] = "cosine"
+    # exponential: lr * lr_decay ** (step // lr_decay_every) (Vid-ODE: 0.99 per epoch)
+    lr_schedule: Literal["constant", "cosine", "exponential"] = "cosine"
+    lr_decay: float = 0.99
+    lr_decay_every: int = 1000
     warmup_steps: int = 50
     grad_clip: float = 10.0  # max global grad norm; 0 disables clipping
     max_minutes: float | None = None  # wall-clock budget (training time summed over resumes)
@@ -102,6 +145,10 @@ class EvalConfig:
     batch_size: int = 32
     interpolation: bool = True
     num_sample_clips: int = 4  # clips shown in sample grids / GIFs
+    # LPIPS (AlexNet, v0.1 heads) next to PSNR/SSIM/MSE: needs the weights in lpips_dir (or the cache,
+    # downloaded once when a network is there); see odevideo.metrics.LPIPS.pretrained.
+    lpips: bool = False
+    lpips_dir: str | None = None
 
 
 @dataclass
@@ -116,3 +163,4 @@ class ExperimentConfig:
     objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
+    adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)

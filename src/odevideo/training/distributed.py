@@ -195,6 +195,33 @@ def all_reduce_sum(values: list[float]) -> list[float]:
     return t.tolist()
 
 
+def all_reduce_gradients_(parameters) -> None:
+    """Sum the ``.grad`` of ``parameters`` over all ranks, in place, as one flat all-reduce.
+
+    For steps that DDP's reducer cannot express: the adversarial step back-propagates the generator and
+    the discriminator losses of one forward pass into disjoint parameter sets (two backward calls), which
+    DDP's one-backward-per-forward bookkeeping rejects. Each rank's losses are already weighted by their
+    share of the global batch, so the sum is the global batch's gradient. A parameter without a gradient
+    on this rank contributes zeros (every rank must pass the same parameters in the same order).
+    """
+    if not _active():
+        return
+    params = [p for p in parameters if p.requires_grad]
+    if not params:
+        return
+    for p in params:
+        if p.grad is None:
+            p.grad = torch.zeros_like(p)
+    flat = torch.cat([p.grad.reshape(-1) for p in params]).to(_comm_device())
+    dist.all_reduce(flat, op=dist.ReduceOp.SUM)
+    flat = flat.to(params[0].grad.device)
+    offset = 0
+    for p in params:
+        n = p.grad.numel()
+        p.grad.copy_(flat[offset : offset + n].view_as(p.grad))
+        offset += n
+
+
 def any_true(flag: bool) -> bool:
     """True on every rank if ``flag`` is True on any rank (a collective: all ranks must call it)."""
     if not _active():

@@ -24,6 +24,8 @@ from torch import nn
 
 from odevideo._atomic import atomic_write, atomic_write_text
 from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel, psnr, ssim
+from odevideo.metrics.frame_metrics import psnr_from_mean_mse
+from odevideo.metrics.lpips import LPIPS, lpips_per_frame
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.factory import batch_from_indices, build_dataset
 
@@ -42,6 +44,30 @@ def frame_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.T
         "mse_frame": mse_per_frame_sum(pred, target),
         "mae_frame": mae_per_frame_sum(pred, target),
     }
+
+
+def load_lpips(cfg: ExperimentConfig, device="cpu") -> LPIPS:
+    """LPIPS from ``eval.lpips_dir``: the cache names of :meth:`LPIPS.pretrained` there, or one
+    ``alexnet*.pth`` and one ``*lin*.pth`` / ``*alex*.pth`` heads file; without a directory, the cache
+    (downloaded once when allowed by ``data.download``)."""
+    d = cfg.eval.lpips_dir
+    if d is None:
+        return LPIPS.pretrained(download=cfg.data.download).to(device)
+    root = Path(d).expanduser()
+    from odevideo.metrics.lpips import ALEXNET_FILENAME, LIN_FILENAME
+
+    if (root / ALEXNET_FILENAME).is_file() and (root / LIN_FILENAME).is_file():
+        return LPIPS.pretrained(cache_dir=root, download=False).to(device)
+    alex = sorted(root.glob("alexnet*.pth"))
+    heads = sorted(p for p in root.glob("*.pth") if p not in alex and ("lin" in p.name or "lpips" in p.name))
+    if len(alex) != 1 or len(heads) != 1:
+        from odevideo.errors import DatasetError
+
+        raise DatasetError(
+            f"eval.lpips_dir={root} must hold the AlexNet features ({ALEXNET_FILENAME} or one alexnet*.pth) and the "
+            f"LPIPS v0.1 alex heads ({LIN_FILENAME} or one *lin*.pth); found {[p.name for p in root.glob('*.pth')]}"
+        )
+    return LPIPS.from_files(alex[0], heads[0]).to(device)
 
 
 def extrapolation_baselines(context: torch.Tensor, num_frames: int) -> dict[str, torch.Tensor]:
@@ -72,7 +98,11 @@ class _Accumulator:
 
 
 def _summary(values: dict[str, torch.Tensor], cols: slice | None = None) -> dict[str, float]:
-    return {k: float((v[:, cols] if cols is not None else v).mean()) for k, v in values.items()}
+    out = {k: float((v[:, cols] if cols is not None else v).nanmean()) for k, v in values.items()}
+    # The Vid-ODE authors' PSNR: from the MSE averaged over the whole set (reported beside, never instead
+    # of, the per-frame mean ``psnr``; it is higher whenever the per-frame errors vary).
+    out["psnr_of_mean_mse"] = float(psnr_from_mean_mse(out["mse"]))
+    return out
 
 
 @torch.no_grad()
@@ -92,27 +122,41 @@ def evaluate(
     dataset = build_dataset(cfg, split)
     n = min(num_clips or cfg.eval.num_clips, len(dataset))
     n_obs = cfg.objective.num_observed
+    # Models that only extrapolate (ConvGRU) are asked for the future frames only and skip interpolation.
+    future_only = cfg.objective.formulation == "extrapolation" or not getattr(model, "interpolates", True)
+    interpolation = interpolation and getattr(model, "interpolates", True)
+    lp = load_lpips(cfg, device) if cfg.eval.lpips else None
     model.eval()
     ext, interp = _Accumulator(), _Accumulator()
     autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.train.bf16)
+
+    def scores(pred, target, first=0):
+        m = frame_metrics(pred, target)
+        if lp is not None:
+            m["lpips"] = lpips_per_frame(lp, pred.float().clamp(0, 1), target.float())
+        if first:  # frames that were not asked for: NaN, left out of the section means
+            m = {k: torch.cat([torch.full((v.shape[0], first), float("nan"), dtype=v.dtype), v], 1) for k, v in m.items()}
+        return m
+
     for start in range(0, n, bs):
         batch = batch_from_indices(dataset, range(start, min(start + bs, n)), cfg.data.frame_dt).to(device)
         t = batch.num_frames
         ctx = batch.frames[:, :n_obs]
+        first = n_obs if future_only else 0
         with autocast:
-            pred = model(ctx, batch.times[:, :n_obs], None, batch.times).frames
-        ext.add("model", frame_metrics(pred, batch.frames))
+            pred = model(ctx, batch.times[:, :n_obs], None, batch.times[:, first:]).frames
+        ext.add("model", scores(pred, batch.frames[:, first:], first))
         for name, base in extrapolation_baselines(ctx, t).items():
-            ext.add(name, frame_metrics(base, batch.frames))
+            ext.add(name, scores(base[:, first:], batch.frames[:, first:], first))
         if interpolation and t >= 3:
             obs = torch.arange(0, t, 2, device=batch.frames.device)
             mid = torch.arange(1, t - 1, 2, device=batch.frames.device)  # strictly between two observations
             with autocast:
                 pred_mid = model(batch.frames[:, obs], batch.times[:, obs], None, batch.times[:, mid]).frames
             target = batch.frames[:, mid]
-            interp.add("model", frame_metrics(pred_mid, target))
+            interp.add("model", scores(pred_mid, target))
             blend = 0.5 * (batch.frames[:, mid - 1] + batch.frames[:, mid + 1])
-            interp.add("linear_blend", frame_metrics(blend, target))
+            interp.add("linear_blend", scores(blend, target))
     model.train()
 
     t = cfg.data.num_frames
@@ -124,12 +168,15 @@ def evaluate(
     }
     recon = slice(0, n_obs)
     extra = slice(n_obs, t)
-    result["sections"]["reconstruction"] = {m: _summary(ext.get(m), recon) for m in ext.methods()}
+    if not future_only:
+        result["sections"]["reconstruction"] = {m: _summary(ext.get(m), recon) for m in ext.methods()}
     if n_obs < t:
         result["sections"]["extrapolation"] = {m: _summary(ext.get(m), extra) for m in ext.methods()}
     result["per_timestep"] = {
         m: {k: ext.get(m)[k].mean(0).tolist() for k in ("psnr", "ssim", "mse")} for m in ext.methods()
     }
+    if lp is not None:
+        result["metric_conventions"] += "; lpips: AlexNet v0.1 heads, frames mapped to [-1,1]"
     if interp.parts:
         result["sections"]["interpolation"] = {m: _summary(interp.get(m)) for m in interp.methods()}
     if n_obs < t:
@@ -143,12 +190,16 @@ def evaluate(
 
 def format_table(result: dict) -> str:
     """Markdown table of the sections of :func:`evaluate`'s result."""
-    lines = ["| section | method | PSNR (dB) | SSIM | MSE/pixel | MSE/frame | MAE/frame |", "|---|---|---|---|---|---|---|"]
+    has_lpips = any("lpips" in v for methods in result["sections"].values() for v in methods.values())
+    head = "| section | method | PSNR (dB) | SSIM | MSE/pixel | MSE/frame | MAE/frame |" + (" LPIPS |" if has_lpips else "")
+    head += " PSNR of mean MSE (dB) |"
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for sec, methods in result["sections"].items():
         for m, v in methods.items():
-            lines.append(
-                f"| {sec} | {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['mse']:.5f} | {v['mse_frame']:.2f} | {v['mae_frame']:.2f} |"
-            )
+            row = f"| {sec} | {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['mse']:.5f} | {v['mse_frame']:.2f} | {v['mae_frame']:.2f} |"
+            if has_lpips:
+                row += f" {v.get('lpips', float('nan')):.4f} |"
+            lines.append(row + f" {v['psnr_of_mean_mse']:.2f} |")
     return "\n".join(lines)
 
 

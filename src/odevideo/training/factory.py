@@ -8,14 +8,29 @@ import torch
 from torch import nn
 
 from odevideo.data import BouncingBalls, ClipBatch, MovingMNIST, VideoFolderDataset, collate_clips, random_drop_mask
+from odevideo.data.transforms import hflip, rotate, sample_flip_rotate
 from odevideo.errors import ConfigError
-from odevideo.models import EncoderODEDecoder, LatentODEVAE
-from odevideo.objectives import LossOutput, Task, elbo_loss, encoder_ode_decoder_loss
+from odevideo.models import (
+    ConvGRUBaseline,
+    EncoderODEDecoder,
+    LatentODEVAE,
+    ODEConvBaseline,
+    ODEFCBaseline,
+    VidODE,
+    VidRNN,
+)
+from odevideo.nn.discriminators import ImageDiscriminator, SequenceDiscriminator
+from odevideo.objectives import LossOutput, Task, elbo_loss, encoder_ode_decoder_loss, make_task
+from odevideo.objectives.vid_ode import VidODELossWeights, vid_ode_losses
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.distributed import rank_seed
 
 _SPLIT_OFFSET = {"train": 0, "val": 1, "test": 2}
 _NOISE_STREAM = 0x5EED  # tags the latent-noise random stream, apart from any other per-step stream
+_AUGMENT_STREAM = 0xA06  # tags the augmentation random stream
+
+#: Families that follow the Vid-ODE conventions (L1 losses, optional discriminators, frame chains).
+VID_ODE_FAMILIES = ("vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn")
 
 
 def build_model(cfg: ExperimentConfig) -> nn.Module:
@@ -29,7 +44,76 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
         return LatentODEVAE(embed_dim=m.embed_dim, rnn_hidden=m.rnn_hidden, **common)
     if m.family == "encoder_ode_decoder":
         return EncoderODEDecoder(**common)
-    raise ConfigError(f"unknown model.family {m.family!r}; use 'latent_ode_vae' or 'encoder_ode_decoder'")
+    conv = dict(in_channels=d.channels, hidden_channels=m.hidden_channels, n_downs=m.n_downs)
+    if m.family == "vid_ode":
+        return VidODE(
+            **conv, ode_hidden=m.ode_hidden, ode_layers=m.ode_layers, encoder_solver=m.encoder_solver,
+            decoder_solver=m.solver, decoder_start=m.decoder_start, first_prev=m.first_prev,
+            warp_previous=m.warp_previous, use_flow_warping=m.use_flow_warping,
+            use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards,
+        )
+    if m.family in ("ode_fc", "ode_conv"):
+        stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
+                       ode_layers=m.ode_layers, solver=m.solver)
+        if m.family == "ode_fc":
+            return ODEFCBaseline(**conv, latent_dim=m.latent_dim, **stacked)
+        return ODEConvBaseline(**conv, **stacked)
+    if m.family == "convgru":
+        return ConvGRUBaseline(**conv, time_input=m.time_input)
+    if m.family == "vid_rnn":
+        return VidRNN(**conv, step=m.rnn_step)
+    raise ConfigError(
+        f"unknown model.family {m.family!r}; use latent_ode_vae, encoder_ode_decoder, {', '.join(VID_ODE_FAMILIES)}"
+    )
+
+
+def context_length(cfg: ExperimentConfig) -> int:
+    """How many frames a training task shows the model (the observed frames; strided for interpolation)."""
+    return cfg.objective.num_observed
+
+
+def task_of(cfg: ExperimentConfig, batch: ClipBatch) -> Task:
+    """The training :class:`Task` of the configured formulation on ``batch``."""
+    o = cfg.objective
+    return make_task(batch, o.formulation, o.num_observed, stride=o.interp_stride)
+
+
+def validation_task(cfg: ExperimentConfig, batch: ClipBatch) -> Task:
+    """What validation scores (best checkpoint): the training task, except that interpolation is scored
+    on every frame of the observed span (the in-between frames are what the model is for)."""
+    task = task_of(cfg, batch)
+    o = cfg.objective
+    if o.formulation == "interpolation" and o.interp_stride > 1:
+        span = slice(0, (o.num_observed - 1) * o.interp_stride + 1)
+        task = Task(task.context_frames, task.context_times, task.context_mask, batch.times[:, span],
+                    batch.frames[:, span], batch.mask[:, span])
+    return task
+
+
+def sequence_window(cfg: ExperimentConfig) -> int:
+    """Frames per sequence-discriminator window: extrapolation windows span the last ``num_observed``
+    observed frames plus one prediction (the authors' ``T_in + 1``); interpolation windows are the
+    whole (strided) context clip."""
+    a, o = cfg.adversarial, cfg.objective
+    if o.formulation == "interpolation":
+        return o.num_observed
+    return a.seq_window or o.num_observed + 1
+
+
+def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
+    """The discriminators of the configured adversarial objective (``None`` without any)."""
+    a, d = cfg.adversarial, cfg.data
+    critics = nn.ModuleDict()
+    if a.image_disc:
+        critics["image"] = ImageDiscriminator(d.channels, a.disc_channels, a.disc_downs)
+    if a.seq_disc:
+        critics["sequence"] = SequenceDiscriminator(d.channels, sequence_window(cfg), a.disc_channels, a.disc_downs)
+    if len(critics) and cfg.model.family not in VID_ODE_FAMILIES:
+        raise ConfigError(
+            f"adversarial.image_disc / seq_disc apply to the Vid-ODE families ({', '.join(VID_ODE_FAMILIES)}), "
+            f"not to model.family={cfg.model.family}; switch them off"
+        )
+    return critics if len(critics) else None
 
 
 def build_dataset(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset:
@@ -64,7 +148,42 @@ def build_dataset(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset
             seed=d.seed + _SPLIT_OFFSET[split], crop="center", channels=d.channels, frame_dt=d.frame_dt,
             recursive=True,
         )
-    raise ConfigError(f"unknown data.dataset {d.dataset!r}; use 'bouncing_balls', 'moving_mnist' or 'video_folder'")
+    if d.dataset in _PAPER_VIDEO_DATASETS:
+        return _paper_video_dataset(cfg, split)
+    raise ConfigError(
+        f"unknown data.dataset {d.dataset!r}; use bouncing_balls, moving_mnist, video_folder, "
+        f"{', '.join(_PAPER_VIDEO_DATASETS)}"
+    )
+
+
+_PAPER_VIDEO_DATASETS = ("kth", "moving_gif", "penn_action")
+#: every HOLDOUT_EVERY-th clip of the official train split is the validation split (and not trained on)
+HOLDOUT_EVERY = 20
+
+
+def _paper_video_dataset(cfg: ExperimentConfig, split: str):
+    """KTH Action / Moving GIF / Penn Action with Vid-ODE's preprocessing (:mod:`odevideo.data`).
+
+    These datasets only have train and test splits; validation (best checkpoint) uses every
+    :data:`HOLDOUT_EVERY`-th clip of the train split, which training then skips. Augmentation is the
+    trainer's (``data.augment_flip`` / ``data.augment_rotate_degrees``), so the loaders' own is off."""
+    from odevideo.data import KTHAction, MovingGif, PennAction
+
+    d = cfg.data
+    if not d.data_dir:
+        raise ConfigError(f"data.dataset={d.dataset} needs data.data_dir=PATH (see `odevideo.data` for the layouts)")
+    cls = {"kth": KTHAction, "moving_gif": MovingGif, "penn_action": PennAction}[d.dataset]
+    source = "test" if split == "test" else "train"
+    window = "random" if split == "train" else "first"
+    full = cls(d.data_dir, source, d.num_frames, d.image_size, channels=d.channels, window=window,
+               augment=False, frame_dt=d.frame_dt, seed=d.seed)
+    if split == "test":
+        return full
+    keep = [i for i in range(len(full)) if (i % HOLDOUT_EVERY == 0) == (split == "val")]
+    if not keep:
+        raise ConfigError(f"{d.data_dir} holds too few {d.dataset} clips for a {split} split (every "
+                          f"{HOLDOUT_EVERY}th train clip is held out for validation)")
+    return torch.utils.data.Subset(full, keep)
 
 
 def batch_from_indices(dataset, indices, frame_dt: float) -> ClipBatch:
@@ -101,7 +220,24 @@ def training_batch(cfg: ExperimentConfig, dataset, step: int, rows: slice | None
         )
     if cfg.data.drop_prob > 0:
         batch = ClipBatch(batch.frames, batch.times, mask)
+    if cfg.data.augment_flip > 0 or cfg.data.augment_rotate_degrees > 0:
+        first = 0 if rows is None else (rows.start or 0)
+        batch = ClipBatch(augment_clips(cfg, batch.frames, step, first), batch.times, batch.mask)
     return batch
+
+
+def augment_clips(cfg: ExperimentConfig, frames: torch.Tensor, step: int, first_row: int = 0) -> torch.Tensor:
+    """Vid-ODE's augmentation: per clip, a random horizontal flip and a rotation by U(-d, d) degrees, the
+    same for all frames of the clip. Clip ``first_row + i`` of the global batch of ``step`` always gets the
+    same draw, however the batch is sharded."""
+    d = cfg.data
+    out = []
+    for i in range(frames.shape[0]):
+        g = torch.Generator().manual_seed(rank_seed(cfg.train.seed, step, _AUGMENT_STREAM, first_row + i))
+        flip, angle = sample_flip_rotate(g, flip_prob=d.augment_flip, max_degrees=d.augment_rotate_degrees)
+        clip = hflip(frames[i]) if flip else frames[i]
+        out.append(rotate(clip, angle) if angle != 0.0 else clip)
+    return torch.stack(out)
 
 
 def training_noise(cfg: ExperimentConfig, step: int) -> torch.Tensor | None:
@@ -121,10 +257,18 @@ def loss_normalizer(cfg: ExperimentConfig, mask: torch.Tensor) -> float:
     (:func:`odevideo.objectives.masked_frame_mean`). A micro-batch's loss weighted by its share of the
     global batch's units makes the summed gradient equal to the gradient of the global batch's loss.
     """
-    if cfg.model.family == "encoder_ode_decoder":
-        target = mask if cfg.objective.formulation == "prediction" else mask[:, : cfg.objective.num_observed]
-        return float(target.sum())
-    return float(mask.shape[0])
+    if cfg.model.family == "latent_ode_vae":
+        return float(mask.shape[0])
+    # frame means: the target frames of the task
+    o = cfg.objective
+    if o.formulation == "prediction":
+        target = mask
+    elif o.formulation == "extrapolation":
+        target = mask[:, o.num_observed :]
+    else:
+        stride = o.interp_stride if o.formulation == "interpolation" else 1
+        target = mask[:, : (o.num_observed - 1) * stride + 1 : stride]
+    return float(target.sum())
 
 
 def compute_loss(cfg: ExperimentConfig, model: nn.Module, task: Task, step: int) -> LossOutput:
@@ -136,4 +280,29 @@ def compute_loss(cfg: ExperimentConfig, model: nn.Module, task: Task, step: int)
         return elbo_loss(model, task, likelihood=o.likelihood, obs_sigma=o.obs_sigma, kl_weight=kl_weight)
     if isinstance(model, EncoderODEDecoder):
         return encoder_ode_decoder_loss(model, task, latent_weight=o.latent_weight)
+    if cfg.model.family in VID_ODE_FAMILIES:
+        out = conditional_video_losses(cfg, model, None, task)
+        return LossOutput(loss=out.generator, metrics=out.metrics)
     raise ConfigError(f"no loss is defined for model type {type(model).__name__}")
+
+
+def conditional_video_losses(cfg: ExperimentConfig, model: nn.Module, critics: nn.ModuleDict | None, task: Task):
+    """Vid-ODE's objective (eq. 7) for the Vid-ODE families: L1 reconstruction, L1 image difference
+    (models with a difference head) and, with ``critics``, the LSGAN terms, from one pass of each
+    discriminator (:func:`odevideo.objectives.vid_ode.vid_ode_losses`). Baselines without Vid-ODE's
+    intermediate outputs get the L1 reconstruction loss (plus the same adversarial terms)."""
+    a = cfg.adversarial
+    pred = model(task.context_frames, task.context_times, task.context_mask, task.query_times)
+    if getattr(pred, "raw_frames", None) is None:
+        # Baselines (sigmoid frames): wrap them so that the same loss code applies (no difference head).
+        from odevideo.models.vid_ode import VidODEPrediction
+
+        pred = VidODEPrediction(frames=pred.frames, logits=pred.logits, latents=pred.latents,
+                                query_times=pred.query_times, nfe=pred.nfe, raw_frames=pred.frames)
+    critics = dict(critics.items()) if critics is not None else {}
+    mode = "interpolation" if cfg.objective.formulation == "interpolation" else "extrapolation"
+    return vid_ode_losses(
+        pred, task.targets, task.target_mask, context_frames=task.context_frames, context_mask=task.context_mask,
+        context_times=task.context_times, image_disc=critics.get("image"), seq_disc=critics.get("sequence"),
+        seq_mode=mode, weights=VidODELossWeights(diff=a.weight_diff, img=a.weight_img, seq=a.weight_seq),
+    )

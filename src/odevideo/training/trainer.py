@@ -41,20 +41,24 @@ from torch import nn
 
 from odevideo.data import make_grid, save_image, write_video
 from odevideo.errors import CheckpointError, ConfigError, TrainingDivergedError
-from odevideo.objectives import make_task
+from odevideo.objectives.vid_ode import VidODELosses, backward_gan
 from odevideo.training import distributed
 from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.configio import from_dict, save_config, to_dict
 from odevideo.training.factory import (
     batch_from_indices,
+    build_critics,
     build_dataset,
     build_model,
     compute_loss,
+    conditional_video_losses,
     loss_normalizer,
+    task_of,
     training_batch,
     training_noise,
     training_plan,
+    validation_task,
 )
 
 
@@ -62,15 +66,33 @@ def autocast_context(cfg: ExperimentConfig, device: torch.device):
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16)
 
 
-def build_optimizer(cfg: ExperimentConfig, model: nn.Module):
+def build_optimizer(cfg: ExperimentConfig, model: nn.Module, lr: float | None = None):
+    """``(optimizer, scheduler)`` for ``model``'s parameters: ``train.optimizer`` at ``lr`` (default
+    ``train.lr``) with ``train.lr_schedule`` after ``train.warmup_steps`` of linear warm-up."""
     t = cfg.train
-    opt = torch.optim.AdamW(model.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    lr = t.lr if lr is None else lr
+    if len(t.betas) != 2:
+        raise ConfigError(f"train.betas={t.betas} must hold two numbers, e.g. [0.9, 0.999] (GANs: [0.5, 0.999])")
+    betas = (float(t.betas[0]), float(t.betas[1]))
+    params = model.parameters()
+    if t.optimizer == "adamw":
+        opt = torch.optim.AdamW(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+    elif t.optimizer == "adam":
+        opt = torch.optim.Adam(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+    elif t.optimizer == "adamax":
+        opt = torch.optim.Adamax(params, lr=lr, betas=betas, weight_decay=t.weight_decay)
+    else:
+        raise ConfigError(f"unknown train.optimizer {t.optimizer!r}; use adamw, adam or adamax")
+    if t.lr_schedule == "exponential" and (t.lr_decay_every < 1 or not 0 < t.lr_decay <= 1):
+        raise ConfigError("train.lr_schedule=exponential needs 0 < train.lr_decay <= 1 and train.lr_decay_every >= 1")
 
     def factor(step: int) -> float:
         warm = min(1.0, (step + 1) / t.warmup_steps) if t.warmup_steps > 0 else 1.0
         if t.lr_schedule == "cosine":
             prog = min(1.0, step / max(1, t.steps))
             return warm * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * prog)))
+        if t.lr_schedule == "exponential":
+            return warm * t.lr_decay ** (step // t.lr_decay_every)
         return warm
 
     sched = torch.optim.lr_scheduler.LambdaLR(opt, factor)
@@ -117,6 +139,21 @@ class _LossModule(nn.Module):
         return out.loss, out.metrics
 
 
+class _AdversarialLossModule(nn.Module):
+    """Generator, discriminators and Vid-ODE's objective: ``forward`` returns the generator loss, the
+    discriminator loss and the metrics of one fused pass (:func:`conditional_video_losses`)."""
+
+    def __init__(self, cfg: ExperimentConfig, model: nn.Module, critics: nn.ModuleDict):
+        super().__init__()
+        self.cfg = cfg
+        self.model = model
+        self.critics = critics
+
+    def forward(self, task, step: int):
+        out = conditional_video_losses(self.cfg, self.model, self.critics, task)
+        return out.generator, out.discriminator, out.metrics
+
+
 @dataclass
 class TrainResult:
     run_dir: Path
@@ -154,6 +191,11 @@ class Trainer:
         if cfg.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt, self.sched = build_optimizer(cfg, self.model)
+        # Discriminators (adversarial objectives): their own optimizer, saved in the checkpoint's extra state.
+        self.critics = build_critics(cfg)
+        if self.critics is not None:
+            self.critics = self.critics.to(self.device)
+            self.opt_d, self.sched_d = build_optimizer(cfg, self.critics, cfg.train.disc_lr)
         self.train_set = build_dataset(cfg, "train")
         self.val_set = build_dataset(cfg, "val")
         self.step = 0
@@ -167,8 +209,13 @@ class Trainer:
                 f"or choose another --set name=... / --output-dir"
             )
         # What a step runs: model + loss, wrapped for gradient averaging across processes when there are several.
-        self.engine: nn.Module = _LossModule(cfg, self.model)
-        if self.dist.distributed:
+        # The adversarial step is not wrapped: its two backward calls per forward are beyond DDP's reducer,
+        # so its gradients are summed over ranks explicitly (distributed.all_reduce_gradients_).
+        if self.critics is not None:
+            self.engine: nn.Module = _AdversarialLossModule(cfg, self.model, self.critics)
+        else:
+            self.engine = _LossModule(cfg, self.model)
+        if self.dist.distributed and self.critics is None:
             from torch.nn.parallel import DistributedDataParallel
 
             ids = [self.device.index] if self.device.type == "cuda" else None
@@ -193,6 +240,13 @@ class Trainer:
         self.model.load_state_dict(ck.model_state)
         self.opt.load_state_dict(ck.optimizer_state)
         self.sched.load_state_dict(ck.scheduler_state)
+        if self.critics is not None:
+            if "critics" not in ck.extra_state:
+                raise CheckpointError(f"the checkpoint in {self.run_dir} has no discriminator state; it was not "
+                                      f"trained with adversarial terms: resume with the same config")
+            self.critics.load_state_dict(ck.extra_state["critics"])
+            self.opt_d.load_state_dict(ck.extra_state["critics_optimizer"])
+            self.sched_d.load_state_dict(ck.extra_state["critics_scheduler"])
         self.step = int(ck.extra_state["step"])
         self.best_val = float(ck.extra_state.get("best_val_mse", float("inf")))
         self.elapsed_before = float(ck.extra_state.get("elapsed_s", 0.0))
@@ -213,13 +267,17 @@ class Trainer:
         """Write checkpoint ``name`` (rank 0 only; the other ranks hold the same state)."""
         if not self.is_main:
             return
+        extra = {"step": self.step, "best_val_mse": self.best_val, "elapsed_s": elapsed,
+                 "world_size": self.dist.world_size}
+        if self.critics is not None:
+            extra.update(critics=self.critics.state_dict(), critics_optimizer=self.opt_d.state_dict(),
+                         critics_scheduler=self.sched_d.state_dict())
         save_checkpoint(
             self.ckpt_dir / name,
             model_state=self.model.state_dict(),
             optimizer_state=self.opt.state_dict(),
             scheduler_state=self.sched.state_dict(),
-            extra_state={"step": self.step, "best_val_mse": self.best_val, "elapsed_s": elapsed,
-                         "world_size": self.dist.world_size},
+            extra_state=extra,
             config=to_dict(self.cfg),
         )
 
@@ -246,12 +304,12 @@ class Trainer:
                 continue
             idx = range(start, min(start + bs, len(self.val_set)))
             batch = batch_from_indices(self.val_set, idx, cfg.data.frame_dt).to(self.device)
-            task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
+            task = validation_task(cfg, batch)
             with autocast_context(cfg, self.device):
                 pred = self.model(task.context_frames, task.context_times, task.context_mask, task.query_times)
             err = ((pred.frames.float() - task.targets) ** 2).flatten(2).mean(-1)
-            se += err.sum().item()
-            n += err.numel()
+            se += err[task.target_mask].sum().item()
+            n += int(task.target_mask.sum())
             nfe += pred.nfe
             if first is None:
                 first = (task.targets[: cfg.eval.num_sample_clips], pred.frames[: cfg.eval.num_sample_clips].float())
@@ -348,7 +406,12 @@ class Trainer:
         _, global_mask = training_plan(cfg, len(self.train_set), self.step)
         total_units = loss_normalizer(cfg, global_mask)
         noise = training_noise(cfg, self.step)
+        adversarial = self.critics is not None
+        g_params = [p for p in self.model.parameters() if p.requires_grad]
+        d_params = [p for p in self.critics.parameters() if p.requires_grad] if adversarial else []
         self.opt.zero_grad(set_to_none=True)
+        if adversarial:
+            self.opt_d.zero_grad(set_to_none=True)
         sums: dict[str, float] = {}
         int_keys: set[str] = set()
         finite, loss_sum = True, 0.0
@@ -357,18 +420,21 @@ class Trainer:
             rows = slice(first_row, first_row + m)
             batch = training_batch(cfg, self.train_set, self.step, rows).to(self.device)
             torch.manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
-            task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
+            task = task_of(cfg, batch)
             if noise is not None:
                 task.noise = noise[rows].to(self.device)
             weight = loss_normalizer(cfg, batch.mask) / total_units
             last = micro == accum - 1
             # gradients are averaged across processes once per step, in the last micro-batch's backward
-            sync = self.engine.no_sync() if (self.dist.distributed and not last) else contextlib.nullcontext()
+            sync = self.engine.no_sync() if (self.dist.distributed and not last and not adversarial) else contextlib.nullcontext()
             with sync:
                 with autocast_context(cfg, self.device):
-                    loss, metrics = self.engine(task, self.step)
+                    if adversarial:
+                        loss, d_loss, metrics = self.engine(task, self.step)
+                    else:
+                        (loss, metrics), d_loss = self.engine(task, self.step), None
                 loss_value = float(loss.detach())
-                ok = math.isfinite(loss_value)
+                ok = math.isfinite(loss_value) and (d_loss is None or math.isfinite(float(d_loss.detach())))
                 finite, loss_sum = finite and ok, loss_sum + weight * loss_value
                 for key, value in metrics.items():
                     if isinstance(value, int) and not isinstance(value, bool):
@@ -385,18 +451,30 @@ class Trainer:
                             f"is in {self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller "
                             f"solver step (model.solver.step_size), then resume with --resume"
                         )
-                if ok:
+                if ok and adversarial:
+                    # one forward, two losses: each reaches only its own networks (no second discriminator pass)
+                    scaled = VidODELosses(generator=loss * weight,
+                                          discriminator=None if d_loss is None else d_loss * weight)
+                    backward_gan(scaled, g_params, d_params)
+                elif ok:
                     # DDP averages over processes: scale by world size so the sum of weights is 1
                     (loss * (weight * world)).backward()
-        if cfg.train.grad_clip > 0:
-            # after the all-reduce every rank holds the same gradient, hence the same norm and the same decision
-            gnorm = torch.nn.utils.clip_grad_norm_(self.model.parameters(), cfg.train.grad_clip)
-            if not torch.isfinite(gnorm):
-                raise TrainingDivergedError(
-                    f"gradient norm became {gnorm.item()} at step {self.step}; lower train.lr and resume with --resume"
-                )
-        self.opt.step()
-        self.sched.step()
+        groups = [(self.model, g_params, self.opt, self.sched)]
+        if adversarial:
+            groups.append((self.critics, d_params, self.opt_d, self.sched_d))
+            for _, params, _, _ in groups:  # the weighted per-rank gradients sum to the global batch's
+                distributed.all_reduce_gradients_(params)
+        for net, params, opt, sched in groups:
+            if cfg.train.grad_clip > 0:
+                # after the all-reduce every rank holds the same gradient, hence the same norm and decision
+                gnorm = torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
+                if not torch.isfinite(gnorm):
+                    raise TrainingDivergedError(
+                        f"the gradient norm of the {type(net).__name__} became {gnorm.item()} at step {self.step}; "
+                        f"lower train.lr and resume with --resume"
+                    )
+            opt.step()
+            sched.step()
         return {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
 
 
