@@ -1,6 +1,6 @@
 """The ``odevideo`` command line: parse, build from config, call the layers below.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``latents``, ``demo``, ``presets``.
+Subcommands: ``train``, ``evaluate``, ``predict``, ``latents``, ``experiment``, ``demo``, ``presets``.
 Any :class:`odevideo.errors.OdevideoError` is reported as one line on stderr with exit status 2.
 """
 
@@ -76,6 +76,10 @@ def cmd_evaluate(args) -> int:
     from odevideo.training import evaluate, format_table, load_model, save_results
 
     model, cfg = load_model(args.checkpoint, which=args.which)
+    if args.lpips_dir:
+        cfg.eval.lpips, cfg.eval.lpips_dir = True, args.lpips_dir
+    elif args.lpips:
+        cfg.eval.lpips = True
     result = evaluate(model, cfg, split=args.split, num_clips=args.num_clips)
     out = Path(args.out) if args.out else _run_dir_of(args.checkpoint) / f"eval_{args.split}"
     paths = save_results(result, out)
@@ -235,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--split", default="test", choices=["val", "test"])
     s.add_argument("--num-clips", type=int)
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
+    s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
+    s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("predict", help="frames at any times from an input clip, written as GIF/MP4/NPY")
@@ -264,6 +270,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="2-D projection: pca (built in), tsne (scikit-learn), umap (umap-learn)")
     s.add_argument("--out", required=True, help="output PNG")
     s.set_defaults(func=cmd_latents)
+
+    from odevideo.cli import experiments
+
+    experiments.add_parser(sub)
 
     s = sub.add_parser("demo", help="the main job: train on bouncing balls, evaluate, render GIFs (a few minutes)")
     s.add_argument("--preset", default="default")
