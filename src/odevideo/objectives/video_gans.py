@@ -11,17 +11,25 @@ Pure functions on discriminator scores (higher = "more real") or on modules; no 
   (:func:`apply_spectral_norm`, or ``spectral_norm=True`` on the discriminators) and/or :func:`r1_penalty`.
 * MoCoGAN (Tulyakov et al., 2018): the non-saturating (BCE-with-logits) losses on the image and video
   discriminators, :func:`mocogan_discriminator_loss` and :func:`mocogan_generator_loss`.
+* One training step: :func:`video_gan_losses` (one generator pass, one pass of each discriminator on real and on
+  the non-detached fake; back-propagate with :func:`~odevideo.objectives.vid_ode.backward_gan`, re-exported
+  here) and :func:`after_discriminator_step` (TGAN's clipping schedule).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
+from odevideo.models.video_gans import frames_to_discriminator, to_signed_range
+from odevideo.objectives.vid_ode import backward_gan
 
 __all__ = [
     "wgan_discriminator_loss",
@@ -37,6 +45,15 @@ __all__ = [
     "clamp_batchnorm_gamma_",
     "singular_value_clipping_",
     "apply_spectral_norm",
+    "GAN_LOSSES",
+    "DISCRIMINATOR_ROLES",
+    "VideoGANLosses",
+    "video_gan_losses",
+    "sample_frames",
+    "temporal_generator",
+    "takes_noise_seed",
+    "after_discriminator_step",
+    "backward_gan",
 ]
 
 
@@ -113,10 +130,17 @@ def r1_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, gamma: f
     scores = _scores(scores, "discriminator(real)")
     if not scores.requires_grad:
         return scores.new_zeros(())
+    return _r1_from_scores(scores, x, float(gamma))
+
+
+def _r1_from_scores(scores: Tensor, x: Tensor, gamma: float) -> Tensor:
+    """``gamma / 2 * E[ ||d sum(scores) / d x_i||^2 ]`` with the graph kept (``x`` requires grad)."""
+    if not scores.requires_grad:
+        return scores.new_zeros(())
     (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True, allow_unused=True)
     if grad is None:
         return scores.new_zeros(())
-    return 0.5 * float(gamma) * grad.pow(2).flatten(1).sum(1).mean()
+    return 0.5 * gamma * grad.pow(2).flatten(1).sum(1).mean()
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -199,3 +223,257 @@ def apply_spectral_norm(module: nn.Module) -> nn.Module:
     for _, m in list(_weighted_layers(module)):
         nn.utils.parametrizations.spectral_norm(m)
     return module
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# one GAN step's losses (one generator pass, one pass of each discriminator on real and on fake)
+
+#: the adversarial losses :func:`video_gan_losses` knows: name -> (generator loss, discriminator loss)
+GAN_LOSSES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]] = {
+    "wgan": (wgan_generator_loss, wgan_discriminator_loss),
+    "hinge": (hinge_generator_loss, hinge_discriminator_loss),
+    "nonsaturating": (nonsaturating_generator_loss, nonsaturating_discriminator_loss),
+}
+#: the discriminator roles: ``"video"`` scores ``(B, C, T, H, W)`` clips, ``"image"`` ``(N, C, H, W)`` frames
+DISCRIMINATOR_ROLES = ("image", "video")
+
+
+@dataclass
+class VideoGANLosses:
+    """``generator`` and ``discriminator`` losses to minimise (both from the same passes; back-propagate them
+    with :func:`backward_gan` so each reaches only its own parameters), ``metrics`` as floats for logging, and
+    the generated videos ``fake`` ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's graph)."""
+
+    generator: Tensor
+    discriminator: Tensor
+    metrics: dict = field(default_factory=dict)
+    fake: Tensor | None = None
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    """The module inside ``DistributedDataParallel`` / ``DataParallel`` wrappers."""
+    while isinstance(getattr(module, "module", None), nn.Module):
+        module = module.module
+    return module
+
+
+def temporal_generator(generator: nn.Module) -> nn.Module | None:
+    """The temporal generator of a video GAN generator (``.temporal`` of TGAN, ``.motion`` of MoCoGAN), if any."""
+    inner = _unwrap(generator)
+    for name in ("temporal", "motion"):
+        sub = getattr(inner, name, None)
+        if isinstance(sub, nn.Module):
+            return sub
+    return None
+
+
+def takes_noise_seed(generator: nn.Module) -> bool:
+    """Whether the generator's temporal part draws its own noise from a ``seed`` keyword (the SDE generators:
+    :class:`~odevideo.models.temporal_generators.SDETemporalGenerator`); such noise is then passed as ``seed``."""
+    temporal = temporal_generator(generator)
+    if temporal is None:
+        return False
+    try:
+        return "seed" in inspect.signature(temporal.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def sample_frames(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
+    """``per_video`` frames drawn uniformly (with replacement) from each clip of ``videos`` ``(B, T, C, H, W)``,
+    independently per clip: ``(B * per_video, C, H, W)``, clip by clip. The indices come from ``generator``
+    (on its device), else from torch's global RNG."""
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[1] == 0:
+        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
+        raise InputError(f"sample_frames: videos must be a (B, T, C, H, W) tensor with T >= 1, got {shape}.")
+    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
+        raise InputError(f"sample_frames: per_video must be a positive integer, got {per_video!r}.")
+    b, t = videos.shape[:2]
+    where = generator.device if generator is not None else videos.device
+    idx = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
+    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
+    return videos[rows, idx].reshape(b * per_video, *videos.shape[2:])
+
+
+def _logits(out: object, name: str) -> Tensor:
+    if isinstance(out, tuple):  # categorical video discriminator: (logits, class logits)
+        out = out[0]
+    return _scores(out, name)
+
+
+def _check_real(real: object) -> Tensor:
+    if not isinstance(real, Tensor) or not real.is_floating_point() or real.dim() != 5 or real.shape[0] == 0 \
+            or real.shape[1] == 0:
+        shape = tuple(real.shape) if isinstance(real, Tensor) else type(real).__name__
+        raise InputError(
+            f"video_gan_losses: real must be a floating (B, T, C, H, W) batch of clips with B, T >= 1, got {shape}."
+        )
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(real.detach())).tolist())
+    if lo < -1e-3 or hi > 1 + 1e-3:
+        raise InputError(
+            f"video_gan_losses: real clips must be in [0, 1] (the project's frame convention; they are mapped to "
+            f"[-1, 1] here), got values in [{lo:.3g}, {hi:.3g}]."
+        )
+    return real
+
+
+def video_gan_losses(
+    generator: nn.Module,
+    discriminators: Mapping[str, nn.Module],
+    real: Tensor,
+    *,
+    loss: str,
+    z: int | Tensor | None = None,
+    times: Tensor | Sequence[float] | None = None,
+    generator_rng: torch.Generator | None = None,
+    r1_gamma: float = 0.0,
+    image_frames: int = 1,
+    generator_kwargs: Mapping[str, Any] | None = None,
+) -> VideoGANLosses:
+    """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
+    discriminator on the real and on the (non-detached) fake batch.
+
+    Args:
+        generator: a TGAN/MoCoGAN video generator (``forward(z_or_batch, times, *, generator=..., **kw)`` ->
+            ``(B, T, C, H, W)`` in ``[-1, 1]``), possibly DDP-wrapped.
+        discriminators: ``{"video": D_v}`` (TGAN) or ``{"image": D_i, "video": D_v}`` (MoCoGAN); ``D_v`` takes
+            ``(B, C, T, H, W)`` clips, ``D_i`` ``(N, C, H, W)`` frames, both in ``[-1, 1]``; a tuple output
+            (categorical video discriminator) is scored by its first element.
+        real: ``(B, T, C, H, W)`` real clips in ``[0, 1]``; mapped to ``[-1, 1]`` here.
+        loss: ``"wgan"`` (TGAN), ``"hinge"`` or ``"nonsaturating"`` (MoCoGAN's BCE) -- :data:`GAN_LOSSES`; the
+            generator loss is the sum over the discriminators, and so is the discriminator loss (the
+            discriminators share no parameters, so each gets the gradient of its own term).
+        z: the generator's input: ``None`` = as many clips as ``real`` has, an int = that many, or a code tensor.
+        times: the frame times to generate (default: the generator's ``0..T-1``); the fake clips must have the
+            real clips' shape.
+        generator_rng: the one ``torch.Generator`` of the step, drawn in this order: the generator's codes (its
+            ``generator=`` argument; SDE temporal generators also get it as ``seed``), the real clips' frame
+            indices, then the fake clips' frame indices (:func:`sample_frames`). ``None``: torch's global RNG.
+        r1_gamma: ``> 0`` adds R1 (``gamma / 2 * E||grad_x D(x)||^2``, :func:`r1_penalty`) on each
+            discriminator's real inputs (real clips for ``D_v``, real frames for ``D_i``) to the discriminator
+            loss, computed from the same real pass (the real input is made to require grad).
+        image_frames: frames the image discriminator sees per clip. MoCoGAN trains ``D_i`` on batches of single
+            frames: real ones from its image loader (random frames of random videos), fake ones decoded from
+            codes picked at random among a sampled video batch's. Here both are taken from the step's own clips:
+            ``image_frames`` (default 1, MoCoGAN's equal image and video batch sizes) frames drawn uniformly and
+            independently per clip, real and fake separately, so no second generator pass is needed.
+        generator_kwargs: more keywords for the generator's forward (e.g. ``z_motion`` for MoCoGAN).
+
+    Returns:
+        :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
+        :mod:`odevideo.objectives.vid_ode`): the discriminator loss into the discriminators' parameters only,
+        the generator loss into the generator's only, so the gradients equal those of the classic two-pass
+        step (``D`` on ``fake.detach()``, then ``G`` against a frozen ``D``). Metrics: ``loss`` (generator),
+        ``disc_loss``, and per discriminator ``<role>_real`` / ``<role>_fake`` (mean scores), ``<role>_g_loss``,
+        ``<role>_d_loss`` and, with R1, ``<role>_r1``.
+    """
+    if not isinstance(generator, nn.Module):
+        raise InputError(f"video_gan_losses: generator must be an nn.Module, got {type(generator).__name__}.")
+    if not isinstance(discriminators, Mapping) or not discriminators:
+        raise InputError(
+            "video_gan_losses: discriminators must be a non-empty mapping {'video': D_v} or "
+            f"{{'image': D_i, 'video': D_v}}, got {type(discriminators).__name__}."
+        )
+    unknown = [k for k in discriminators if k not in DISCRIMINATOR_ROLES]
+    if unknown:
+        raise InputError(
+            f"video_gan_losses: unknown discriminator role(s) {unknown}; use 'video' (clips (B, C, T, H, W)) and/or "
+            f"'image' (frames (N, C, H, W))."
+        )
+    for role, d in discriminators.items():
+        if not isinstance(d, nn.Module):
+            raise InputError(
+                f"video_gan_losses: discriminators[{role!r}] must be an nn.Module, got {type(d).__name__}."
+            )
+    if loss not in GAN_LOSSES:
+        raise InputError(f"video_gan_losses: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+    if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not r1_gamma >= 0 \
+            or r1_gamma == float("inf"):
+        raise InputError(f"video_gan_losses: r1_gamma must be a finite number >= 0, got {r1_gamma!r}.")
+    if isinstance(image_frames, bool) or not isinstance(image_frames, int) or image_frames < 1:
+        raise InputError(f"video_gan_losses: image_frames must be a positive integer, got {image_frames!r}.")
+    if generator_rng is not None and not isinstance(generator_rng, torch.Generator):
+        raise InputError(
+            f"video_gan_losses: generator_rng must be a torch.Generator or None, got {type(generator_rng).__name__}."
+        )
+    real = _check_real(real)
+    if z is None:
+        z = real.shape[0]
+    elif isinstance(z, bool) or not isinstance(z, (int, Tensor)) or (isinstance(z, int) and z < 1):
+        raise InputError(f"video_gan_losses: z must be None, a batch size >= 1 or a code tensor, got {z!r}.")
+
+    kwargs = dict(generator_kwargs or {})
+    if generator_rng is not None and "seed" not in kwargs and takes_noise_seed(generator):
+        kwargs["seed"] = generator_rng
+    fake = generator(z, times, generator=generator_rng, **kwargs)
+    if not isinstance(fake, Tensor) or fake.dim() != 5 or fake.shape[1:] != real.shape[1:]:
+        got = tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__
+        raise InputError(
+            f"video_gan_losses: the generator made clips {got} but the real clips are {tuple(real.shape)}; generate "
+            f"as many frames (times) of the same size and channels as the real clips."
+        )
+    real_s = to_signed_range(real.detach()).to(fake.dtype)
+    gen_loss_fn, disc_loss_fn = GAN_LOSSES[loss]
+    g_terms, d_terms = [], []
+    logs: dict[str, Tensor] = {}
+    for role in DISCRIMINATOR_ROLES:
+        if role not in discriminators:
+            continue
+        d = discriminators[role]
+        if role == "video":
+            real_in, fake_in = frames_to_discriminator(real_s), frames_to_discriminator(fake)
+        else:
+            real_in = sample_frames(real_s, image_frames, generator_rng)
+            fake_in = sample_frames(fake, image_frames, generator_rng)
+        if r1_gamma > 0:
+            real_in = real_in.detach().requires_grad_(True)
+        real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
+        fake_scores = _logits(d(fake_in), f"discriminators[{role!r}](fake)")
+        g_term = gen_loss_fn(fake_scores)
+        d_term = disc_loss_fn(real_scores, fake_scores)
+        if r1_gamma > 0:
+            r1 = _r1_from_scores(real_scores, real_in, float(r1_gamma))
+            d_term = d_term + r1
+            logs[f"{role}_r1"] = r1.detach()
+        g_terms.append(g_term)
+        d_terms.append(d_term)
+        logs[f"{role}_real"] = real_scores.detach().float().mean()
+        logs[f"{role}_fake"] = fake_scores.detach().float().mean()
+        logs[f"{role}_g_loss"] = g_term.detach()
+        logs[f"{role}_d_loss"] = d_term.detach()
+    gen = torch.stack(g_terms).sum()
+    disc = torch.stack(d_terms).sum()
+    logs = {"loss": gen.detach(), "disc_loss": disc.detach(), **logs}
+    values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
+    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake)
+
+
+def after_discriminator_step(
+    discriminators: nn.Module | Mapping[str, nn.Module],
+    iteration: int,
+    *,
+    svc_every: int | None = None,
+    max_value: float = 1.0,
+) -> bool:
+    """The Lipschitz constraint to apply after discriminator update number ``iteration`` (1-based).
+
+    ``svc_every=None``: nothing (spectral norm / R1 / no constraint). Otherwise TGAN's singular value clipping
+    on every given discriminator on its schedule, :func:`singular_value_clipping_` (singular values of every
+    conv/linear weight clipped to ``max_value`` and BN gammas clamped, when ``iteration % svc_every == 0``).
+    Returns whether anything was clipped.
+    """
+    if isinstance(discriminators, nn.Module):
+        modules = [discriminators]
+    elif isinstance(discriminators, Mapping) and all(isinstance(m, nn.Module) for m in discriminators.values()):
+        modules = list(discriminators.values())
+    else:
+        raise InputError(
+            "after_discriminator_step: discriminators must be an nn.Module or a mapping of them, got "
+            f"{type(discriminators).__name__}."
+        )
+    if svc_every is None:
+        return False
+    clipped = False
+    for m in modules:
+        clipped = singular_value_clipping_(m, iteration, svc_every, max_value) or clipped
+    return clipped
