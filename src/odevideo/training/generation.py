@@ -390,3 +390,12 @@ def generator_scores(
         protocol["is_eps"] = is_eps
     return {"metric": metric, "mean": float(arr.mean()), "std": float(arr.std()), "values": values,
             "protocol": protocol}
+
+
+def pixel_frame_features(frames: Tensor, size: int = 8) -> Tensor:
+    """Cheap frame features for model selection: frames ``(N, C, H, W)`` average-pooled to ``size x size``
+    and flattened, ``(N, C * size * size)``. Their Frechet distance (``val_metric="pixel_fd"``) ranks
+    checkpoints of one run; it is not FID and is not comparable with published numbers."""
+    if not isinstance(frames, Tensor) or frames.dim() != 4:
+        raise InputError(f"pixel_frame_features expects (N, C, H, W) frames, got {getattr(frames, 'shape', frames)}")
+    return torch.nn.functional.adaptive_avg_pool2d(frames.float(), size).flatten(1)

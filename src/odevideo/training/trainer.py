@@ -47,6 +47,8 @@ from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.configio import from_dict, save_config, to_dict
 from odevideo.training.factory import (
+    GAN_FAMILIES,
+    gan_losses,
     batch_from_indices,
     build_critics,
     build_dataset,
@@ -149,8 +151,11 @@ class _AdversarialLossModule(nn.Module):
         self.model = model
         self.critics = critics
 
-    def forward(self, task, step: int):
-        out = conditional_video_losses(self.cfg, self.model, self.critics, task)
+    def forward(self, task, step: int, rng: torch.Generator | None = None):
+        if self.cfg.model.family in GAN_FAMILIES:  # ``task`` is the batch of real clips
+            out = gan_losses(self.cfg, self.model, self.critics, task.frames, rng)
+        else:
+            out = conditional_video_losses(self.cfg, self.model, self.critics, task)
         return out.generator, out.discriminator, out.metrics
 
 
@@ -192,6 +197,8 @@ class Trainer:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt, self.sched = build_optimizer(cfg, self.model)
         # Discriminators (adversarial objectives): their own optimizer, saved in the checkpoint's extra state.
+        self.gan = cfg.model.family in GAN_FAMILIES
+        self._inception = None
         self.critics = build_critics(cfg)
         if self.critics is not None:
             self.critics = self.critics.to(self.device)
@@ -289,12 +296,43 @@ class Trainer:
 
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
+    def _validate_generator(self) -> dict:
+        """Video GANs: Frechet distance between frames of ``gan.val_samples`` generated and as many validation
+        clips (``gan.val_metric``: ``pixel_fd`` = of 8x8 average-pooled frames, cheap, a relative score for
+        model selection only; ``frame_fid`` = Inception frame-level FID). Generated clips use a fixed seed, so
+        scores of different steps compare the same latent codes. Every rank computes it (the same value)."""
+        from odevideo.metrics.frame_fid import frame_fid
+        from odevideo.training.generation import pixel_frame_features, sample_videos
+
+        cfg, g = self.cfg, self.cfg.gan
+        n = min(g.val_samples, len(self.val_set))
+        real = batch_from_indices(self.val_set, range(n), cfg.data.frame_dt).frames
+        fake = sample_videos(self.model, n, None, seed=cfg.train.seed + 7919, batch_size=cfg.eval.batch_size,
+                             device=self.device).cpu()
+        if g.val_metric == "frame_fid":
+            if self._inception is None:
+                from odevideo.metrics.frame_fid import InceptionFeatureExtractor
+
+                self._inception = (InceptionFeatureExtractor.from_file(g.inception_weights) if g.inception_weights
+                                   else InceptionFeatureExtractor.pretrained(download=cfg.data.download))
+            extractor = self._inception
+        else:
+            extractor = pixel_frame_features
+        score = frame_fid(real, fake, extractor)
+        if self.is_main:
+            k = cfg.eval.num_sample_clips
+            self._write_samples(real[:k], fake[:k])
+        return {"val_score": score, "val_metric": g.val_metric}
+
+    @torch.no_grad()
     def validate(self) -> dict:
         """Posterior-mean prediction MSE on the validation split (never the test split).
 
         With several processes, validation batch k runs on rank k % world_size and the sums are all-reduced:
         every rank gets the same result (a collective: all ranks must call it)."""
         cfg = self.cfg
+        if self.gan:
+            return self._validate_generator()
         self.model.eval()
         se, n, nfe = 0.0, 0, 0
         first = None
@@ -363,7 +401,7 @@ class Trainer:
                 window_steps += 1
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{metrics['loss']:.4g}", nfe=metrics["nfe"], refresh=False)
+                    bar.set_postfix(loss=f"{metrics['loss']:.4g}", nfe=metrics.get("nfe", 0), refresh=False)
                 if self.step % cfg.train.log_every == 0 or self.step == cfg.train.steps:
                     now = time.perf_counter()
                     rate = window_steps / max(now - window_t, 1e-9)
@@ -391,9 +429,10 @@ class Trainer:
 
     def _validate_and_keep_best(self, elapsed: float) -> None:
         val = self.validate()
-        improved = val["val_mse"] < self.best_val
+        score = val["val_mse"] if "val_mse" in val else val["val_score"]  # lower is better
+        improved = score < self.best_val
         if improved:
-            self.best_val = val["val_mse"]
+            self.best_val = score
         self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
         if improved:
             self.save("best", elapsed)
@@ -420,7 +459,7 @@ class Trainer:
             rows = slice(first_row, first_row + m)
             batch = training_batch(cfg, self.train_set, self.step, rows).to(self.device)
             torch.manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
-            task = task_of(cfg, batch)
+            task = batch if self.gan else task_of(cfg, batch)
             if noise is not None:
                 task.noise = noise[rows].to(self.device)
             weight = loss_normalizer(cfg, batch.mask) / total_units
@@ -430,7 +469,8 @@ class Trainer:
             with sync:
                 with autocast_context(cfg, self.device):
                     if adversarial:
-                        loss, d_loss, metrics = self.engine(task, self.step)
+                        rng = torch.Generator().manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
+                        loss, d_loss, metrics = self.engine(task, self.step, rng)
                     else:
                         (loss, metrics), d_loss = self.engine(task, self.step), None
                 loss_value = float(loss.detach())
@@ -475,6 +515,10 @@ class Trainer:
                     )
             opt.step()
             sched.step()
+        if self.gan and cfg.gan.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
+            from odevideo.objectives.video_gans import after_discriminator_step
+
+            after_discriminator_step(self.critics, self.step + 1, svc_every=cfg.gan.svc_every)
         return {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
 
 
