@@ -96,7 +96,6 @@ def test_exponential_learning_rate_decay(tmp_path):
     for _ in range(4):
         lrs.append(t.sched.get_last_lr()[0])
         t._train_step()
-        t.sched_d  # the discriminators follow the same schedule
         t.step += 1
     assert lrs == pytest.approx([1e-3, 1e-3, 5e-4, 5e-4])
     assert t.sched_d.get_last_lr()[0] == pytest.approx(2.5e-4)
