@@ -186,7 +186,30 @@ def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
 
 
 def build_dataset(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset:
-    """The ``train``/``val``/``test`` clips of the configured dataset (deterministic from ``data.seed``)."""
+    """The ``train``/``val``/``test`` clips of the configured dataset (deterministic from ``data.seed``).
+
+    With ``data.cache_dir`` the synthetic datasets' splits named in ``data.cache_splits`` come from the
+    on-disk cache (:func:`odevideo.data.cached_clips`; generated there first if missing or stale): the
+    same clips, bit for bit. Several processes: build under :func:`odevideo.training.distributed.main_first`
+    so that rank 0 generates and the others load."""
+    dataset = _build_generator(cfg, split)
+    d = cfg.data
+    if d.cache_dir is None:
+        return dataset
+    bad = [s for s in d.cache_splits if s not in _SPLIT_OFFSET]
+    if bad:
+        raise ConfigError(f"data.cache_splits={d.cache_splits} holds {bad}; use a list of train, val, test")
+    if split not in d.cache_splits or not hasattr(dataset, "cache_description"):
+        return dataset  # only the synthetic generators are cached; file datasets are read as they are
+    import sys
+
+    from odevideo.data import cached_clips
+
+    return cached_clips(dataset, d.cache_dir, f"{d.dataset}-{split}", dataset.cache_description(),
+                        frame_dt=d.frame_dt, log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def _build_generator(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset:
     d = cfg.data
     n = {"train": d.train_clips, "val": d.val_clips, "test": d.test_clips}[split]
     if d.dataset == "moving_mnist":

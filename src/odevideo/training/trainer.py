@@ -203,8 +203,9 @@ class Trainer:
         if self.critics is not None:
             self.critics = self.critics.to(self.device)
             self.opt_d, self.sched_d = build_optimizer(cfg, self.critics, cfg.train.disc_lr)
-        self.train_set = build_dataset(cfg, "train")
-        self.val_set = build_dataset(cfg, "val")
+        with distributed.main_first(enabled=cfg.data.cache_dir is not None):  # rank 0 fills the data cache
+            self.train_set = build_dataset(cfg, "train")
+            self.val_set = build_dataset(cfg, "val")
         self.step = 0
         self.best_val = float("inf")
         self.elapsed_before = 0.0
