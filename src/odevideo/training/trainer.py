@@ -30,6 +30,7 @@ from __future__ import annotations
 import contextlib
 import json
 import math
+import re
 import os
 import signal
 import time
@@ -583,7 +584,7 @@ class Trainer:
             else:
                 opt.step()
             with warnings.catch_warnings():  # a skipped first fp16 step: the schedule still follows the step count
-                warnings.filterwarnings("ignore", message="Detected call of `lr_scheduler.step()`")
+                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
                 sched.step()
         out = {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
         if scaler is not None:
