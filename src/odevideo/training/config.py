@@ -163,7 +163,7 @@ class TrainConfig:
     # in the training process. The batch of step s is the same either way (a pure function of seed, s, rank).
     num_workers: int = 0
     prefetch_factor: int = 2  # batches (steps) prefetched per worker (num_workers > 0)
-    pin_memory: bool | None = None  # page-locked batches, non-blocking copies; None = auto (True on CUDA with workers)
+    pin_memory: bool | None = None  # page-locked batches, non-blocking copies (workers only); None = auto: True on CUDA
     channels_last: bool = False
     device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
     activation_checkpointing: bool = False  # recompute frame-decoder activations in backward: less memory, ~1/3 more compute

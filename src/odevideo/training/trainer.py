@@ -30,8 +30,8 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import re
 import os
+import re
 import signal
 import time
 import warnings
@@ -64,7 +64,6 @@ from odevideo.training.factory import (
     micro_batch_rows,
     step_batch_loader,
     task_of,
-    training_batch,
     training_noise,
     training_plan,
     validation_task,
