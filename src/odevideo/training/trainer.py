@@ -10,8 +10,10 @@ Run directory layout (``<output_dir>/<name>/``)::
 
 Exact resume: the batch of step s and every random draw inside step s depend only on
 (train.seed, s) (and on the process rank and micro-batch index, which a resumed run repeats), and the
-checkpoint holds model, optimizer, scheduler and step. A run resumed from the checkpoint written after
-step s continues exactly like the uninterrupted run.
+checkpoint holds model, optimizer, scheduler, step and (fp16) the gradient scaler. A run resumed from the
+checkpoint written after step s continues exactly like the uninterrupted run. Batches are built in this
+process or, with ``train.num_workers > 0``, by DataLoader worker processes: the same batches either way
+(:class:`~odevideo.training.factory.StepBatches`).
 
 Several processes (``torchrun --nproc-per-node N -m odevideo train ...``): every process builds the same
 model and wraps model + loss in ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA). The global batch
