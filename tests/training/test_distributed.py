@@ -172,6 +172,21 @@ def test_nan_on_one_rank_stops_every_rank_without_deadlock(tmp_path, ddp):
     assert load_checkpoint(tmp_path / "nan" / "checkpoints" / "last").extra_state["step"] == 3
 
 
+def test_fp16_nan_on_one_rank_skips_the_step_on_every_rank_with_workers_and_cache(tmp_path, ddp):
+    """fp16: a NaN loss on rank 1 only makes every rank skip that step (the gradient scaler's decision follows
+    the all-reduced gradients), and the run goes on. Batches come from DataLoader workers; rank 0 fills the
+    data cache (the validation split) and rank 1 then reads it."""
+    extra = ["train.fp16=true", "train.num_workers=1", f"data.cache_dir={tmp_path / 'cache'}"]
+    proc = _worker(tmp_path, "nan", 2, _train_args(ddp, tmp_path, "fp16", *extra))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    rec = _records(tmp_path / "fp16", "train")
+    assert [r["fp16_skipped_steps"] for r in rec] == [0, 0, 1, 1, 1, 1]
+    assert rec[3]["grad_scale"] == rec[2]["grad_scale"] / 2
+    ck = load_checkpoint(tmp_path / "fp16" / "checkpoints" / "last")
+    assert ck.extra_state["grad_scaler"]["scale"] == rec[2]["grad_scale"] / 2
+    assert sorted(p.suffix for p in (tmp_path / "cache").iterdir() if not p.name.startswith(".")) == [".json", ".npy"]
+
+
 def test_two_processes_with_two_micro_batches_equal_one_process_with_one_batch(tmp_path, ddp):
     """2 processes x 2 micro-batches of 1 clip = 1 process x 4 clips, for the deterministic model with irregular
     (masked) frames, where each micro-batch's loss must be weighted by its number of observed target frames."""

@@ -5,6 +5,7 @@
 * :mod:`~odevideo.data.mnist` -- IDX reader/writer, checksummed MNIST download, :func:`load_mnist`
 * :mod:`~odevideo.data.moving_mnist` -- :class:`MovingMNIST`, :func:`load_moving_mnist_npy`
 * :mod:`~odevideo.data.bouncing_balls` -- :class:`BouncingBalls` (the default dataset)
+* :mod:`~odevideo.data.clip_cache` -- :func:`cached_clips`: synthetic splits generated once, cached as ``.npy``
 * :mod:`~odevideo.data.video_io` -- :func:`read_video`, :func:`write_video`, :func:`make_grid`, :func:`save_image`
 * :mod:`~odevideo.data.transforms` -- crops, resizes, flip/rotation augmentation, temporal windows on ``(T, C, H, W)``
 * :mod:`~odevideo.data.video_folder` -- :class:`VideoFolderDataset` (any folder of videos / frame folders / ``.npy``)
@@ -27,6 +28,7 @@ from odevideo.data.mnist import (
     write_idx,
 )
 from odevideo.data.moving_mnist import MovingMNIST, load_moving_mnist_npy
+from odevideo.data.clip_cache import CachedClips, cached_clips
 from odevideo.data.sampling import apply_mask, per_sample_time_grid, random_drop_mask, random_time_subset
 from odevideo.data.video_io import iter_video_frames, make_grid, read_video, save_image, write_video
 from odevideo.data.transforms import (
@@ -76,6 +78,8 @@ __all__ = [
     "MovingMNIST",
     "load_moving_mnist_npy",
     "BouncingBalls",
+    "CachedClips",
+    "cached_clips",
     "simulate_bouncing_balls",
     "render_balls",
     "read_video",

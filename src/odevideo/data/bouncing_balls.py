@@ -236,6 +236,14 @@ class BouncingBalls(torch.utils.data.Dataset):
         pos, vel = self.initial_state(index)
         return simulate_bouncing_balls(pos, vel, self.num_frames, self.size, self.radius, self.substeps)
 
+    def cache_description(self) -> dict[str, Any]:
+        """Everything clip ``i`` depends on (for :func:`odevideo.data.clip_cache.cached_clips`)."""
+        return {
+            "class": "BouncingBalls", "num_clips": self.num_clips, "num_frames": self.num_frames, "size": self.size,
+            "num_balls": self.num_balls, "radius": self.radius, "speed": self.speed, "seed": self.seed,
+            "substeps": self.substeps,
+        }
+
     def _check_index(self, index) -> int:
         return check_clip_index(index, self.num_clips, "BouncingBalls")
 

@@ -176,6 +176,19 @@ class MovingMNIST(torch.utils.data.Dataset):
             "velocity": velocity,
         }
 
+    def cache_description(self) -> dict[str, Any]:
+        """Everything clip ``i`` depends on (for :func:`odevideo.data.clip_cache.cached_clips`), with a
+        SHA-256 of the digit pool, so that other MNIST files (or custom glyphs) never match."""
+        import hashlib
+
+        return {
+            "class": "MovingMNIST", "split": self.split, "num_digits": self.num_digits,
+            "num_frames": self.num_frames, "size": self.size, "num_clips": self.num_clips, "seed": self.seed,
+            "step_length": self.step_length, "digit_size": self.digit_size,
+            "pool_sha256": hashlib.sha256(np.ascontiguousarray(self._pool).tobytes()).hexdigest(),
+            "pool_shape": list(self._pool.shape), "pool_dtype": str(self._pool.dtype),
+        }
+
     # ------------------------------------------------------------------ internals
     def _check_index(self, index) -> int:
         return check_clip_index(index, self.num_clips, "MovingMNIST")

@@ -37,6 +37,11 @@ class DataConfig:
     drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability
     augment_flip: float = 0.0  # training clips: probability of a horizontal flip (Vid-ODE: 0.5)
     augment_rotate_degrees: float = 0.0  # training clips: rotation by U(-d, d) degrees, same for every frame (Vid-ODE: 10)
+    # Pre-generated synthetic clips (bouncing_balls, moving_mnist) cached on disk as .npy + .json (the
+    # generating config): generated once (rank 0 first, a file lock against other runs), then loaded by
+    # every process and run. None = off (clips are generated on the fly). Same clips either way.
+    cache_dir: str | None = None
+    cache_splits: list[str] = field(default_factory=lambda: ["val", "test"])  # add "train" for the training stream
 
 
 @dataclass
@@ -153,10 +158,16 @@ class TrainConfig:
     seed: int = 0
     threads: int | None = None  # torch intra-op threads; None keeps torch's default
     bf16: bool = False  # bf16 autocast for the conv nets (the ODE itself stays fp32)
+    fp16: bool = False  # fp16 autocast + a dynamic gradient scaler (torch.amp.GradScaler); not with bf16
+    # Batches from a torch DataLoader with this many worker processes (persistent, prefetching); 0 = built
+    # in the training process. The batch of step s is the same either way (a pure function of seed, s, rank).
+    num_workers: int = 0
+    prefetch_factor: int = 2  # batches (steps) prefetched per worker (num_workers > 0)
+    pin_memory: bool | None = None  # page-locked batches, non-blocking copies (workers only); None = auto: True on CUDA
     channels_last: bool = False
     device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
     activation_checkpointing: bool = False  # recompute frame-decoder activations in backward: less memory, ~1/3 more compute
-    compile: bool = False  # torch.compile the conv encoders/decoders and ODE nets (off: speed-up not measured)
+    compile: bool = False  # torch.compile the conv encoders/decoders and ODE nets (speed: see README, Multi-process training)
     progress: bool = True
 
 

@@ -16,6 +16,7 @@ every rank, in the same order, or the ranks deadlock.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from odevideo.errors import ConfigError
 
 __all__ = [
     "DistInfo", "env_info", "select_device", "init_from_env", "shutdown", "get_rank", "get_world_size",
-    "is_main", "barrier", "all_reduce_sum", "any_true", "broadcast_", "rank_seed",
+    "is_main", "barrier", "main_first", "all_reduce_sum", "any_true", "broadcast_", "rank_seed",
 ]
 
 _MASK64 = (1 << 64) - 1
@@ -182,6 +183,20 @@ def barrier() -> None:
             dist.barrier(device_ids=[torch.cuda.current_device()])
         else:
             dist.barrier()
+
+
+@contextlib.contextmanager
+def main_first(enabled: bool = True):
+    """Run the body on rank 0 first, then on the other ranks (e.g. rank 0 fills a cache that the others
+    then read). A collective: every rank must enter it. A no-op in one process or when not ``enabled``."""
+    if not enabled or not _active():
+        yield
+        return
+    if not is_main():
+        barrier()
+    yield
+    if is_main():
+        barrier()
 
 
 def all_reduce_sum(values: list[float]) -> list[float]:

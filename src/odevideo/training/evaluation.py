@@ -27,7 +27,7 @@ from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel
 from odevideo.metrics.frame_metrics import psnr_from_mean_mse
 from odevideo.metrics.lpips import LPIPS, lpips_per_frame
 from odevideo.training.config import ExperimentConfig
-from odevideo.training.factory import batch_from_indices, build_dataset
+from odevideo.training.factory import autocast_context, batch_from_indices, build_dataset
 
 PSNR_CAP_DB = 100.0
 METRICS = ("psnr", "ssim", "mse", "mse_frame", "mae_frame")
@@ -128,7 +128,7 @@ def evaluate(
     lp = load_lpips(cfg, device) if cfg.eval.lpips else None
     model.eval()
     ext, interp = _Accumulator(), _Accumulator()
-    autocast = torch.autocast(device_type=torch.device(device).type, dtype=torch.bfloat16, enabled=cfg.train.bf16)
+    autocast = autocast_context(cfg, device)
 
     def scores(pred, target, first=0):
         m = frame_metrics(pred, target)

@@ -186,7 +186,30 @@ def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
 
 
 def build_dataset(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset:
-    """The ``train``/``val``/``test`` clips of the configured dataset (deterministic from ``data.seed``)."""
+    """The ``train``/``val``/``test`` clips of the configured dataset (deterministic from ``data.seed``).
+
+    With ``data.cache_dir`` the synthetic datasets' splits named in ``data.cache_splits`` come from the
+    on-disk cache (:func:`odevideo.data.cached_clips`; generated there first if missing or stale): the
+    same clips, bit for bit. Several processes: build under :func:`odevideo.training.distributed.main_first`
+    so that rank 0 generates and the others load."""
+    dataset = _build_generator(cfg, split)
+    d = cfg.data
+    if d.cache_dir is None:
+        return dataset
+    bad = [s for s in d.cache_splits if s not in _SPLIT_OFFSET]
+    if bad:
+        raise ConfigError(f"data.cache_splits={d.cache_splits} holds {bad}; use a list of train, val, test")
+    if split not in d.cache_splits or not hasattr(dataset, "cache_description"):
+        return dataset  # only the synthetic generators are cached; file datasets are read as they are
+    import sys
+
+    from odevideo.data import cached_clips
+
+    return cached_clips(dataset, d.cache_dir, f"{d.dataset}-{split}", dataset.cache_description(),
+                        frame_dt=d.frame_dt, log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def _build_generator(cfg: ExperimentConfig, split: str) -> torch.utils.data.Dataset:
     d = cfg.data
     n = {"train": d.train_clips, "val": d.val_clips, "test": d.test_clips}[split]
     if d.dataset == "moving_mnist":
@@ -293,6 +316,74 @@ def training_batch(cfg: ExperimentConfig, dataset, step: int, rows: slice | None
         first = 0 if rows is None else (rows.start or 0)
         batch = ClipBatch(augment_clips(cfg, batch.frames, step, first), batch.times, batch.mask)
     return batch
+
+
+def micro_batch_rows(rank: int, micro: int, accum: int, micro_batch_size: int) -> slice:
+    """Rows of the global batch in micro-batch ``micro`` of process ``rank`` (``accum`` micro-batches per
+    process, ``micro_batch_size`` clips each): contiguous, rank-major."""
+    first = (rank * accum + micro) * micro_batch_size
+    return slice(first, first + micro_batch_size)
+
+
+class StepBatches(torch.utils.data.Dataset):
+    """Item ``s`` = ``(s, [ClipBatch, ...])``: the ``accum`` micro-batches that process ``rank`` trains on at
+    step ``s`` (:func:`training_batch` of :func:`micro_batch_rows`), each ``(m, T, C, H, W)`` frames,
+    ``(m, T)`` times and ``(m, T)`` mask on the CPU.
+
+    A pure function of (config, step, rank): a DataLoader's worker processes produce exactly the batches
+    the training process would build itself (:func:`step_batch_loader`)."""
+
+    def __init__(self, cfg: ExperimentConfig, dataset, rank: int, accum: int, micro_batch_size: int):
+        self.cfg, self.dataset = cfg, dataset
+        self.rank, self.accum, self.micro_batch_size = rank, accum, micro_batch_size
+
+    def __len__(self) -> int:
+        return self.cfg.train.steps
+
+    def __getitem__(self, step: int) -> tuple[int, list[ClipBatch]]:
+        step = int(step)
+        rows = [micro_batch_rows(self.rank, k, self.accum, self.micro_batch_size) for k in range(self.accum)]
+        return step, [training_batch(self.cfg, self.dataset, step, r) for r in rows]
+
+
+def _no_collate(item):
+    return item
+
+
+def step_batch_loader(cfg: ExperimentConfig, step_batches: StepBatches, first_step: int, pin_memory: bool):
+    """Iterator over ``step_batches[first_step], step_batches[first_step + 1], ...`` up to ``train.steps``.
+
+    ``train.num_workers = 0``: built in this process, one step at a time. Otherwise a ``DataLoader`` with
+    that many worker processes, each keeping ``train.prefetch_factor`` steps ready, alive for the whole
+    iteration (the run); ``pin_memory`` page-locks the batches for non-blocking copies to the GPU.
+    """
+    t = cfg.train
+    steps = range(first_step, t.steps)
+    if t.num_workers == 0:
+        return (step_batches[s] for s in steps)
+    loader = torch.utils.data.DataLoader(
+        step_batches, batch_size=None, sampler=steps, collate_fn=_no_collate, num_workers=t.num_workers,
+        prefetch_factor=t.prefetch_factor, pin_memory=pin_memory, persistent_workers=False,
+    )
+    return iter(loader)
+
+
+def autocast_dtype(cfg: ExperimentConfig) -> torch.dtype | None:
+    """The autocast dtype of ``train.bf16`` / ``train.fp16`` (None = float32); both at once is an error."""
+    t = cfg.train
+    if t.bf16 and t.fp16:
+        raise ConfigError(
+            "train.bf16 and train.fp16 are both true; choose one precision, e.g. --set train.bf16=false "
+            "--set train.fp16=true for fp16 with a gradient scaler (most presets set bf16: true)"
+        )
+    return torch.bfloat16 if t.bf16 else torch.float16 if t.fp16 else None
+
+
+def autocast_context(cfg: ExperimentConfig, device: torch.device | str):
+    """``torch.autocast`` in the configured precision on ``device`` (disabled for float32)."""
+    dtype = autocast_dtype(cfg)
+    return torch.autocast(device_type=torch.device(device).type, dtype=dtype or torch.bfloat16,
+                          enabled=dtype is not None)
 
 
 def augment_clips(cfg: ExperimentConfig, frames: torch.Tensor, step: int, first_row: int = 0) -> torch.Tensor:

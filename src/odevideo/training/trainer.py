@@ -10,8 +10,10 @@ Run directory layout (``<output_dir>/<name>/``)::
 
 Exact resume: the batch of step s and every random draw inside step s depend only on
 (train.seed, s) (and on the process rank and micro-batch index, which a resumed run repeats), and the
-checkpoint holds model, optimizer, scheduler and step. A run resumed from the checkpoint written after
-step s continues exactly like the uninterrupted run.
+checkpoint holds model, optimizer, scheduler, step and (fp16) the gradient scaler. A run resumed from the
+checkpoint written after step s continues exactly like the uninterrupted run. Batches are built in this
+process or, with ``train.num_workers > 0``, by DataLoader worker processes: the same batches either way
+(:class:`~odevideo.training.factory.StepBatches`).
 
 Several processes (``torchrun --nproc-per-node N -m odevideo train ...``): every process builds the same
 model and wraps model + loss in ``DistributedDataParallel`` (gloo on CPU, nccl on CUDA). The global batch
@@ -31,8 +33,10 @@ import contextlib
 import json
 import math
 import os
+import re
 import signal
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -48,6 +52,9 @@ from odevideo.training.config import ExperimentConfig
 from odevideo.training.configio import from_dict, save_config, to_dict
 from odevideo.training.factory import (
     GAN_FAMILIES,
+    StepBatches,
+    autocast_context,
+    autocast_dtype,
     gan_losses,
     batch_from_indices,
     build_critics,
@@ -56,16 +63,17 @@ from odevideo.training.factory import (
     compute_loss,
     conditional_video_losses,
     loss_normalizer,
+    micro_batch_rows,
+    step_batch_loader,
     task_of,
-    training_batch,
     training_noise,
     training_plan,
     validation_task,
 )
 
 
-def autocast_context(cfg: ExperimentConfig, device: torch.device):
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16, enabled=cfg.train.bf16)
+#: fp16: this many optimizer steps skipped in a row (non-finite loss or gradients) raise TrainingDivergedError
+FP16_MAX_SKIPPED_IN_A_ROW = 20
 
 
 def build_optimizer(cfg: ExperimentConfig, model: nn.Module, lr: float | None = None):
@@ -189,6 +197,19 @@ class Trainer:
                 f"train.grad_accum_steps)"
             )
         self.micro_batch_size = t.batch_size // parts
+        self.fp16 = autocast_dtype(cfg) is torch.float16  # also rejects bf16 + fp16
+        if t.num_workers < 0 or t.prefetch_factor < 1:
+            raise ConfigError(f"train.num_workers={t.num_workers} must be >= 0 and train.prefetch_factor="
+                              f"{t.prefetch_factor} >= 1 (worker processes building batches; 0 = none)")
+        if t.pin_memory and self.device.type != "cuda":
+            raise ConfigError(f"train.pin_memory=true speeds up copies to a CUDA GPU, but the device is {self.device}; "
+                              f"set train.pin_memory=null (auto) or false")
+        # page-locked batches + non-blocking copies: only worth it (and only done) with DataLoader workers
+        self.pin_memory = bool(t.num_workers > 0 and self.device.type == "cuda"
+                               and (t.pin_memory if t.pin_memory is not None else True))
+        # fp16: dynamic loss scaling; steps whose gradients overflow are skipped (see _train_step)
+        self.scaler = torch.amp.GradScaler(self.device.type) if self.fp16 else None
+        self.skipped_steps, self.skipped_in_a_row = 0, 0
         if cfg.train.threads:
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
@@ -203,8 +224,9 @@ class Trainer:
         if self.critics is not None:
             self.critics = self.critics.to(self.device)
             self.opt_d, self.sched_d = build_optimizer(cfg, self.critics, cfg.train.disc_lr)
-        self.train_set = build_dataset(cfg, "train")
-        self.val_set = build_dataset(cfg, "val")
+        with distributed.main_first(enabled=cfg.data.cache_dir is not None):  # rank 0 fills the data cache
+            self.train_set = build_dataset(cfg, "train")
+            self.val_set = build_dataset(cfg, "val")
         self.step = 0
         self.best_val = float("inf")
         self.elapsed_before = 0.0
@@ -254,6 +276,10 @@ class Trainer:
             self.critics.load_state_dict(ck.extra_state["critics"])
             self.opt_d.load_state_dict(ck.extra_state["critics_optimizer"])
             self.sched_d.load_state_dict(ck.extra_state["critics_scheduler"])
+        if self.scaler is not None and "grad_scaler" in ck.extra_state:  # else: a fresh scale (was not fp16)
+            self.scaler.load_state_dict(ck.extra_state["grad_scaler"])
+            self.skipped_steps = int(ck.extra_state.get("fp16_skipped_steps", 0))
+            self.skipped_in_a_row = int(ck.extra_state.get("fp16_skipped_in_a_row", 0))
         self.step = int(ck.extra_state["step"])
         self.best_val = float(ck.extra_state.get("best_val_mse", float("inf")))
         self.elapsed_before = float(ck.extra_state.get("elapsed_s", 0.0))
@@ -279,6 +305,9 @@ class Trainer:
         if self.critics is not None:
             extra.update(critics=self.critics.state_dict(), critics_optimizer=self.opt_d.state_dict(),
                          critics_scheduler=self.sched_d.state_dict())
+        if self.scaler is not None:
+            extra.update(grad_scaler=self.scaler.state_dict(), fp16_skipped_steps=self.skipped_steps,
+                         fp16_skipped_in_a_row=self.skipped_in_a_row)
         save_checkpoint(
             self.ckpt_dir / name,
             model_state=self.model.state_dict(),
@@ -389,6 +418,9 @@ class Trainer:
         stopped_early = False
         self.model.train()
         window_t, window_steps = time.perf_counter(), 0
+        # this rank's share of every remaining step, built here or by DataLoader workers (train.num_workers)
+        shares = StepBatches(cfg, self.train_set, self.dist.rank, cfg.train.grad_accum_steps, self.micro_batch_size)
+        self._batches = step_batch_loader(cfg, shares, self.step, self.pin_memory)
         try:
             while self.step < cfg.train.steps:
                 elapsed = self.elapsed_before + time.perf_counter() - t_start
@@ -413,6 +445,7 @@ class Trainer:
                 if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
                     self.save("last", self.elapsed_before + time.perf_counter() - t_start)
         finally:
+            self._batches = None  # ends the DataLoader's worker processes
             if bar is not None:
                 bar.close()
             for s, h in old.items():
@@ -437,8 +470,28 @@ class Trainer:
         if improved:
             self.save("best", elapsed)
 
+    def _next_shares(self) -> list:
+        """This rank's micro-batches of step ``self.step`` (from :attr:`_batches` inside :meth:`fit`)."""
+        source = getattr(self, "_batches", None)
+        if source is None:  # _train_step called outside fit()
+            shares = StepBatches(self.cfg, self.train_set, self.dist.rank, self.cfg.train.grad_accum_steps,
+                                 self.micro_batch_size)
+            return shares[self.step][1]
+        step, micro_batches = next(source)
+        if step != self.step:
+            raise RuntimeError(f"internal error: the batch loader delivered step {step} for step {self.step}")
+        return micro_batches
+
     def _train_step(self) -> dict:
-        """One optimizer step on the global batch of ``self.step``; returns its metrics (global-batch means)."""
+        """One optimizer step on the global batch of ``self.step``; returns its metrics (global-batch means).
+
+        fp16 (``train.fp16``): every loss is multiplied by the gradient scaler's scale before its backward,
+        the gradients are unscaled before clipping, and a step whose loss or gradients are not finite on
+        any rank is *skipped* (no parameter update, the scale halves) instead of stopping the run: fp16
+        overflows are expected while the scale settles. Only :data:`FP16_MAX_SKIPPED_IN_A_ROW` skipped steps
+        in a row raise :class:`TrainingDivergedError` (the NaN guard of fp16). The scale grows x2 after
+        2000 good steps (GradScaler's defaults) and is saved in the checkpoint.
+        """
         cfg = self.cfg
         world, rank, accum = self.dist.world_size, self.dist.rank, cfg.train.grad_accum_steps
         m = self.micro_batch_size
@@ -446,18 +499,19 @@ class Trainer:
         total_units = loss_normalizer(cfg, global_mask)
         noise = training_noise(cfg, self.step)
         adversarial = self.critics is not None
+        scaler = self.scaler
         g_params = [p for p in self.model.parameters() if p.requires_grad]
         d_params = [p for p in self.critics.parameters() if p.requires_grad] if adversarial else []
         self.opt.zero_grad(set_to_none=True)
         if adversarial:
             self.opt_d.zero_grad(set_to_none=True)
+        micro_batches = self._next_shares()
         sums: dict[str, float] = {}
         int_keys: set[str] = set()
-        finite, loss_sum = True, 0.0
+        finite, loss_sum, all_finite = True, 0.0, True
         for micro in range(accum):
-            first_row = (rank * accum + micro) * m
-            rows = slice(first_row, first_row + m)
-            batch = training_batch(cfg, self.train_set, self.step, rows).to(self.device)
+            rows = micro_batch_rows(rank, micro, accum, m)
+            batch = micro_batches[micro].to(self.device, non_blocking=self.pin_memory)
             torch.manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
             task = batch if self.gan else task_of(cfg, batch)
             if noise is not None:
@@ -485,41 +539,73 @@ class Trainer:
                     keys = list(sums)  # the same order on every rank: the loss function's
                     reduced = distributed.all_reduce_sum([0.0 if finite else 1.0, loss_sum] + [sums[k] for k in keys])
                     sums = dict(zip(keys, reduced[2:]))
-                    if reduced[0] > 0:
+                    all_finite = reduced[0] == 0
+                    if not all_finite and scaler is None:
                         raise TrainingDivergedError(
                             f"loss became {reduced[1]} at step {self.step}; the last good state "
                             f"is in {self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller "
                             f"solver step (model.solver.step_size), then resume with --resume"
                         )
-                if ok and adversarial:
-                    # one forward, two losses: each reaches only its own networks (no second discriminator pass)
-                    scaled = VidODELosses(generator=loss * weight,
-                                          discriminator=None if d_loss is None else d_loss * weight)
-                    backward_gan(scaled, g_params, d_params)
-                elif ok:
-                    # DDP averages over processes: scale by world size so the sum of weights is 1
-                    (loss * (weight * world)).backward()
+                # fp16 back-propagates every loss, finite or not (the same collectives on every rank); the
+                # scaler then skips the step. Otherwise a non-finite loss has stopped the run above.
+                if ok or scaler is not None:
+                    scale = scaler.scale if scaler is not None else (lambda x: x)
+                    if adversarial:
+                        # one forward, two losses: each reaches only its own networks (no second discriminator pass)
+                        scaled = VidODELosses(generator=scale(loss * weight),
+                                              discriminator=None if d_loss is None else scale(d_loss * weight))
+                        backward_gan(scaled, g_params, d_params)
+                    else:
+                        # DDP averages over processes: scale by world size so the sum of weights is 1
+                        scale(loss * (weight * world)).backward()
         groups = [(self.model, g_params, self.opt, self.sched)]
         if adversarial:
             groups.append((self.critics, d_params, self.opt_d, self.sched_d))
             for _, params, _, _ in groups:  # the weighted per-rank gradients sum to the global batch's
                 distributed.all_reduce_gradients_(params)
+        if scaler is not None:
+            scale_before = scaler.get_scale()
+            if not all_finite:  # a non-finite loss skips the step even if its gradients came out finite
+                for _, params, _, _ in groups:
+                    if params:
+                        params[0].grad = torch.full_like(params[0], float("inf"))
         for net, params, opt, sched in groups:
+            if scaler is not None:
+                scaler.unscale_(opt)
             if cfg.train.grad_clip > 0:
                 # after the all-reduce every rank holds the same gradient, hence the same norm and decision
                 gnorm = torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
-                if not torch.isfinite(gnorm):
+                if not torch.isfinite(gnorm) and scaler is None:
                     raise TrainingDivergedError(
                         f"the gradient norm of the {type(net).__name__} became {gnorm.item()} at step {self.step}; "
                         f"lower train.lr and resume with --resume"
                     )
-            opt.step()
-            sched.step()
+            if scaler is not None:
+                scaler.step(opt)  # skipped if this optimizer's gradients hold an inf / NaN
+            else:
+                opt.step()
+            with warnings.catch_warnings():  # a skipped first fp16 step: the schedule still follows the step count
+                warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
+                sched.step()
+        out = {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
+        if scaler is not None:
+            scaler.update()
+            skipped = scaler.get_scale() < scale_before  # the scale backs off exactly when a step was skipped
+            self.skipped_steps += int(skipped)
+            self.skipped_in_a_row = self.skipped_in_a_row + 1 if skipped else 0
+            out.update(grad_scale=scale_before, fp16_skipped_steps=self.skipped_steps)
+            if self.skipped_in_a_row >= FP16_MAX_SKIPPED_IN_A_ROW:
+                raise TrainingDivergedError(
+                    f"fp16: {self.skipped_in_a_row} steps in a row up to step {self.step} had non-finite losses or "
+                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}); the last "
+                    f"good state is in {self.ckpt_dir}/last.*. Lower train.lr or train with train.fp16=false "
+                    f"(bf16 or fp32), then resume with --resume"
+                )
         if self.gan and cfg.gan.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
             from odevideo.objectives.video_gans import after_discriminator_step
 
             after_discriminator_step(self.critics, self.step + 1, svc_every=cfg.gan.svc_every)
-        return {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
+        return out
 
 
 def _main_thread() -> bool:
