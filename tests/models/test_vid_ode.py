@@ -252,3 +252,36 @@ def test_losses_decrease_over_a_few_adam_steps():
     with torch.no_grad():
         pred = model(ctx_f, ctx_t, None, q)
         assert reconstruction_loss(pred, tgt) < reconstruction_loss(_model()(ctx_f, ctx_t, None, q), tgt)
+
+
+def test_coarse_flow_is_constant_per_cell_average_and_keeps_constant_flows():
+    from odevideo.models.vid_ode import coarse_flow
+
+    g = torch.Generator().manual_seed(0)
+    flow = torch.randn(3, 2, 16, 16, generator=g)
+    out = coarse_flow(flow, 4)
+    assert out.shape == flow.shape
+    # a constant flow (a rigid shift) is unchanged, and the cell means are what gets interpolated
+    const = torch.full((1, 2, 16, 16), 1.7)
+    torch.testing.assert_close(coarse_flow(const, 4), const)
+    cells = torch.nn.functional.avg_pool2d(flow, 4)
+    torch.testing.assert_close(torch.nn.functional.avg_pool2d(out, 4)[..., 1:-1, 1:-1], cells[..., 1:-1, 1:-1], atol=0.35, rtol=0)
+    with pytest.raises(InputError, match="flow_stride"):
+        coarse_flow(torch.zeros(1, 2, 10, 10), 4)
+
+
+def test_flow_stride_gives_smooth_flows_and_mask_init_sets_the_initial_mask():
+    frames, times = _clip()
+    query = torch.tensor([0.35, 0.45])
+    coarse = _model(flow_stride=4)(frames, times, None, query)
+    fine = _model()(frames, times, None, query)
+    # per-pixel flows vary inside a 4x4 cell; coarse ones only by the bilinear upsampling between cells
+    jump = lambda f: (f[..., 1:, :] - f[..., :-1, :]).abs().max()  # noqa: E731
+    assert jump(coarse.flows) < jump(fine.flows)
+    pred = _model(mask_init=0.95)(frames, times, None, query)
+    assert 0.9 < float(pred.masks.mean()) < 0.99 and 0.3 < float(fine.masks.mean()) < 0.7
+    for bad in (0.0, 1.0, 1.5):
+        with pytest.raises(InputError, match="mask_init"):
+            _model(mask_init=bad)
+    with pytest.raises(InputError, match="flow_stride"):
+        _model(flow_stride=0)

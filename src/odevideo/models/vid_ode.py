@@ -134,9 +134,14 @@ class VidODEConvDecoder(nn.Module):
 
     ``n_ups`` times bilinear x2 upsampling + conv3x3 + norm + ReLU halving the width, then a conv3x3 to the
     flow (2), image (C) and mask (1) channels, without activation (applied by the model).
+
+    ``mask_init`` in (0, 1) sets the mask logit's bias so that the composition mask starts at that value
+    (None: the default init, M about 0.5). With M = 0.5 the quickest way down the L1 loss is to fade
+    every frame towards the image difference, a plateau on which the flow is learnt slowly; a mask that
+    starts near 1 lets warping carry the frame from the first steps.
     """
 
-    def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2):
+    def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2, mask_init: float | None = None):
         super().__init__()
         ch = 2 * hidden_channels
         layers: list[nn.Module] = []
@@ -148,9 +153,78 @@ class VidODEConvDecoder(nn.Module):
             ch //= 2
         layers += [nn.Conv2d(ch, 2 + out_channels + 1, 3, 1, 1)]
         self.net = nn.Sequential(*layers)
+        if mask_init is not None:
+            if not 0.0 < float(mask_init) < 1.0:
+                raise InputError(f"mask_init={mask_init!r} must lie strictly between 0 and 1 (or be None for the default init).")
+            with torch.no_grad():
+                layers[-1].bias[-1].fill_(math.log(mask_init / (1.0 - mask_init)))
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x)
+
+
+def coarse_flow(flow: Tensor, stride: int) -> Tensor:
+    """``(N, 2, H, W)`` -> the same flow averaged over ``stride x stride`` cells and bilinearly upsampled back.
+
+    A flow on a coarse grid: every pixel of a cell shares (an interpolation of) the cell's vector, so the
+    warping gradient, which exists only where the image has edges, trains the whole cell. Frames whose
+    objects move rigidly (balls, digits) then learn their motion from far fewer steps.
+    """
+    h, w = flow.shape[-2:]
+    if h % stride or w % stride:
+        raise InputError(f"frame size {h}x{w} is not divisible by flow_stride={stride}; choose a divisor of both.")
+    coarse = nn.functional.avg_pool2d(flow, stride)
+    return nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+
+
+def check_flow_stride(flow_stride: int) -> int:
+    if isinstance(flow_stride, bool) or not isinstance(flow_stride, int) or flow_stride < 1:
+        raise InputError(f"flow_stride={flow_stride!r} must be a positive integer (1 = a flow vector per pixel).")
+    return flow_stride
+
+
+def compose_frame_chain(
+    heads: Tensor,
+    ref_frame: Tensor,
+    *,
+    flow_stride: int = 1,
+    use_flow_warping: bool = True,
+    use_mask_composition: bool = True,
+    warp_previous: str = "output",
+) -> dict[str, Tensor | None]:
+    """Eq. 2 frame after frame: ``X_k = M_k * W(F_k, X_{k-1}) + (1 - M_k) * D_k`` from ``X_0 = ref_frame``.
+
+    Args:
+        heads: ``(B, Q, 2 + C + 1, H, W)`` raw outputs of G: flow (pixels), image difference, mask logit.
+        ref_frame: ``(B, C, H, W)`` the observed frame the chain starts from.
+        flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
+        use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
+            (at least one of the first two must be on; without both G predicts frames directly).
+
+    Returns:
+        ``raw_frames``, ``warped`` ``(B, Q, C, H, W)``; ``flows`` ``(B, Q, 2, H, W)`` (None without warping);
+        ``differences`` in [-1, 1] and ``masks`` in [0, 1] (None without mask composition).
+    """
+    heads = heads.float()  # the chain runs in float32, also under autocast: errors compound frame after frame
+    b, q, _, hh, ww = heads.shape
+    c = ref_frame.shape[1]
+    flows = heads[:, :, :2]
+    if flow_stride > 1:
+        flows = coarse_flow(flows.flatten(0, 1), flow_stride).view(b, q, 2, hh, ww)
+    differences = torch.tanh(heads[:, :, 2 : 2 + c]) if use_mask_composition else None
+    masks = torch.sigmoid(heads[:, :, 2 + c :]) if use_mask_composition else None
+    prev = ref_frame.float()
+    warped_all, raw_all = [], []
+    for k in range(q):
+        warped = warp(prev, flows[:, k]) if use_flow_warping else prev
+        raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
+        warped_all.append(warped)
+        raw_all.append(raw)
+        prev = warped if warp_previous == "warped" else raw.clamp(0.0, 1.0)
+    return dict(
+        raw_frames=torch.stack(raw_all, dim=1), warped=torch.stack(warped_all, dim=1),
+        flows=flows if use_flow_warping else None, differences=differences, masks=masks,
+    )
 
 
 def _choice(name: str, value: str, valid: tuple[str, ...]) -> str:
@@ -176,6 +250,8 @@ class VidODE(ContinuousTimeVideoModel):
         decoder_start, first_prev, warp_previous: see the module docstring.
         use_flow_warping, use_mask_composition: ablation switches (module docstring).
         run_backwards: run the ODE-ConvGRU backwards in time (the authors' default).
+        flow_stride: the flow is averaged over ``flow_stride x flow_stride`` cells and upsampled bilinearly
+            (:func:`coarse_flow`); 1 = a free vector per pixel (the authors').
     """
 
     def __init__(
@@ -193,6 +269,8 @@ class VidODE(ContinuousTimeVideoModel):
         use_flow_warping: bool = True,
         use_mask_composition: bool = True,
         run_backwards: bool = True,
+        flow_stride: int = 1,
+        mask_init: float | None = None,
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -210,6 +288,7 @@ class VidODE(ContinuousTimeVideoModel):
         self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS)
         self.use_flow_warping = bool(use_flow_warping)
         self.use_mask_composition = bool(use_mask_composition)
+        self.flow_stride = check_flow_stride(flow_stride)
         ode_hidden = ode_hidden or max(1, hidden_channels // 2)
 
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
@@ -219,7 +298,7 @@ class VidODE(ContinuousTimeVideoModel):
         )
         self.decoder_dynamics = NFECounter(ConvODEFunc(hidden_channels, ode_hidden, ode_layers))
         self.decoder_solver = decoder_solver if decoder_solver is not None else AUTHORS_DECODER_SOLVER
-        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs)
+        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
 
     @property
     def vanilla(self) -> bool:
@@ -296,29 +375,18 @@ class VidODE(ContinuousTimeVideoModel):
 
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1)).float()
         heads = heads.view(b, q, *heads.shape[1:])
-        flows_raw, image_raw, mask_raw = heads[:, :, :2], heads[:, :, 2 : 2 + c], heads[:, :, 2 + c :]
-
         common = dict(
             latents=hq.flatten(2), query_times=query_times, nfe=nfe, hidden=hq,
             reference_frames=ref_frame, reference_times=ref_time, start_times=start,
         )
         if self.vanilla:
+            image_raw = heads[:, :, 2 : 2 + c]
             frames_out = image_raw.sigmoid()
             return VidODEPrediction(frames=frames_out, logits=image_raw, raw_frames=frames_out, **common)
-
-        differences = torch.tanh(image_raw) if self.use_mask_composition else None
-        masks = torch.sigmoid(mask_raw) if self.use_mask_composition else None
-        prev = ref_frame.float()
-        warped_all, raw_all = [], []
-        for k in range(q):
-            warped = warp(prev, flows_raw[:, k]) if self.use_flow_warping else prev
-            raw = compose(warped, differences[:, k], masks[:, k]) if self.use_mask_composition else warped
-            warped_all.append(warped)
-            raw_all.append(raw)
-            prev = warped if self.warp_previous == "warped" else raw.clamp(0.0, 1.0)
-        raw_frames = torch.stack(raw_all, dim=1)
+        chain = compose_frame_chain(
+            heads, ref_frame, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
+            use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
+        )
         return VidODEPrediction(
-            frames=raw_frames.clamp(0.0, 1.0), logits=raw_frames, raw_frames=raw_frames,
-            flows=flows_raw if self.use_flow_warping else None, differences=differences, masks=masks,
-            warped=torch.stack(warped_all, dim=1), **common,
+            frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain, **common,
         )

@@ -49,10 +49,15 @@ from odevideo.models.base import (
     gather_time,
     last_observed_index,
 )
-from odevideo.models.vid_ode import VidODEConvDecoder, VidODEConvEncoder, VidODEPrediction
+from odevideo.models.vid_ode import (
+    VidODEConvDecoder,
+    VidODEConvEncoder,
+    VidODEPrediction,
+    check_flow_stride,
+    compose_frame_chain,
+)
 from odevideo.nn.convgru import ConvGRUCell, ConvODEFunc
 from odevideo.nn.odefunc import MLPODEFunc
-from odevideo.nn.warping import compose, warp
 from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
 __all__ = ["ODEFCBaseline", "ODEConvBaseline", "ConvGRUBaseline", "VidRNN", "TIME_INPUTS"]
@@ -307,7 +312,7 @@ class VidRNN(nn.Module):
     """
 
     def __init__(self, in_channels: int = 3, hidden_channels: int = 128, n_downs: int = 2, step: float = 0.1,
-                 max_steps: int = 1000):
+                 max_steps: int = 1000, flow_stride: int = 1, mask_init: float | None = None):
         super().__init__()
         _check_hidden(hidden_channels, n_downs)
         if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
@@ -317,7 +322,8 @@ class VidRNN(nn.Module):
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
         self.enc_cell = ConvGRUCell(hidden_channels, hidden_channels)
         self.dec_cell = ConvGRUCell(hidden_channels, hidden_channels)
-        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs)
+        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
+        self.flow_stride = check_flow_stride(flow_stride)
 
     def _check(self, frames, times, mask, query_times):
         name = type(self).__name__
@@ -368,19 +374,11 @@ class VidRNN(nn.Module):
         starts the chain. Returns ``(raw_frames, flows, differences, masks, warped, heads)``, each ``(B, Q, ...)``.
         """
         b, q = hq.shape[:2]
-        c = self.in_channels
         h_prev = torch.cat([h_first_prev[:, None], hq[:, :-1]], dim=1)
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1))
         heads = heads.view(b, q, *heads.shape[1:])
-        flows, diffs, masks = heads[:, :, :2], torch.tanh(heads[:, :, 2:2 + c]), torch.sigmoid(heads[:, :, 2 + c:])
-        prev, warped_all, raw_all = ref_frame, [], []
-        for k in range(q):
-            warped = warp(prev, flows[:, k])
-            raw = compose(warped, diffs[:, k], masks[:, k])
-            warped_all.append(warped)
-            raw_all.append(raw)
-            prev = raw.clamp(0.0, 1.0)
-        return torch.stack(raw_all, 1), flows, diffs, masks, torch.stack(warped_all, 1), heads
+        ch = compose_frame_chain(heads, ref_frame, flow_stride=self.flow_stride)
+        return ch["raw_frames"], ch["flows"], ch["differences"], ch["masks"], ch["warped"], heads
 
     def forward(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> VidODEPrediction:
         times, mask, query_times = self._check(frames, times, mask, query_times)

@@ -72,6 +72,8 @@ class ModelConfig:
     warp_previous: Literal["output", "warped"] = "output"
     use_flow_warping: bool = True  # ablation (D)/(E)
     use_mask_composition: bool = True  # ablation (E)
+    mask_init: float | None = None  # vid_ode / vid_rnn: composition mask M at initialisation (None = sigmoid(~0) = 0.5)
+    flow_stride: int = 1  # vid_ode / vid_rnn: flow on a grid this many times coarser, upsampled bilinearly (1 = per pixel)
     run_backwards: bool = True  # ODE-ConvGRU over the inputs backwards in time (the authors')
     time_input: Literal["none", "delta_t", "decay"] = "none"  # convgru: ConvGRU, ConvGRU-delta-t, ConvGRU-Decay
     rnn_step: float = 0.1  # vid_rnn: time units per decoder ConvGRU step (the frame interval)

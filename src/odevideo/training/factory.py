@@ -54,7 +54,8 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
             **conv, ode_hidden=m.ode_hidden, ode_layers=m.ode_layers, encoder_solver=m.encoder_solver,
             decoder_solver=m.solver, decoder_start=m.decoder_start, first_prev=m.first_prev,
             warp_previous=m.warp_previous, use_flow_warping=m.use_flow_warping,
-            use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards,
+            use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards, flow_stride=m.flow_stride,
+            mask_init=m.mask_init,
         )
     if m.family in ("ode_fc", "ode_conv"):
         stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
@@ -65,7 +66,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
     if m.family == "convgru":
         return ConvGRUBaseline(**conv, time_input=m.time_input)
     if m.family == "vid_rnn":
-        return VidRNN(**conv, step=m.rnn_step)
+        return VidRNN(**conv, step=m.rnn_step, flow_stride=m.flow_stride, mask_init=m.mask_init)
     raise ConfigError(
         f"unknown model.family {m.family!r}; use latent_ode_vae, encoder_ode_decoder, {', '.join(VID_ODE_FAMILIES)}"
     )
