@@ -285,3 +285,25 @@ def test_flow_stride_gives_smooth_flows_and_mask_init_sets_the_initial_mask():
             _model(mask_init=bad)
     with pytest.raises(InputError, match="flow_stride"):
         _model(flow_stride=0)
+
+
+def test_ode_autocast_runs_the_ode_nets_in_bf16_with_float32_states():
+    frames, times = _clip()
+    query = torch.tensor([0.35, 0.45])
+    seen = {}
+
+    def record(name):
+        def hook(module, args, out):
+            seen[name] = out.dtype
+        return hook
+
+    for flag in (False, True):
+        model = _model(ode_autocast=flag)
+        model.decoder_dynamics.register_forward_hook(record("dynamics"))
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            pred = model(frames, times, None, query)
+        assert seen["dynamics"] == (torch.bfloat16 if flag else torch.float32)
+        assert pred.hidden.dtype == torch.float32  # the solver's state stays float32 either way
+        if flag:
+            ref = _model()(frames, times, None, query)  # float32 everywhere
+            assert (pred.frames - ref.frames).abs().max() < 0.1

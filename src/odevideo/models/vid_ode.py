@@ -52,6 +52,7 @@ eq. 2 (their code warps the previous *warped* image, composing only at the end: 
 
 from __future__ import annotations
 
+import contextlib
 import math
 from dataclasses import dataclass
 
@@ -252,6 +253,9 @@ class VidODE(ContinuousTimeVideoModel):
         run_backwards: run the ODE-ConvGRU backwards in time (the authors' default).
         flow_stride: the flow is averaged over ``flow_stride x flow_stride`` cells and upsampled bilinearly
             (:func:`coarse_flow`); 1 = a free vector per pixel (the authors').
+        mask_init: the composition mask at initialisation (:class:`VidODEConvDecoder`); None = about 0.5.
+        ode_autocast: under ``torch.autocast``, run the convolutions of the ODE dynamics and of the
+            ConvGRU in the autocast dtype as well (the states stay float32). Off: they run in float32.
     """
 
     def __init__(
@@ -271,6 +275,7 @@ class VidODE(ContinuousTimeVideoModel):
         run_backwards: bool = True,
         flow_stride: int = 1,
         mask_init: float | None = None,
+        ode_autocast: bool = False,
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -289,6 +294,7 @@ class VidODE(ContinuousTimeVideoModel):
         self.use_flow_warping = bool(use_flow_warping)
         self.use_mask_composition = bool(use_mask_composition)
         self.flow_stride = check_flow_stride(flow_stride)
+        self.ode_autocast = bool(ode_autocast)
         ode_hidden = ode_hidden or max(1, hidden_channels // 2)
 
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
@@ -358,8 +364,14 @@ class VidODE(ContinuousTimeVideoModel):
 
         nfe_enc = self.ode_encoder.dynamics.nfe_forward
         nfe_dec = self.decoder_dynamics.nfe_forward
-        with torch.autocast(device_type=frames.device.type, enabled=False):
-            # The ODEs run in float32 also under autocast: low-precision states accumulate error over steps.
+        # The ODE states are float32 in any case (low-precision states accumulate error over steps). By
+        # default the ODE nets and the ConvGRU run in float32 too; ode_autocast lets their convolutions
+        # follow the caller's autocast (the solver's and the GRU's state updates still promote to float32).
+        ode_precision = (
+            contextlib.nullcontext() if self.ode_autocast
+            else torch.autocast(device_type=frames.device.type, enabled=False)
+        )
+        with ode_precision:
             h_enc = self.ode_encoder(emb.float(), times.float(), mask)
             with_ref = self.first_prev == "state"
             solve_times = torch.cat([ref_time[:, None], query_times], dim=1) if with_ref else query_times
