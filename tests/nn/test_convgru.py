@@ -118,3 +118,15 @@ def test_bad_inputs():
         enc(torch.randn(2, 3, 3, 4, 4), torch.zeros(2, 4))
     with pytest.raises(InputError):
         enc(torch.randn(2, 3, 3, 4, 4), torch.zeros(2, 3), torch.ones(2, 3))
+
+
+def test_conv_ode_func_rate_scales_the_vector_field():
+    torch.manual_seed(0)
+    base = ConvODEFunc(4, 4, 1, zero_init=False)
+    fast = ConvODEFunc(4, 4, 1, zero_init=False, rate=10.0)
+    fast.load_state_dict(base.state_dict())
+    h = torch.randn(2, 4, 5, 5)
+    t = torch.tensor(0.0)
+    torch.testing.assert_close(fast(t, h), 10.0 * base(t, h))
+    with pytest.raises(InputError, match="rate"):
+        ConvODEFunc(4, rate=0.0)

@@ -256,6 +256,9 @@ class VidODE(ContinuousTimeVideoModel):
         mask_init: the composition mask at initialisation (:class:`VidODEConvDecoder`); None = about 0.5.
         ode_autocast: under ``torch.autocast``, run the convolutions of the ODE dynamics and of the
             ConvGRU in the autocast dtype as well (the states stay float32). Off: they run in float32.
+        ode_rate: both ODEs are ``dh/dt = ode_rate * f(h)`` (:class:`~odevideo.nn.ConvODEFunc`): with
+            ``1 / frame_dt`` a net output of order one moves the state by order one per frame interval,
+            whatever unit the clip times use.
     """
 
     def __init__(
@@ -276,6 +279,7 @@ class VidODE(ContinuousTimeVideoModel):
         flow_stride: int = 1,
         mask_init: float | None = None,
         ode_autocast: bool = False,
+        ode_rate: float = 1.0,
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -300,9 +304,9 @@ class VidODE(ContinuousTimeVideoModel):
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
         self.ode_encoder = ODEConvGRUEncoder(
             hidden_channels, hidden_channels, ode_hidden=ode_hidden, ode_layers=ode_layers,
-            solver=encoder_solver, run_backwards=run_backwards,
+            solver=encoder_solver, run_backwards=run_backwards, ode_rate=ode_rate,
         )
-        self.decoder_dynamics = NFECounter(ConvODEFunc(hidden_channels, ode_hidden, ode_layers))
+        self.decoder_dynamics = NFECounter(ConvODEFunc(hidden_channels, ode_hidden, ode_layers, rate=ode_rate))
         self.decoder_solver = decoder_solver if decoder_solver is not None else AUTHORS_DECODER_SOLVER
         self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
 

@@ -78,8 +78,12 @@ class ConvODEFunc(nn.Module):
     ``forward(t, h)`` ignores ``t`` (torchdiffeq's signature).
     """
 
-    def __init__(self, channels: int, hidden: int | None = None, layers: int = 2, *, zero_init: bool = True):
+    def __init__(self, channels: int, hidden: int | None = None, layers: int = 2, *, zero_init: bool = True,
+                 rate: float = 1.0):
         super().__init__()
+        if not rate > 0:
+            raise InputError(f"ConvODEFunc rate={rate!r} must be > 0 (dh/dt = rate * net(h)).")
+        self.rate = float(rate)
         hidden = hidden or max(1, channels // 2)
         if layers < 0:
             raise InputError(f"ConvODEFunc layers={layers} must be >= 0 (the number of hidden-to-hidden convs).")
@@ -94,7 +98,8 @@ class ConvODEFunc(nn.Module):
         self.net = nn.Sequential(*mods)
 
     def forward(self, t: Tensor, h: Tensor) -> Tensor:
-        return self.net(h)
+        out = self.net(h)
+        return out if self.rate == 1.0 else out * self.rate
 
 
 class _GapScaledField(nn.Module):
@@ -144,6 +149,7 @@ class ODEConvGRUEncoder(nn.Module):
         kernel: int = 3,
         solver: SolverConfig | None = None,
         run_backwards: bool = True,
+        ode_rate: float = 1.0,
     ):
         super().__init__()
         if solver is not None and not isinstance(solver, SolverConfig):
@@ -151,7 +157,7 @@ class ODEConvGRUEncoder(nn.Module):
         self.in_ch = in_ch
         self.hidden_ch = hidden_ch
         self.cell = ConvGRUCell(in_ch, hidden_ch, kernel)
-        self.dynamics = NFECounter(ConvODEFunc(hidden_ch, ode_hidden, ode_layers))
+        self.dynamics = NFECounter(ConvODEFunc(hidden_ch, ode_hidden, ode_layers, rate=ode_rate))
         self.solver = solver if solver is not None else AUTHORS_ENCODER_SOLVER
         self.run_backwards = bool(run_backwards)
 

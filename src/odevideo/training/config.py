@@ -74,6 +74,7 @@ class ModelConfig:
     use_mask_composition: bool = True  # ablation (E)
     mask_init: float | None = None  # vid_ode / vid_rnn: composition mask M at initialisation (None = sigmoid(~0) = 0.5)
     ode_autocast: bool = False  # vid_ode: ODE-net / ConvGRU convs in the bf16/fp16 autocast dtype too (states stay fp32)
+    ode_rate: float = 1.0  # vid_ode: dh/dt = ode_rate * f(h) in both ODEs (1 / data.frame_dt: unit rate per frame)
     flow_stride: int = 1  # vid_ode / vid_rnn: flow on a grid this many times coarser, upsampled bilinearly (1 = per pixel)
     run_backwards: bool = True  # ODE-ConvGRU over the inputs backwards in time (the authors')
     time_input: Literal["none", "delta_t", "decay"] = "none"  # convgru: ConvGRU, ConvGRU-delta-t, ConvGRU-Decay

@@ -55,7 +55,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
             decoder_solver=m.solver, decoder_start=m.decoder_start, first_prev=m.first_prev,
             warp_previous=m.warp_previous, use_flow_warping=m.use_flow_warping,
             use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards, flow_stride=m.flow_stride,
-            mask_init=m.mask_init, ode_autocast=m.ode_autocast,
+            mask_init=m.mask_init, ode_autocast=m.ode_autocast, ode_rate=m.ode_rate,
         )
     if m.family in ("ode_fc", "ode_conv"):
         stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
