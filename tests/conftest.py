@@ -41,3 +41,24 @@ def tiny_config(tmp_path):
         return load_config(ExperimentConfig, "default", None, [*TINY, f"output_dir={tmp_path}", *extra])
 
     return make
+
+
+@pytest.fixture
+def interrupt_fit(monkeypatch):
+    """``interrupt_fit(trainer, at_step)``: ``trainer.fit()`` interrupted by Ctrl-C (``KeyboardInterrupt``)
+    as it starts the step with index ``at_step`` (``trainer.step == at_step``), i.e. mid-run, after the
+    checkpoints written so far."""
+
+    def run(trainer, at_step: int) -> None:
+        real_step = trainer._train_step
+
+        def interrupted():
+            if trainer.step == at_step:
+                raise KeyboardInterrupt
+            return real_step()
+
+        monkeypatch.setattr(trainer, "_train_step", interrupted)
+        with pytest.raises(KeyboardInterrupt):
+            trainer.fit()
+
+    return run

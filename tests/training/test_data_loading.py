@@ -44,7 +44,7 @@ def test_worker_processes_deliver_exactly_the_batches_of_the_training_process(ti
     assert not torch.equal(shares[3][1][0].mask, shares[4][1][0].mask)  # the draws do change from step to step
 
 
-def test_training_with_workers_equals_training_without_and_resumes_exactly(tiny_config, monkeypatch):
+def test_training_with_workers_equals_training_without_and_resumes_exactly(tiny_config, interrupt_fit):
     ref = Trainer(tiny_config("name=ref", *VARIED)).fit()
     ref_params = _params(load_model(ref.run_dir, which="last")[0])
 
@@ -56,16 +56,7 @@ def test_training_with_workers_equals_training_without_and_resumes_exactly(tiny_
 
     # killed during step 5 (checkpoint after step 3), resumed with workers: the loader restarts at step 4
     t = Trainer(tiny_config("name=part", *VARIED, "train.num_workers=2"))
-    real_step = t._train_step
-
-    def killed_during_step_5():
-        if t.step == 4:
-            raise KeyboardInterrupt
-        return real_step()
-
-    monkeypatch.setattr(t, "_train_step", killed_during_step_5)
-    with pytest.raises(KeyboardInterrupt):
-        t.fit()
+    interrupt_fit(t, at_step=4)
     resumed = Trainer(tiny_config("name=part", *VARIED, "train.num_workers=2"), resume=True)
     assert resumed.step == 3
     resumed.fit()

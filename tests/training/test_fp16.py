@@ -50,23 +50,14 @@ def test_fp16_runs_the_convs_in_half_precision_and_the_loss_goes_down(tiny_confi
     assert ck.extra_state["grad_scaler"]["scale"] == records[-1]["grad_scale"]
 
 
-def test_fp16_resume_is_exact(tiny_config, monkeypatch):
+def test_fp16_resume_is_exact(tiny_config, monkeypatch, interrupt_fit):
     # a small growth interval makes the scale change during the run, so the resumed run must restore it
     monkeypatch.setattr(torch.amp.GradScaler, "__init__", _scaler_defaults(growth_interval=2))
     full = Trainer(tiny_config("name=full", *FP16)).fit()
     scales = [r["grad_scale"] for r in _train_records(full.run_dir)]
     assert len(set(scales)) > 1, scales
     t = Trainer(tiny_config("name=part", *FP16))
-    real_step = t._train_step
-
-    def killed_during_step_5():
-        if t.step == 4:
-            raise KeyboardInterrupt
-        return real_step()
-
-    monkeypatch.setattr(t, "_train_step", killed_during_step_5)
-    with pytest.raises(KeyboardInterrupt):
-        t.fit()
+    interrupt_fit(t, at_step=4)
     resumed = Trainer(tiny_config("name=part", *FP16), resume=True)
     assert resumed.step == 3 and resumed.scaler.get_scale() == scales[3]  # the scale before step 4
     resumed.fit()

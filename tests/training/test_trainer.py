@@ -32,21 +32,12 @@ def test_fit_writes_run_directory(tiny_config):
     assert not list(run.rglob("*.tmp*"))
 
 
-def test_exact_resume_matches_uninterrupted_run(tiny_config, monkeypatch):
+def test_exact_resume_matches_uninterrupted_run(tiny_config, interrupt_fit):
     full = Trainer(tiny_config("name=full", "model.family=latent_ode_vae")).fit()
     ref_model, _ = load_model(full.run_dir, which="last")
 
     t = Trainer(tiny_config("name=part"))
-    real_step = t._train_step
-
-    def killed_during_step_5():
-        if t.step == 4:  # steps 1-4 done (checkpoint after 3), killed in the middle of step 5
-            raise KeyboardInterrupt
-        return real_step()
-
-    monkeypatch.setattr(t, "_train_step", killed_during_step_5)
-    with pytest.raises(KeyboardInterrupt):
-        t.fit()
+    interrupt_fit(t, at_step=4)  # steps 1-4 done (checkpoint after 3), killed in the middle of step 5
     resumed = Trainer(tiny_config("name=part"), resume=True)
     assert resumed.step == 3
     resumed.fit()

@@ -54,19 +54,10 @@ def test_preset_trains_checkpoints_and_evaluates(tmp_path, preset):
     assert all(v["model"]["mse"] >= 0 for v in sections.values())
 
 
-def test_adversarial_run_resumes_exactly_with_its_discriminators(tmp_path, monkeypatch):
+def test_adversarial_run_resumes_exactly_with_its_discriminators(tmp_path, interrupt_fit):
     full = Trainer(_cfg(tmp_path, "vid_ode_bb32_extrap", "name=full")).fit()
     t = Trainer(_cfg(tmp_path, "vid_ode_bb32_extrap", "name=part"))
-    real_step = t._train_step
-
-    def killed_in_step_4():
-        if t.step == 3:
-            raise KeyboardInterrupt
-        return real_step()
-
-    monkeypatch.setattr(t, "_train_step", killed_in_step_4)
-    with pytest.raises(KeyboardInterrupt):
-        t.fit()
+    interrupt_fit(t, at_step=3)
     resumed = Trainer(_cfg(tmp_path, "vid_ode_bb32_extrap", "name=part"), resume=True)
     assert resumed.step == 2
     resumed.fit()

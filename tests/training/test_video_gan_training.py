@@ -44,19 +44,10 @@ def test_gan_preset_trains_validates_and_keeps_best(tmp_path, preset):
     assert cfg.model.family in ("tgan", "mocogan") and (res.run_dir / "samples" / "step_000004.gif").exists()
 
 
-def test_gan_run_resumes_exactly(tmp_path, monkeypatch):
+def test_gan_run_resumes_exactly(tmp_path, interrupt_fit):
     full = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=full")).fit()
     t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part"))
-    real = t._train_step
-
-    def killed():
-        if t.step == 3:
-            raise KeyboardInterrupt
-        return real()
-
-    monkeypatch.setattr(t, "_train_step", killed)
-    with pytest.raises(KeyboardInterrupt):
-        t.fit()
+    interrupt_fit(t, at_step=3)
     Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part"), resume=True).fit()
     a, b = (load_checkpoint(p / "checkpoints" / "last") for p in (full.run_dir, tmp_path / "part"))
     for k, v in a.model_state.items():
