@@ -307,3 +307,17 @@ def test_ode_autocast_runs_the_ode_nets_in_bf16_with_float32_states():
         if flag:
             ref = _model()(frames, times, None, query)  # float32 everywhere
             assert (pred.frames - ref.frames).abs().max() < 0.1
+
+
+def test_activation_checkpointing_of_the_conv_decoder_gives_the_same_gradients():
+    frames, times = _clip()
+    query = torch.tensor([0.35, 0.45])
+    grads = []
+    for flag in (False, True):
+        model = _model()
+        model.decoder.activation_checkpointing = flag
+        model(frames, times, None, query).raw_frames.square().mean().backward()
+        grads.append({n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None})
+    assert grads[0].keys() == grads[1].keys()
+    for name in grads[0]:
+        torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-5, atol=1e-7)

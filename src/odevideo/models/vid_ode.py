@@ -58,6 +58,7 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
 
 from odevideo.errors import InputError
 from odevideo.models.base import (
@@ -154,6 +155,9 @@ class VidODEConvDecoder(nn.Module):
             ch //= 2
         layers += [nn.Conv2d(ch, 2 + out_channels + 1, 3, 1, 1)]
         self.net = nn.Sequential(*layers)
+        # Recompute G's full-resolution activations in the backward pass instead of storing them
+        # (train.activation_checkpointing): G runs on every (clip, query) pair at frame resolution.
+        self.activation_checkpointing = False
         if mask_init is not None:
             if not 0.0 < float(mask_init) < 1.0:
                 raise InputError(f"mask_init={mask_init!r} must lie strictly between 0 and 1 (or be None for the default init).")
@@ -161,6 +165,8 @@ class VidODEConvDecoder(nn.Module):
                 layers[-1].bias[-1].fill_(math.log(mask_init / (1.0 - mask_init)))
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.activation_checkpointing and torch.is_grad_enabled():
+            return checkpoint(self.net, x, use_reentrant=False)
         return self.net(x)
 
 

@@ -170,7 +170,7 @@ class TrainConfig:
     pin_memory: bool | None = None  # page-locked batches, non-blocking copies (workers only); None = auto: True on CUDA
     channels_last: bool = False
     device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
-    activation_checkpointing: bool = False  # recompute frame-decoder activations in backward: less memory, ~1/3 more compute
+    activation_checkpointing: bool = False  # recompute the frame decoder's (Vid-ODE: G's) activations in backward: less memory, more compute
     compile: bool = False  # torch.compile the conv encoders/decoders and ODE nets (speed: see README, Multi-process training)
     progress: bool = True
 
