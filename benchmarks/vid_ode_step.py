@@ -11,12 +11,13 @@ Variants:
 * ``authors``: :func:`authors_reference_step`, the authors' per-iteration compute pattern rebuilt with our
   modules (BatchNorm, decoder dopri5 from the first target, two-pass GAN update, fp32).
 * ``ours[SPEC]``: :func:`ours_step`, what our trainer runs (GroupNorm, decoder from the last observed frame,
-  one fused discriminator pass). ``SPEC`` is ``SOLVER[:bf16|:fp32][:cl][:adjoint][:ode]``: the decoder solver
+  one fused discriminator pass). ``SPEC`` is ``SOLVER[:bf16|:fp32][:cl][:adjoint][:ode][:ac]``: the decoder solver
   (``dopri5`` = the authors' rtol 1e-3 / atol 1e-4; a fixed-step method such as ``euler``, ``midpoint`` or
   ``rk4`` steps from one query time to the next, i.e. one frame gap per step; ``METHOD@STEP`` sets
   ``step_size`` explicitly), bf16 autocast, channels_last memory format, adjoint backpropagation through
   the decoder ODE (the memory option the model offers: ``SolverConfig.adjoint``), and ``ode``: the ODE nets
-  and the ConvGRU under the autocast dtype too (``VidODE(ode_autocast=True)``; states stay float32).
+  and the ConvGRU under the autocast dtype too (``VidODE(ode_autocast=True)``; states stay float32), and
+  ``ac``: activation checkpointing of the Conv-Decoder G.
 
     python benchmarks/vid_ode_step.py --sizes 64 --steps 3 --warmup 1 --threads 2
     python benchmarks/vid_ode_step.py --sizes 128 --steps 2 --warmup 1 --ours dopri5:bf16 euler:bf16 --append
@@ -76,19 +77,20 @@ class Variant:
     channels_last: bool = False
     adjoint: bool = False
     ode_autocast: bool = False
+    activation_checkpointing: bool = False
 
 
 def parse_variant(name: str) -> Variant:
-    """``"authors"`` or ``"ours[SPEC]"`` / ``"SPEC"`` with ``SPEC = SOLVER[:bf16|:fp32][:cl][:adjoint][:ode]``."""
+    """``"authors"`` or ``"ours[SPEC]"`` / ``"SPEC"`` with ``SPEC = SOLVER[:bf16|:fp32][:cl][:adjoint][:ode][:ac]``."""
     if name == AUTHORS:
         return Variant(AUTHORS, AUTHORS)
     spec = name[5:-1] if name.startswith("ours[") and name.endswith("]") else name
     solver, *flags = spec.split(":")
-    unknown = set(flags) - {"bf16", "fp32", "cl", "adjoint", "ode"}
+    unknown = set(flags) - {"bf16", "fp32", "cl", "adjoint", "ode", "ac"}
     if unknown or not solver:
-        raise SystemExit(f"bad variant {name!r}: use SOLVER[:bf16|:fp32][:cl][:adjoint][:ode], e.g. euler:bf16")
+        raise SystemExit(f"bad variant {name!r}: use SOLVER[:bf16|:fp32][:cl][:adjoint][:ode][:ac], e.g. euler:bf16")
     return Variant(f"ours[{spec}]", "ours", solver, "bf16" in flags, "cl" in flags, "adjoint" in flags,
-                   "ode" in flags)
+                   "ode" in flags, "ac" in flags)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -165,6 +167,7 @@ def build(setup: Setup, variant: Variant, problem: dict, seed: int = 0) -> dict:
     else:
         model = VidODE(**common, decoder_solver=decoder_solver(variant), decoder_start="last_observed",
                        ode_autocast=variant.ode_autocast)
+        model.decoder.activation_checkpointing = variant.activation_checkpointing
     image_disc = ImageDiscriminator(setup.channels, setup.disc_channels, setup.disc_downs)
     seq_disc = SequenceDiscriminator(setup.channels, problem["window"], setup.disc_channels, setup.disc_downs)
     if variant.channels_last:
@@ -407,8 +410,9 @@ NOTES = [
     "process itself); rss_growth_mb: high-water mark growth during the steps. Not isolated with --in-process.",
     "ratio_vs_authors: this variant / the authors' reference at the same size and task, measured in the same run.",
     "Memory control that VidODE offers: SolverConfig(adjoint=True) for the decoder ODE (variants ':adjoint'). "
-    "The ODE-ConvGRU encoder takes one Euler step per gap, so adjoint gains nothing there. VidODE has no "
-    "activation-checkpointing switch (no module with an 'activation_checkpointing' attribute), so none is measured.",
+    "The ODE-ConvGRU encoder takes one Euler step per gap, so adjoint gains nothing there. Activation "
+    "checkpointing of the Conv-Decoder G (train.activation_checkpointing; variants ':ac') recomputes its "
+    "activations in the backward pass.",
     "ours fixed-step decoder solvers without '@STEP' step from one query time to the next (one frame gap per step: "
     "0.1 extrapolation, 0.2 interpolation) and need no interpolation evaluations.",
     "Initialisation: both models use VidODE's default init (zero-initialised last conv of the ODE functions), so the "
@@ -491,7 +495,7 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--sizes", nargs="+", type=int, default=[64, 128])
     ap.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     ap.add_argument("--ours", nargs="+", default=list(DEFAULT_OURS), metavar="SPEC",
-                    help="our variants, SOLVER[:bf16|:fp32][:cl][:adjoint][:ode] (default: %(default)s)")
+                    help="our variants, SOLVER[:bf16|:fp32][:cl][:adjoint][:ode][:ac] (default: %(default)s)")
     ap.add_argument("--no-authors", action="store_true", help="skip the authors' reference (no ratios then)")
     ap.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps before timing")
