@@ -65,6 +65,25 @@ def test_gan_run_resumes_exactly(tmp_path, monkeypatch):
         assert torch.equal(b.extra_state["critics"][k], v), k
 
 
+def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tmp_path):
+    # gan.alternating: the discriminator steps first and the generator is scored by the updated one. With a
+    # frozen discriminator (disc_lr = 0) that is the simultaneous step; with a learning one the generator moves
+    # differently. TGAN (one video discriminator): no frame picks that could differ between the two passes.
+    def generator_after_one_step(name, *extra):
+        t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "gan.svc_every=0",
+                         "gan.loss=nonsaturating", *extra))
+        before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
+        t._train_step()
+        after = torch.cat([p.detach().flatten() for p in t.model.parameters()])
+        assert not torch.equal(before, after)
+        return after
+
+    frozen = [generator_after_one_step(f"f{a}", f"gan.alternating={a}", "train.disc_lr=0") for a in ("false", "true")]
+    torch.testing.assert_close(frozen[0], frozen[1])
+    learning = [generator_after_one_step(f"l{a}", f"gan.alternating={a}") for a in ("false", "true")]
+    assert not torch.allclose(learning[0], learning[1])
+
+
 def test_singular_value_clipping_after_discriminator_steps(tmp_path):
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.svc_every=1", "name=svc"))
     t._train_step()

@@ -156,7 +156,7 @@ class _AdversarialLossModule(nn.Module):
             out = gan_losses(self.cfg, self.model, self.critics, task.frames, rng)
         else:
             out = conditional_video_losses(self.cfg, self.model, self.critics, task)
-        return out.generator, out.discriminator, out.metrics
+        return out.generator, out.discriminator, out.metrics, getattr(out, "fake", None)
 
 
 @dataclass
@@ -446,6 +446,10 @@ class Trainer:
         total_units = loss_normalizer(cfg, global_mask)
         noise = training_noise(cfg, self.step)
         adversarial = self.critics is not None
+        # video GANs with gan.alternating: the discriminators step first, then the generator is scored again by
+        # the updated discriminators (its fakes kept from the step's one generator pass) and steps
+        alternating = self.gan and cfg.gan.alternating
+        pending_g: list[tuple[torch.Tensor, float, torch.Generator]] = []
         g_params = [p for p in self.model.parameters() if p.requires_grad]
         d_params = [p for p in self.critics.parameters() if p.requires_grad] if adversarial else []
         self.opt.zero_grad(set_to_none=True)
@@ -470,7 +474,7 @@ class Trainer:
                 with autocast_context(cfg, self.device):
                     if adversarial:
                         rng = torch.Generator().manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
-                        loss, d_loss, metrics = self.engine(task, self.step, rng)
+                        loss, d_loss, metrics, fake = self.engine(task, self.step, rng)
                     else:
                         (loss, metrics), d_loss = self.engine(task, self.step), None
                 loss_value = float(loss.detach())
@@ -491,7 +495,10 @@ class Trainer:
                             f"is in {self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller "
                             f"solver step (model.solver.step_size), then resume with --resume"
                         )
-                if ok and adversarial:
+                if ok and alternating:
+                    d_loss.mul(weight).backward(inputs=d_params, retain_graph=True)
+                    pending_g.append((fake, weight, rng))
+                elif ok and adversarial:
                     # one forward, two losses: each reaches only its own networks (no second discriminator pass)
                     scaled = VidODELosses(generator=loss * weight,
                                           discriminator=None if d_loss is None else d_loss * weight)
@@ -502,6 +509,27 @@ class Trainer:
         groups = [(self.model, g_params, self.opt, self.sched)]
         if adversarial:
             groups.append((self.critics, d_params, self.opt_d, self.sched_d))
+        if alternating:
+            from odevideo.objectives.video_gans import video_gan_generator_loss
+
+            self._step_networks([groups[1]])
+            self._clip_discriminators()
+            for fake, weight, rng in pending_g:
+                with autocast_context(cfg, self.device):
+                    g_loss = video_gan_generator_loss(dict(self.critics.items()), fake, loss=cfg.gan.loss,
+                                                      generator_rng=rng, image_frames=cfg.gan.image_frames)
+                (g_loss * weight).backward(inputs=g_params)
+            pending_g.clear()
+            self._step_networks([groups[0]])
+        else:
+            self._step_networks(groups)
+            self._clip_discriminators()
+        return {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
+
+    def _step_networks(self, groups: list) -> None:
+        """All-reduce (adversarial: explicit), clip and apply the gradients of ``(net, params, opt, sched)`` groups."""
+        cfg = self.cfg
+        if self.critics is not None:
             for _, params, _, _ in groups:  # the weighted per-rank gradients sum to the global batch's
                 distributed.all_reduce_gradients_(params)
         for net, params, opt, sched in groups:
@@ -515,11 +543,12 @@ class Trainer:
                     )
             opt.step()
             sched.step()
-        if self.gan and cfg.gan.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
+
+    def _clip_discriminators(self) -> None:
+        if self.gan and self.cfg.gan.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
             from odevideo.objectives.video_gans import after_discriminator_step
 
-            after_discriminator_step(self.critics, self.step + 1, svc_every=cfg.gan.svc_every)
-        return {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
+            after_discriminator_step(self.critics, self.step + 1, svc_every=self.cfg.gan.svc_every)
 
 
 def _main_thread() -> bool:
