@@ -174,8 +174,8 @@ def coarse_flow(flow: Tensor, stride: int) -> Tensor:
     """``(N, 2, H, W)`` -> the same flow averaged over ``stride x stride`` cells and bilinearly upsampled back.
 
     A flow on a coarse grid: every pixel of a cell shares (an interpolation of) the cell's vector, so the
-    warping gradient, which exists only where the image has edges, trains the whole cell. Frames whose
-    objects move rigidly (balls, digits) then learn their motion from far fewer steps.
+    warping gradient, which exists only where the image has edges, trains the whole cell. (On bouncing
+    balls 32x32, stride 4 learnt no faster than per-pixel flow in a 300-step probe; off by default.)
     """
     h, w = flow.shape[-2:]
     if h % stride or w % stride:
