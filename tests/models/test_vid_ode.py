@@ -321,3 +321,59 @@ def test_activation_checkpointing_of_the_conv_decoder_gives_the_same_gradients()
     assert grads[0].keys() == grads[1].keys()
     for name in grads[0]:
         torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-5, atol=1e-7)
+
+
+def test_observation_anchors_pick_the_latest_observation_between_queries():
+    from odevideo.models.vid_ode import observation_anchors
+
+    times = torch.tensor([[0.0, 0.2, 0.4, 0.6, 0.8]] * 2)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[1, 2] = False  # clip 1 misses the frame at 0.4
+    queries = torch.tensor([[0.0, 0.1, 0.3, 0.5, 0.7]] * 2)
+    idx, use = observation_anchors(times, mask, queries)
+    assert use.tolist() == [[False, True, True, True, True], [False, True, True, False, True]]
+    assert idx[use].tolist() == [0, 1, 2, 3, 0, 1, 3]
+    # training on the observed times: each frame is made from the observation one interval earlier
+    idx, use = observation_anchors(times, mask, times)
+    assert use[0].tolist() == [False, True, True, True, True] and idx[0, 1:].tolist() == [0, 1, 2, 3]
+    # 0.4 unobserved: 0.4 is made from the frame at 0.2; 0.6 then continues from the generated 0.4
+    assert use[1].tolist() == [False, True, True, False, True]
+
+
+@pytest.mark.parametrize("family", ["vid_ode", "vid_rnn"])
+def test_anchor_observed_warps_the_observed_frame_and_leaves_extrapolation_alone(family):
+    from odevideo.models import VidRNN
+    from odevideo.models.vid_ode import observation_anchors
+    from odevideo.nn.warping import warp
+
+    def build(anchor):
+        if family == "vid_ode":
+            return _model(anchor_observed=anchor, mask_init=0.9)
+        torch.manual_seed(0)
+        return VidRNN(in_channels=1, hidden_channels=8, n_downs=2, step=0.1, mask_init=0.9, anchor_observed=anchor)
+
+    frames, times = _clip(t=5)
+    mask = torch.ones(2, 5, dtype=torch.bool)
+    mask[1, 2] = False
+    anchored, plain = build(True).eval(), build(False).eval()
+    with torch.no_grad():
+        # extrapolation: no observation lies after the first query, so nothing changes
+        q_ext = torch.tensor([0.5, 0.6, 0.75])
+        assert torch.equal(anchored(frames, times, mask, q_ext).frames, plain(frames, times, mask, q_ext).frames)
+        # interpolation: each anchored frame is the warp of its observation, not of the previous output
+        q = torch.tensor([[0.0, 0.05, 0.15, 0.25, 0.35]] * 2)
+        pred = anchored(frames, times, mask, q)
+        idx, use = observation_anchors(times, mask, q)
+        for b, k in use.nonzero().tolist():
+            expect = warp(frames[b, idx[b, k]][None], pred.flows[b, k][None])[0]
+            torch.testing.assert_close(pred.warped[b, k], expect)
+        assert not torch.allclose(pred.frames, plain(frames, times, mask, q).frames)
+        # unobserved frames never leak in: clip 1's frame at 0.2 is not observed
+        poisoned = frames.clone()
+        poisoned[1, 2] = float("nan")
+        assert torch.isfinite(anchored(poisoned, times, mask, q).frames).all()
+
+
+def test_anchor_observed_needs_decoder_states():
+    with pytest.raises(InputError, match="first_prev"):
+        _model(anchor_observed=True, first_prev="embedding")

@@ -73,7 +73,10 @@ from odevideo.nn.convgru import ConvODEFunc, ODEConvGRUEncoder
 from odevideo.nn.warping import compose, warp
 from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
-__all__ = ["VidODE", "VidODEPrediction", "VidODEConvEncoder", "VidODEConvDecoder", "AUTHORS_DECODER_SOLVER"]
+__all__ = [
+    "VidODE", "VidODEPrediction", "VidODEConvEncoder", "VidODEConvDecoder", "AUTHORS_DECODER_SOLVER",
+    "compose_frame_chain", "observation_anchors",
+]
 
 #: The authors' decoder solver (``--dec_diff dopri5``, rtol 1e-3, atol 1e-4).
 AUTHORS_DECODER_SOLVER = SolverConfig(method="dopri5", rtol=1e-3, atol=1e-4)
@@ -198,6 +201,8 @@ def compose_frame_chain(
     use_flow_warping: bool = True,
     use_mask_composition: bool = True,
     warp_previous: str = "output",
+    anchor_frames: Tensor | None = None,
+    use_anchor: Tensor | None = None,
 ) -> dict[str, Tensor | None]:
     """Eq. 2 frame after frame: ``X_k = M_k * W(F_k, X_{k-1}) + (1 - M_k) * D_k`` from ``X_0 = ref_frame``.
 
@@ -207,6 +212,9 @@ def compose_frame_chain(
         flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
         use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
             (at least one of the first two must be on; without both G predicts frames directly).
+        anchor_frames, use_anchor: ``(B, Q, C, H, W)`` and bool ``(B, Q)`` (both or neither): where
+            ``use_anchor[b, k]``, frame k is made from ``anchor_frames[b, k]`` (an observed frame) in place
+            of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
 
     Returns:
         ``raw_frames``, ``warped`` ``(B, Q, C, H, W)``; ``flows`` ``(B, Q, 2, H, W)`` (None without warping);
@@ -220,9 +228,13 @@ def compose_frame_chain(
         flows = coarse_flow(flows.flatten(0, 1), flow_stride).view(b, q, 2, hh, ww)
     differences = torch.tanh(heads[:, :, 2 : 2 + c]) if use_mask_composition else None
     masks = torch.sigmoid(heads[:, :, 2 + c :]) if use_mask_composition else None
+    if (anchor_frames is None) != (use_anchor is None):
+        raise InputError("compose_frame_chain: pass anchor_frames and use_anchor together (or neither).")
     prev = ref_frame.float()
     warped_all, raw_all = [], []
     for k in range(q):
+        if use_anchor is not None:
+            prev = torch.where(use_anchor[:, k, None, None, None], anchor_frames[:, k].float(), prev)
         warped = warp(prev, flows[:, k]) if use_flow_warping else prev
         raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
         warped_all.append(warped)
@@ -232,6 +244,32 @@ def compose_frame_chain(
         raw_frames=torch.stack(raw_all, dim=1), warped=torch.stack(warped_all, dim=1),
         flows=flows if use_flow_warping else None, differences=differences, masks=masks,
     )
+
+
+def observation_anchors(times: Tensor, mask: Tensor, query_times: Tensor) -> tuple[Tensor, Tensor]:
+    """Which observed frame each query's frame should be made from, when re-anchoring on observations.
+
+    Query ``k >= 1`` is anchored on the latest observed frame strictly before ``query_times[:, k]`` if that
+    frame is not older than the previous query ``query_times[:, k - 1]``: a real frame then lies between
+    the two queries, and warping it is better than warping the previous *generated* frame. Query 0 is
+    never anchored here (the chain's reference frame already is an observed frame).
+
+    Args:
+        times, mask: ``(B, T)`` observation times and which of them are observed.
+        query_times: ``(B, Q)`` strictly increasing query times.
+
+    Returns:
+        ``index`` ``(B, Q)`` long: the anchor's index into the T observations (0 where unused), and
+        ``use`` ``(B, Q)`` bool.
+    """
+    before = mask[:, None, :] & (times[:, None, :] < query_times[:, :, None])  # (B, Q, T)
+    ar = torch.arange(times.shape[1], device=times.device)
+    idx = torch.where(before, ar, -1).max(dim=2).values  # (B, Q), -1: no observation before
+    safe = idx.clamp_min(0)
+    anchor_t = torch.gather(times, 1, safe)
+    prev_q = torch.cat([torch.full_like(query_times[:, :1], float("inf")), query_times[:, :-1]], dim=1)
+    use = (idx >= 0) & (anchor_t >= prev_q)
+    return safe, use
 
 
 def _choice(name: str, value: str, valid: tuple[str, ...]) -> str:
@@ -265,6 +303,14 @@ class VidODE(ContinuousTimeVideoModel):
         ode_rate: both ODEs are ``dh/dt = ode_rate * f(h)`` (:class:`~odevideo.nn.ConvODEFunc`): with
             ``1 / frame_dt`` a net output of order one moves the state by order one per frame interval,
             whatever unit the clip times use.
+        anchor_observed: re-anchor the frame chain on observations (not in the paper; off = eq. 2 as
+            published). Where an observed frame lies between the previous query time and the current one,
+            the current frame warps that *observed* frame (and G pairs ``h_k`` with the decoder state at its
+            time) instead of the previous *generated* frame (:func:`observation_anchors`). Extrapolation is
+            unchanged (no observation follows the first query); in interpolation every in-between frame is
+            made from its nearest earlier observation instead of the end of a chain of generated frames,
+            and training on the observed frames becomes one-interval-ahead prediction from the true frame.
+            Needs ``first_prev="state"``.
     """
 
     def __init__(
@@ -286,6 +332,7 @@ class VidODE(ContinuousTimeVideoModel):
         mask_init: float | None = None,
         ode_autocast: bool = False,
         ode_rate: float = 1.0,
+        anchor_observed: bool = False,
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -305,6 +352,12 @@ class VidODE(ContinuousTimeVideoModel):
         self.use_mask_composition = bool(use_mask_composition)
         self.flow_stride = check_flow_stride(flow_stride)
         self.ode_autocast = bool(ode_autocast)
+        self.anchor_observed = bool(anchor_observed)
+        if self.anchor_observed and self.first_prev != "state":
+            raise InputError(
+                "anchor_observed=True pairs each anchored frame with the decoder state at the observation's time; "
+                "it needs first_prev='state' (got 'embedding')."
+            )
         ode_hidden = ode_hidden or max(1, hidden_channels // 2)
 
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
@@ -385,15 +438,25 @@ class VidODE(ContinuousTimeVideoModel):
             h_enc = self.ode_encoder(emb.float(), times.float(), mask)
             with_ref = self.first_prev == "state"
             solve_times = torch.cat([ref_time[:, None], query_times], dim=1) if with_ref else query_times
+            n_solve = solve_times.shape[1]
+            if self.anchor_observed and not self.vanilla:  # the states at the observation times pair with anchored frames
+                solve_times = torch.cat([solve_times, times], dim=1)
             hs = odeint_batch(
                 self.decoder_dynamics, h_enc, solve_times.float(), t0=start.float(), solver=self.decoder_solver
             )
+            hs, h_obs = hs[:, :n_solve], hs[:, n_solve:]
         nfe = (self.ode_encoder.dynamics.nfe_forward - nfe_enc) + (self.decoder_dynamics.nfe_forward - nfe_dec)
         if with_ref:
             h_first_prev, hq = hs[:, 0], hs[:, 1:]
         else:
             h_first_prev, hq = self.encoder(ref_frame).to(hs.dtype), hs
         h_prev = torch.cat([h_first_prev[:, None], hq[:, :-1]], dim=1)
+        anchors = {}
+        if self.anchor_observed and not self.vanilla:
+            a_idx, use = observation_anchors(times, mask, query_times)
+            ar = torch.arange(b, device=frames.device)[:, None]
+            h_prev = torch.where(use[:, :, None, None, None], h_obs[ar, a_idx].to(h_prev.dtype), h_prev)
+            anchors = dict(anchor_frames=observed[ar, a_idx], use_anchor=use)
 
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1)).float()
         heads = heads.view(b, q, *heads.shape[1:])
@@ -407,7 +470,7 @@ class VidODE(ContinuousTimeVideoModel):
             return VidODEPrediction(frames=frames_out, logits=image_raw, raw_frames=frames_out, **common)
         chain = compose_frame_chain(
             heads, ref_frame, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
-            use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
+            use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous, **anchors,
         )
         return VidODEPrediction(
             frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain, **common,

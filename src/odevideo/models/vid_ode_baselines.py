@@ -55,6 +55,7 @@ from odevideo.models.vid_ode import (
     VidODEPrediction,
     check_flow_stride,
     compose_frame_chain,
+    observation_anchors,
 )
 from odevideo.nn.convgru import ConvGRUCell, ConvODEFunc
 from odevideo.nn.odefunc import MLPODEFunc
@@ -312,7 +313,8 @@ class VidRNN(nn.Module):
     """
 
     def __init__(self, in_channels: int = 3, hidden_channels: int = 128, n_downs: int = 2, step: float = 0.1,
-                 max_steps: int = 1000, flow_stride: int = 1, mask_init: float | None = None):
+                 max_steps: int = 1000, flow_stride: int = 1, mask_init: float | None = None,
+                 anchor_observed: bool = False):
         super().__init__()
         _check_hidden(hidden_channels, n_downs)
         if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
@@ -324,6 +326,7 @@ class VidRNN(nn.Module):
         self.dec_cell = ConvGRUCell(hidden_channels, hidden_channels)
         self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
         self.flow_stride = check_flow_stride(flow_stride)
+        self.anchor_observed = bool(anchor_observed)
 
     def _check(self, frames, times, mask, query_times):
         name = type(self).__name__
@@ -367,17 +370,25 @@ class VidRNN(nn.Module):
         a = alpha.view(*alpha.shape, *([1] * (grid.dim() - 2))).to(grid.dtype)
         return (1 - a) * grid[ar, lo] + a * grid[ar, hi]
 
-    def decode(self, hq: Tensor, h_first_prev: Tensor, ref_frame: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+    def decode(self, hq: Tensor, h_first_prev: Tensor, ref_frame: Tensor, anchors: dict | None = None,
+               ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
         """Vid-ODE's G + warping + composition on states ``hq`` ``(B, Q, K, h, w)``.
 
         ``h_first_prev`` ``(B, K, h, w)`` is the state paired with the first query; ``ref_frame`` ``(B, C, H, W)``
-        starts the chain. Returns ``(raw_frames, flows, differences, masks, warped, heads)``, each ``(B, Q, ...)``.
+        starts the chain. ``anchors`` (optional): ``anchor_frames``, ``use_anchor`` as in
+        :func:`compose_frame_chain` plus ``anchor_states`` ``(B, Q, K, h, w)``, the states G pairs with anchored
+        frames. Returns ``(raw_frames, flows, differences, masks, warped, heads)``, each ``(B, Q, ...)``.
         """
         b, q = hq.shape[:2]
         h_prev = torch.cat([h_first_prev[:, None], hq[:, :-1]], dim=1)
+        chain_anchors = {}
+        if anchors is not None:
+            use = anchors["use_anchor"]
+            h_prev = torch.where(use[:, :, None, None, None], anchors["anchor_states"], h_prev)
+            chain_anchors = dict(anchor_frames=anchors["anchor_frames"], use_anchor=use)
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1))
         heads = heads.view(b, q, *heads.shape[1:])
-        ch = compose_frame_chain(heads, ref_frame, flow_stride=self.flow_stride)
+        ch = compose_frame_chain(heads, ref_frame, flow_stride=self.flow_stride, **chain_anchors)
         return ch["raw_frames"], ch["flows"], ch["differences"], ch["masks"], ch["warped"], heads
 
     def forward(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> VidODEPrediction:
@@ -385,7 +396,10 @@ class VidRNN(nn.Module):
         t0 = gather_time(times, first_observed_index(mask))
         ref_idx = last_observed_index(mask & (times <= query_times[:, :1]))
         ref_frame, ref_time = gather_time(frames, ref_idx), gather_time(times, ref_idx)
-        pos = (torch.cat([ref_time[:, None], query_times], dim=1) - t0[:, None]) / self.step
+        solve_times = torch.cat([ref_time[:, None], query_times], dim=1)
+        if self.anchor_observed:  # states at the observation times pair with anchored frames (VidODE's option)
+            solve_times = torch.cat([solve_times, torch.where(mask, times, t0[:, None])], dim=1)
+        pos = (solve_times - t0[:, None]) / self.step
         n_steps = max(1, int(math.ceil(float(pos.max()) - 1e-6)))
         if n_steps > self.max_steps:
             raise InputError(
@@ -394,8 +408,15 @@ class VidRNN(nn.Module):
             )
         grid = self.grid_states(self.encode(frames, times, mask), n_steps)
         hs = self.interpolate(grid, pos)
-        h_first_prev, hq = hs[:, 0], hs[:, 1:]
-        raw, flows, diffs, masks, warped, _ = self.decode(hq, h_first_prev, ref_frame)
+        q = query_times.shape[1]
+        h_first_prev, hq = hs[:, 0], hs[:, 1 : 1 + q]
+        anchors = None
+        if self.anchor_observed:
+            a_idx, use = observation_anchors(times, mask, query_times)
+            ar = torch.arange(frames.shape[0], device=frames.device)[:, None]
+            anchors = dict(anchor_frames=_zero_unobserved(frames, mask)[ar, a_idx], use_anchor=use,
+                           anchor_states=hs[:, 1 + q :][ar, a_idx])
+        raw, flows, diffs, masks, warped, _ = self.decode(hq, h_first_prev, ref_frame, anchors)
         return VidODEPrediction(
             frames=raw.clamp(0.0, 1.0), logits=raw, latents=hq.flatten(2), query_times=query_times,
             raw_frames=raw, hidden=hq, flows=flows, differences=diffs, masks=masks, warped=warped,

@@ -76,6 +76,7 @@ class ModelConfig:
     ode_autocast: bool = False  # vid_ode: ODE-net / ConvGRU convs in the bf16/fp16 autocast dtype too (states stay fp32)
     ode_rate: float = 1.0  # vid_ode: dh/dt = ode_rate * f(h) in both ODEs (1 / data.frame_dt: unit rate per frame)
     flow_stride: int = 1  # vid_ode / vid_rnn: flow on a grid this many times coarser, upsampled bilinearly (1 = per pixel)
+    anchor_observed: bool = False  # vid_ode / vid_rnn: warp the latest observed frame when one precedes a query (not in the paper)
     run_backwards: bool = True  # ODE-ConvGRU over the inputs backwards in time (the authors')
     time_input: Literal["none", "delta_t", "decay"] = "none"  # convgru: ConvGRU, ConvGRU-delta-t, ConvGRU-Decay
     rnn_step: float = 0.1  # vid_rnn: time units per decoder ConvGRU step (the frame interval)

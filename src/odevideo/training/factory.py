@@ -56,6 +56,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
             warp_previous=m.warp_previous, use_flow_warping=m.use_flow_warping,
             use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards, flow_stride=m.flow_stride,
             mask_init=m.mask_init, ode_autocast=m.ode_autocast, ode_rate=m.ode_rate,
+            anchor_observed=m.anchor_observed,
         )
     if m.family in ("ode_fc", "ode_conv"):
         stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
@@ -66,7 +67,8 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
     if m.family == "convgru":
         return ConvGRUBaseline(**conv, time_input=m.time_input)
     if m.family == "vid_rnn":
-        return VidRNN(**conv, step=m.rnn_step, flow_stride=m.flow_stride, mask_init=m.mask_init)
+        return VidRNN(**conv, step=m.rnn_step, flow_stride=m.flow_stride, mask_init=m.mask_init,
+                      anchor_observed=m.anchor_observed)
     raise ConfigError(
         f"unknown model.family {m.family!r}; use latent_ode_vae, encoder_ode_decoder, {', '.join(VID_ODE_FAMILIES)}"
     )
