@@ -118,6 +118,9 @@ class GANConfig:
     # true adds it to TGAN too (a video + image discriminator pair, as MoCoGAN), for both temporal generators
     image_disc: bool | None = None
     image_disc_channels: int | None = None  # its first width; None = disc_channels
+    # MoCoGAN's PatchImageDiscriminator (true; (H/16)^2 patch logits) or its ImageDiscriminator (false; one logit
+    # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
+    image_disc_patch: bool = True
     image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1)
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones

@@ -151,7 +151,8 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     image_disc = g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
     if image_disc:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
-                                                     image_size=d.image_size, spectral_norm=g.spectral_norm)
+                                                     patch=g.image_disc_patch, image_size=d.image_size,
+                                                     spectral_norm=g.spectral_norm)
     if cfg.model.family == "tgan":
         critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
                                                   spectral_norm=g.spectral_norm)
