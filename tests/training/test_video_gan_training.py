@@ -59,10 +59,10 @@ def test_gan_run_resumes_exactly(tmp_path, interrupt_fit):
 def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tmp_path):
     # gan.alternating: the discriminator steps first and the generator is scored by the updated one. With a
     # frozen discriminator (disc_lr = 0) that is the simultaneous step; with a learning one the generator moves
-    # differently. TGAN (one video discriminator): no frame picks that could differ between the two passes.
+    # differently. TGAN with its video discriminator alone: no frame picks that could differ between the passes.
     def generator_after_one_step(name, *extra):
         t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "gan.svc_every=0",
-                         "gan.loss=nonsaturating", *extra))
+                         "gan.loss=nonsaturating", "gan.image_disc=false", *extra))
         before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
         t._train_step()
         after = torch.cat([p.detach().flatten() for p in t.model.parameters()])
@@ -123,3 +123,30 @@ def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_pat
     part = load_checkpoint(tmp_path / "part" / "checkpoints" / "last")
     for k, v in ck.model_state.items():
         torch.testing.assert_close(part.model_state[k], v, rtol=0, atol=0)
+
+
+def test_image_discriminator_option_for_both_gan_families(tmp_path):
+    # gan.image_disc: None keeps each family's own discriminators; true gives TGAN MoCoGAN's per-frame D_i too
+    # (image_disc_channels / video_disc_channels set the two widths), false drops it from MoCoGAN.
+    from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
+
+    def critics(preset, *extra):
+        return Trainer(_cfg(tmp_path, preset, f"name={preset}{len(extra)}", *extra)).critics
+
+    assert list(critics("tgan_ode_mmnist32", "gan.image_disc=null")) == ["video"]
+    assert list(critics("tgan_ode_paper_mmnist32")) == ["video"]  # TGAN's own training keeps TGAN's critic
+    assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=null")) == ["image", "video"]
+    for preset in GAN_PRESETS:  # the tiny presets: image + video discriminators for both families
+        assert list(critics(preset)) == ["image", "video"], preset
+    assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=false")) == ["video"]
+    both = critics("tgan_mmnist32", "gan.image_disc=true", "gan.image_disc_channels=4", "gan.video_disc_channels=6",
+                   "gan.image_frames=3")
+    assert isinstance(both["image"], MoCoGANImageDiscriminator) and isinstance(both["video"], TGANVideoDiscriminator)
+    assert both["image"].main[0].out_channels == 4 and both["video"].main[0].out_channels == 6
+    assert isinstance(critics("mocogan_mmnist32")["video"], MoCoGANVideoDiscriminator)
+    assert critics("mocogan_mmnist32")["image"].patch
+    assert not critics("mocogan_mmnist32", "gan.image_disc_patch=false")["image"].patch
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))
+    metrics = t._train_step()
+    assert {"image_real", "image_fake", "video_real", "video_fake"} <= set(metrics)
+    assert all(p.grad is not None for p in t.critics["image"].parameters())

@@ -110,12 +110,19 @@ class GANConfig:
     content_dim: int = 50  # mocogan content code
     gen_channels: int = 512  # TGAN image generator's conv_ch / MoCoGAN's ngf (64)
     disc_channels: int = 64  # discriminators' first width
-    video_disc_channels: int | None = None  # mocogan: the video discriminator's first width; None = disc_channels
+    video_disc_channels: int | None = None  # the video discriminator's first width; None = disc_channels
     loss: Literal["wgan", "hinge", "nonsaturating"] = "wgan"  # TGAN: wgan (+ svc); MoCoGAN: nonsaturating
     svc_every: int = 5  # singular value clipping every N discriminator steps (wgan, TGAN); 0 = off
     spectral_norm: bool = False  # spectral norm in the discriminators (the modern, stabler option)
     r1_gamma: float = 0.0  # R1 penalty weight on real videos; 0 = off
-    image_frames: int = 1  # mocogan: frames per clip the image discriminator sees (MoCoGAN: 1)
+    # the per-frame image discriminator (MoCoGAN's patch D_i): None = the family's own (mocogan: yes, tgan: no);
+    # true adds it to TGAN too (a video + image discriminator pair, as MoCoGAN), for both temporal generators
+    image_disc: bool | None = None
+    image_disc_channels: int | None = None  # its first width; None = disc_channels
+    # MoCoGAN's PatchImageDiscriminator (true; (H/16)^2 patch logits) or its ImageDiscriminator (false; one logit
+    # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
+    image_disc_patch: bool = True
+    image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1)
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

@@ -149,15 +149,19 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
 
     g, d = cfg.gan, cfg.data
+    critics = nn.ModuleDict()
+    image_disc = g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
+    if image_disc:
+        critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
+                                                     patch=g.image_disc_patch, image_size=d.image_size,
+                                                     spectral_norm=g.spectral_norm)
     if cfg.model.family == "tgan":
-        return nn.ModuleDict({"video": TGANVideoDiscriminator(d.channels, d.image_size, g.disc_channels,
-                                                              spectral_norm=g.spectral_norm)})
-    return nn.ModuleDict({
-        "image": MoCoGANImageDiscriminator(d.channels, g.disc_channels, image_size=d.image_size,
-                                           spectral_norm=g.spectral_norm),
-        "video": MoCoGANVideoDiscriminator(d.channels, g.video_disc_channels or g.disc_channels, image_size=d.image_size,
-                                           spectral_norm=g.spectral_norm),
-    })
+        critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
+                                                  spectral_norm=g.spectral_norm)
+    else:
+        critics["video"] = MoCoGANVideoDiscriminator(d.channels, g.video_disc_channels or g.disc_channels,
+                                                     image_size=d.image_size, spectral_norm=g.spectral_norm)
+    return critics
 
 
 def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDict, real: torch.Tensor,
