@@ -36,6 +36,9 @@ def test_gan_preset_trains_validates_and_keeps_best(tmp_path, preset):
     scores = [r["val_score"] for r in vals if r["kind"] == "val"]
     assert len(scores) == 2 and all(np.isfinite(scores))
     assert res.best_val_mse == pytest.approx(min(scores))
+    # the log names the running best after the score it tracks (no "best_val_mse" for a pixel_fd)
+    best = [r["best_val_score"] for r in vals if r["kind"] == "val"]
+    assert best[-1] == pytest.approx(min(scores)) and all("best_val_mse" not in r for r in vals)
     ck = load_checkpoint(res.run_dir / "checkpoints" / "last")
     assert set(ck.extra_state["critics"]) and ck.extra_state["critics_optimizer"]["state"]
     train = [r for r in vals if r["kind"] == "train"]

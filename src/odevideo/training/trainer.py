@@ -466,7 +466,9 @@ class Trainer:
         improved = score < self.best_val
         if improved:
             self.best_val = score
-        self._log({"step": self.step, "kind": "val", **val, "best_val_mse": self.best_val})
+        # GAN runs score with val_score (their val_metric), not an MSE: name the running best after what it is
+        best_key = "best_val_mse" if "val_mse" in val else "best_val_score"
+        self._log({"step": self.step, "kind": "val", **val, best_key: self.best_val})
         if improved:
             self.save("best", elapsed)
 
