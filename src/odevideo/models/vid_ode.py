@@ -75,7 +75,7 @@ from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
 __all__ = [
     "VidODE", "VidODEPrediction", "VidODEConvEncoder", "VidODEConvDecoder", "AUTHORS_DECODER_SOLVER",
-    "compose_frame_chain", "observation_anchors",
+    "compose_frame_chain", "observation_anchors", "gather_anchors",
 ]
 
 #: The authors' decoder solver (``--dec_diff dopri5``, rtol 1e-3, atol 1e-4).
@@ -272,6 +272,23 @@ def observation_anchors(times: Tensor, mask: Tensor, query_times: Tensor) -> tup
     return safe, use
 
 
+def gather_anchors(observed: Tensor, obs_states: Tensor, times: Tensor, mask: Tensor, query_times: Tensor) -> dict:
+    """The inputs of a re-anchored chain (:func:`observation_anchors`), for VidODE and VidRNN alike.
+
+    Args:
+        observed: ``(B, T, C, H, W)`` the observations, unobserved ones zeroed.
+        obs_states: ``(B, T, K, h, w)`` decoder states at the observation times.
+        times, mask, query_times: as in :func:`observation_anchors`.
+
+    Returns:
+        ``anchor_frames`` ``(B, Q, C, H, W)`` and ``use_anchor`` ``(B, Q)`` for :func:`compose_frame_chain`,
+        and ``anchor_states`` ``(B, Q, K, h, w)``: the states G pairs with anchored frames in place of ``h_{k-1}``.
+    """
+    idx, use = observation_anchors(times, mask, query_times)
+    ar = torch.arange(observed.shape[0], device=observed.device)[:, None]
+    return dict(anchor_frames=observed[ar, idx], use_anchor=use, anchor_states=obs_states[ar, idx])
+
+
 def _choice(name: str, value: str, valid: tuple[str, ...]) -> str:
     if value not in valid:
         raise InputError(f"VidODE {name}={value!r} is not supported; use one of: {', '.join(valid)}.")
@@ -453,10 +470,9 @@ class VidODE(ContinuousTimeVideoModel):
         h_prev = torch.cat([h_first_prev[:, None], hq[:, :-1]], dim=1)
         anchors = {}
         if self.anchor_observed and not self.vanilla:
-            a_idx, use = observation_anchors(times, mask, query_times)
-            ar = torch.arange(b, device=frames.device)[:, None]
-            h_prev = torch.where(use[:, :, None, None, None], h_obs[ar, a_idx].to(h_prev.dtype), h_prev)
-            anchors = dict(anchor_frames=observed[ar, a_idx], use_anchor=use)
+            anchors = gather_anchors(observed, h_obs, times, mask, query_times)
+            h_prev = torch.where(anchors["use_anchor"][:, :, None, None, None],
+                                 anchors.pop("anchor_states").to(h_prev.dtype), h_prev)
 
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1)).float()
         heads = heads.view(b, q, *heads.shape[1:])

@@ -55,7 +55,7 @@ from odevideo.models.vid_ode import (
     VidODEPrediction,
     check_flow_stride,
     compose_frame_chain,
-    observation_anchors,
+    gather_anchors,
 )
 from odevideo.nn.convgru import ConvGRUCell, ConvODEFunc
 from odevideo.nn.odefunc import MLPODEFunc
@@ -412,10 +412,7 @@ class VidRNN(nn.Module):
         h_first_prev, hq = hs[:, 0], hs[:, 1 : 1 + q]
         anchors = None
         if self.anchor_observed:
-            a_idx, use = observation_anchors(times, mask, query_times)
-            ar = torch.arange(frames.shape[0], device=frames.device)[:, None]
-            anchors = dict(anchor_frames=_zero_unobserved(frames, mask)[ar, a_idx], use_anchor=use,
-                           anchor_states=hs[:, 1 + q :][ar, a_idx])
+            anchors = gather_anchors(_zero_unobserved(frames, mask), hs[:, 1 + q :], times, mask, query_times)
         raw, flows, diffs, masks, warped, _ = self.decode(hq, h_first_prev, ref_frame, anchors)
         return VidODEPrediction(
             frames=raw.clamp(0.0, 1.0), logits=raw, latents=hq.flatten(2), query_times=query_times,

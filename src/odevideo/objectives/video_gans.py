@@ -319,6 +319,25 @@ def _check_real(real: object) -> Tensor:
     return real
 
 
+def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Module], loss: str) -> None:
+    if not isinstance(discriminators, Mapping) or not discriminators:
+        raise InputError(
+            f"{name}: discriminators must be a non-empty mapping {{'video': D_v}} or "
+            f"{{'image': D_i, 'video': D_v}}, got {type(discriminators).__name__}."
+        )
+    unknown = [k for k in discriminators if k not in DISCRIMINATOR_ROLES]
+    if unknown:
+        raise InputError(
+            f"{name}: unknown discriminator role(s) {unknown}; use 'video' (clips (B, C, T, H, W)) and/or "
+            f"'image' (frames (N, C, H, W))."
+        )
+    for role, d in discriminators.items():
+        if not isinstance(d, nn.Module):
+            raise InputError(f"{name}: discriminators[{role!r}] must be an nn.Module, got {type(d).__name__}.")
+    if loss not in GAN_LOSSES:
+        raise InputError(f"{name}: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+
+
 def video_gan_losses(
     generator: nn.Module,
     discriminators: Mapping[str, nn.Module],
@@ -371,24 +390,7 @@ def video_gan_losses(
     """
     if not isinstance(generator, nn.Module):
         raise InputError(f"video_gan_losses: generator must be an nn.Module, got {type(generator).__name__}.")
-    if not isinstance(discriminators, Mapping) or not discriminators:
-        raise InputError(
-            "video_gan_losses: discriminators must be a non-empty mapping {'video': D_v} or "
-            f"{{'image': D_i, 'video': D_v}}, got {type(discriminators).__name__}."
-        )
-    unknown = [k for k in discriminators if k not in DISCRIMINATOR_ROLES]
-    if unknown:
-        raise InputError(
-            f"video_gan_losses: unknown discriminator role(s) {unknown}; use 'video' (clips (B, C, T, H, W)) and/or "
-            f"'image' (frames (N, C, H, W))."
-        )
-    for role, d in discriminators.items():
-        if not isinstance(d, nn.Module):
-            raise InputError(
-                f"video_gan_losses: discriminators[{role!r}] must be an nn.Module, got {type(d).__name__}."
-            )
-    if loss not in GAN_LOSSES:
-        raise InputError(f"video_gan_losses: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+    _check_discriminators_and_loss("video_gan_losses", discriminators, loss)
     if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not r1_gamma >= 0 \
             or r1_gamma == float("inf"):
         raise InputError(f"video_gan_losses: r1_gamma must be a finite number >= 0, got {r1_gamma!r}.")
@@ -466,12 +468,7 @@ def video_gan_generator_loss(
     The sum over the discriminators of the loss's generator term (:data:`GAN_LOSSES`); the image discriminator
     scores ``image_frames`` frames per clip drawn with ``generator_rng`` (:func:`sample_frames`).
     """
-    if not isinstance(discriminators, Mapping) or not discriminators \
-            or any(k not in DISCRIMINATOR_ROLES or not isinstance(d, nn.Module) for k, d in discriminators.items()):
-        raise InputError("video_gan_generator_loss: discriminators must be a non-empty mapping {'video': D_v} or "
-                         "{'image': D_i, 'video': D_v} of nn.Modules.")
-    if loss not in GAN_LOSSES:
-        raise InputError(f"video_gan_generator_loss: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+    _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
     if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
         raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
                          f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
