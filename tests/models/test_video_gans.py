@@ -183,6 +183,47 @@ def test_discriminator_score_shapes():
         TGANVideoDiscriminator()(v64)  # (B, T, C, H, W) instead of (B, C, T, H, W)
 
 
+def test_discriminator_instance_noise():
+    # MoCoGAN's Noise layers: N(0, sigma^2) before every conv while training; identity in eval mode and at 0.
+    from odevideo.nn import GaussianInputNoise
+
+    noise = GaussianInputNoise(0.1)
+    x = torch.zeros(200_000)
+    torch.manual_seed(0)
+    assert abs(float(noise(x).std()) - 0.1) < 1e-3 and abs(float(noise(x).mean())) < 1e-3
+    assert torch.equal(noise.eval()(x), x) and torch.equal(GaussianInputNoise(0)(x), x)
+    for bad in (-0.1, float("nan"), float("inf"), True, "0.1"):
+        with pytest.raises(InputError, match="sigma"):
+            GaussianInputNoise(bad)
+
+    v32 = torch.rand(2, 3, 16, 32, 32) * 2 - 1
+    frames = v32.transpose(1, 2).flatten(0, 1)[:4]
+    cases = [
+        (lambda s: MoCoGANImageDiscriminator(ndf=8, image_size=32, noise_sigma=s), frames, 4),
+        (lambda s: MoCoGANImageDiscriminator(ndf=8, patch=False, image_size=32, noise_sigma=s), frames, 4),
+        (lambda s: MoCoGANVideoDiscriminator(ndf=8, image_size=32, noise_sigma=s), v32, 4),
+        (lambda s: TGANVideoDiscriminator(image_size=32, mid_ch=8, noise_sigma=s), v32, 5),
+    ]
+    for make, x, n_convs in cases:
+        torch.manual_seed(1)
+        plain = make(0.0)
+        torch.manual_seed(1)
+        noisy = make(0.3)
+        # one noise layer per conv, no new parameters, and the same network once the noise is off
+        assert sum(isinstance(m, GaussianInputNoise) for m in noisy.modules()) == n_convs
+        assert not any(isinstance(m, GaussianInputNoise) for m in plain.modules())
+        assert [p.shape for p in noisy.parameters()] == [p.shape for p in plain.parameters()]
+        plain.eval()
+        noisy.eval()
+        assert torch.allclose(noisy(x), plain(x))
+        noisy.train()
+        assert not torch.allclose(noisy(x), noisy(x))  # fresh noise per call
+        torch.manual_seed(5)
+        a = noisy(x)
+        torch.manual_seed(5)
+        assert torch.equal(a, noisy(x))  # drawn from torch's seeded global RNG
+
+
 # ------------------------------------------------------------------------------------------ objectives
 
 

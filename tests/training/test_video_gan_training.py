@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from odevideo.cli.main import main
+from odevideo.errors import InputError
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_model
 from odevideo.training.checkpoint import load_checkpoint
 
@@ -149,6 +150,16 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     assert isinstance(critics("mocogan_mmnist32")["video"], MoCoGANVideoDiscriminator)
     assert critics("mocogan_mmnist32")["image"].patch
     assert not critics("mocogan_mmnist32", "gan.image_disc_patch=false")["image"].patch
+    # gan.disc_noise: MoCoGAN's instance noise before every conv of both discriminators
+    from odevideo.nn import GaussianInputNoise
+
+    for preset in ("mocogan_ode_mmnist32", "tgan_ode_mmnist32"):
+        noisy = critics(preset, "gan.disc_noise=0.1")
+        for role in ("image", "video"):
+            sigmas = [m.sigma for m in noisy[role].modules() if isinstance(m, GaussianInputNoise)]
+            assert sigmas and set(sigmas) == {0.1}, (preset, role)
+    with pytest.raises(InputError, match="sigma"):
+        critics("mocogan_ode_mmnist32", "gan.disc_noise=-0.1")
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))
     metrics = t._train_step()
     assert {"image_real", "image_fake", "video_real", "video_fake"} <= set(metrics)

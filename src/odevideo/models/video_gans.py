@@ -47,6 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
+from odevideo.nn.noise import GaussianInputNoise
 
 __all__ = [
     "TGANImageGenerator",
@@ -142,6 +143,13 @@ def _dcgan_init(module: nn.Module) -> None:
                 nn.init.zeros_(m.bias)
 
 
+def _noise_layers(sigma: float) -> list[nn.Module]:
+    """``[GaussianInputNoise(sigma)]`` to put before a discriminator convolution, ``[]`` for ``sigma == 0`` (so
+    the layer indices, and the state-dict keys, of noise-free discriminators stay as they were)."""
+    noise = GaussianInputNoise(sigma)  # validates sigma
+    return [noise] if noise.sigma > 0 else []
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # TGAN
 
@@ -235,6 +243,8 @@ class TGANVideoDiscriminator(nn.Module):
     position (``w = H/16``; TGAN's final ``Convolution2D(512, 1, 4)``). 16 frames leave one position; for
     longer clips the positions' scores are averaged. 11,032,385 parameters at 64x64 (11,033,281 with beta).
     Input range ``[-1, 1]``. Set ``spectral_norm=True`` for the modern hinge/SN option (BN is then dropped).
+    ``noise_sigma > 0`` adds Gaussian noise before every conv in training mode (:class:`GaussianInputNoise`;
+    not in TGAN, offered for symmetry with MoCoGAN's discriminators).
     """
 
     def __init__(
@@ -244,6 +254,7 @@ class TGANVideoDiscriminator(nn.Module):
         mid_ch: int = 64,
         bn_beta: bool = False,
         spectral_norm: bool = False,
+        noise_sigma: float = 0.0,
     ):
         super().__init__()
         name = type(self).__name__
@@ -254,10 +265,12 @@ class TGANVideoDiscriminator(nn.Module):
         chans = [in_channels, mid_ch, mid_ch * 2, mid_ch * 4, mid_ch * 8]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+            layers += _noise_layers(noise_sigma)
             layers.append(sn(nn.Conv3d(a, b, 4, 2, 1)))
             if i > 0 and not spectral_norm:
                 layers.append(_batch_norm(nn.BatchNorm3d, b, bn_beta))
             layers.append(nn.LeakyReLU(0.2))
+        layers += _noise_layers(noise_sigma)
         self.main = nn.Sequential(*layers)
         top = image_size // 16
         self.head = sn(nn.Conv3d(chans[-1], 1, (1, top, top)))
@@ -455,10 +468,12 @@ class MoCoGANImageDiscriminator(nn.Module):
     C-64-128-256 (BN after all but the first, LeakyReLU 0.2) and a last one to 1 channel: ``(N, H/16, W/16)``
     patch logits (663,296 params). ``patch=False`` (``ImageDiscriminator``): 64-128-256-512 and a 4x4 conv to
     one logit ``(N,)`` (2,765,568 params). ``spectral_norm=True`` wraps the convs and drops BN.
+    ``noise_sigma > 0``: MoCoGAN's ``Noise`` layers, ``N(0, sigma^2)`` added before every conv in training mode
+    (:class:`GaussianInputNoise`; MoCoGAN trains with 0.1).
     """
 
     def __init__(self, in_channels: int = 3, ndf: int = 64, patch: bool = True, image_size: int = 64,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, noise_sigma: float = 0.0):
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
         self.image_size = _image_size(image_size, type(self).__name__, minimum=16)
@@ -468,10 +483,12 @@ class MoCoGANImageDiscriminator(nn.Module):
         chans = [in_channels] + [ndf * 2**k for k in range(n_mid)]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+            layers += _noise_layers(noise_sigma)
             layers.append(sn(nn.Conv2d(a, b, 4, 2, 1, bias=False)))
             if i > 0 and not spectral_norm:
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
+        layers += _noise_layers(noise_sigma)
         layers.append(sn(nn.Conv2d(chans[-1], 1, 4, 2, 1, bias=False) if patch
                          else nn.Conv2d(chans[-1], 1, 4, 1, 0, bias=False)))
         self.main = nn.Sequential(*layers)
@@ -494,10 +511,11 @@ class MoCoGANVideoDiscriminator(nn.Module):
     LeakyReLU 0.2), then ``Conv3d(512, 1 + n_categories, 4)``; 16 frames: 16-13-10-7-4-1. ``n_categories=0``
     (default) is the plain ``VideoDiscriminator`` (11,056,896 params) and ``forward`` returns the logits
     ``(B,)``; with ``n_categories > 0`` (``CategoricalVideoDiscriminator``) it returns ``(logits, class_logits)``.
+    ``noise_sigma > 0``: MoCoGAN's ``Noise`` layers before every conv in training mode (as the image one).
     """
 
     def __init__(self, in_channels: int = 3, ndf: int = 64, n_categories: int = 0, image_size: int = 64,
-                 spectral_norm: bool = False):
+                 spectral_norm: bool = False, noise_sigma: float = 0.0):
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
         self.image_size = _image_size(image_size, type(self).__name__, minimum=16)
@@ -510,10 +528,12 @@ class MoCoGANVideoDiscriminator(nn.Module):
         chans = [in_channels] + [ndf * 2**k for k in range(n_mid)]
         layers: list[nn.Module] = []
         for i, (a, b) in enumerate(zip(chans[:-1], chans[1:])):
+            layers += _noise_layers(noise_sigma)
             layers.append(sn(nn.Conv3d(a, b, 4, stride=(1, 2, 2), padding=(0, 1, 1), bias=False)))
             if i > 0 and not spectral_norm:
                 layers.append(nn.BatchNorm3d(b))
             layers.append(nn.LeakyReLU(0.2))
+        layers += _noise_layers(noise_sigma)
         layers.append(sn(nn.Conv3d(chans[-1], 1 + n_categories, 4, 1, 0, bias=False)))
         self.main = nn.Sequential(*layers)
         self.min_frames = 3 * n_mid + 4

@@ -11,8 +11,12 @@ from odevideo.nn.convgru import ConvGRUCell, ConvODEFunc, ODEConvGRUEncoder  # n
 from odevideo.nn.discriminators import ImageDiscriminator, PatchDiscriminator, SequenceDiscriminator  # noqa: E402
 from odevideo.nn.warping import compose, warp  # noqa: E402
 
+# video-GAN discriminators (MoCoGAN)
+from odevideo.nn.noise import GaussianInputNoise  # noqa: E402
+
 __all__ += [
     "ConvGRUCell", "ConvODEFunc", "ODEConvGRUEncoder",
     "PatchDiscriminator", "ImageDiscriminator", "SequenceDiscriminator",
     "warp", "compose",
+    "GaussianInputNoise",
 ]

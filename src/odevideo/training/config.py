@@ -115,6 +115,9 @@ class GANConfig:
     svc_every: int = 5  # singular value clipping every N discriminator steps (wgan, TGAN); 0 = off
     spectral_norm: bool = False  # spectral norm in the discriminators (the modern, stabler option)
     r1_gamma: float = 0.0  # R1 penalty weight on real videos; 0 = off
+    # MoCoGAN's instance noise: N(0, disc_noise^2) added before every conv of the discriminators while training
+    # (its training commands: --use_noise --noise_sigma 0.1); 0 = off (TGAN has none)
+    disc_noise: float = 0.0
     # the per-frame image discriminator (MoCoGAN's patch D_i): None = the family's own (mocogan: yes, tgan: no);
     # true adds it to TGAN too (a video + image discriminator pair, as MoCoGAN), for both temporal generators
     image_disc: bool | None = None

@@ -154,13 +154,14 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     if image_disc:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
-                                                     spectral_norm=g.spectral_norm)
+                                                     spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
     if cfg.model.family == "tgan":
         critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
-                                                  spectral_norm=g.spectral_norm)
+                                                  spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
     else:
         critics["video"] = MoCoGANVideoDiscriminator(d.channels, g.video_disc_channels or g.disc_channels,
-                                                     image_size=d.image_size, spectral_norm=g.spectral_norm)
+                                                     image_size=d.image_size, spectral_norm=g.spectral_norm,
+                                                     noise_sigma=g.disc_noise)
     return critics
 
 
