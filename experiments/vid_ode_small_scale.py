@@ -19,8 +19,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 MODELS = {
-    "extrap": ["vid_ode", "ode_conv", "ode_fc", "convgru", "vid_rnn"],
-    "interp": ["vid_ode", "ode_conv", "ode_fc", "vid_rnn"],
+    "extrap": ["vid_ode", "ode_conv", "ode_fc", "convgru", "vid_rnn", "latent_ode", "ode2vae"],
+    "interp": ["vid_ode", "ode_conv", "ode_fc", "vid_rnn", "latent_ode", "ode2vae"],
 }
 
 

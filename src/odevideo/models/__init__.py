@@ -3,8 +3,9 @@
 from odevideo.models.base import ContinuousTimeVideoModel, VideoPrediction
 from odevideo.models.encoder_ode_decoder import EncoderODEDecoder
 from odevideo.models.latent_ode import LatentODEVAE
+from odevideo.models.ode2vae import ODE2VAE
 
-__all__ = ["ContinuousTimeVideoModel", "VideoPrediction", "EncoderODEDecoder", "LatentODEVAE"]
+__all__ = ["ContinuousTimeVideoModel", "VideoPrediction", "EncoderODEDecoder", "LatentODEVAE", "ODE2VAE"]
 from odevideo.models.temporal_generators import (  # noqa: E402
     MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator, TGANTemporalGenerator, count_parameters,
     mocogan_ode, mocogan_sde, tgan_ode, tgan_sde,

@@ -71,6 +71,10 @@ class LatentODEVAE(ContinuousTimeVideoModel):
         skips = [gather_time(f.view(b, t, *f.shape[1:]), last) for f in feats]
         return mean, logvar.clamp(-12.0, 8.0), skips
 
+    def decode_latents(self, zs: Tensor, skips: list[Tensor] | None) -> Tensor:
+        """Latent states ``(B, Q, D)`` (+ skip maps) -> frame logits ``(B, Q, C, H, W)``."""
+        return self.latent.decode(zs, skips)
+
     def forward(
         self,
         frames: Tensor,
@@ -96,7 +100,7 @@ class LatentODEVAE(ContinuousTimeVideoModel):
             z0 = mean
         t0 = gather_time(times, first_observed_index(mask))
         zs, nfe = self.latent.trajectory(z0, t0, query_times)
-        logits = self.latent.decode(zs, skips if self.skip_connections else None)
+        logits = self.decode_latents(zs, skips if self.skip_connections else None)
         return VideoPrediction(
             frames=logits.float().sigmoid(), logits=logits, latents=zs, query_times=query_times,
             posterior_mean=mean, posterior_logvar=logvar, nfe=nfe,

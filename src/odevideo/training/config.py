@@ -50,13 +50,14 @@ class ModelConfig:
 
     family: Literal[
         "latent_ode_vae", "encoder_ode_decoder",  # Kanaa et al.
+        "ode2vae",  # second-order latent ODE VAE (ODE2VAE-style; a Vid-ODE baseline), trained with the same ELBO
         "vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn",  # Vid-ODE and its baselines (Park et al.)
         "tgan", "mocogan",  # unconditional video GANs, temporal generator in ``gan`` (Gordon & Parde)
     ] = "latent_ode_vae"
     channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     latent_dim: int = 32
-    embed_dim: int = 128  # latent_ode_vae: per-frame embedding fed to the GRU
-    rnn_hidden: int = 128  # latent_ode_vae
+    embed_dim: int = 128  # latent_ode_vae / ode2vae: per-frame embedding fed to the GRU
+    rnn_hidden: int = 128  # latent_ode_vae / ode2vae
     ode_hidden: int = 128
     ode_layers: int = 2
     skip_connections: bool = True

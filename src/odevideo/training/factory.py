@@ -14,6 +14,7 @@ from odevideo.models import (
     ConvGRUBaseline,
     EncoderODEDecoder,
     LatentODEVAE,
+    ODE2VAE,
     ODEConvBaseline,
     ODEFCBaseline,
     VidODE,
@@ -31,6 +32,9 @@ _AUGMENT_STREAM = 0xA06  # tags the augmentation random stream
 
 #: Unconditional video GANs: a generator (the saved model) and discriminators, no context frames.
 GAN_FAMILIES = ("tgan", "mocogan")
+#: Variational families trained with the ELBO (:func:`odevideo.objectives.elbo_loss`); their latent noise has
+#: the posterior's size: ``latent_dim``, or ``2 * latent_dim`` for ODE2VAE's position and velocity.
+VAE_FAMILIES = ("latent_ode_vae", "ode2vae")
 #: Families that follow the Vid-ODE conventions (L1 losses, optional discriminators, frame chains).
 VID_ODE_FAMILIES = ("vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn")
 
@@ -44,6 +48,8 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
     )
     if m.family == "latent_ode_vae":
         return LatentODEVAE(embed_dim=m.embed_dim, rnn_hidden=m.rnn_hidden, **common)
+    if m.family == "ode2vae":
+        return ODE2VAE(embed_dim=m.embed_dim, rnn_hidden=m.rnn_hidden, **common)
     if m.family == "encoder_ode_decoder":
         return EncoderODEDecoder(**common)
     if m.family in GAN_FAMILIES:
@@ -70,7 +76,8 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
         return VidRNN(**conv, step=m.rnn_step, flow_stride=m.flow_stride, mask_init=m.mask_init,
                       anchor_observed=m.anchor_observed)
     raise ConfigError(
-        f"unknown model.family {m.family!r}; use latent_ode_vae, encoder_ode_decoder, {', '.join(VID_ODE_FAMILIES)}"
+        f"unknown model.family {m.family!r}; use latent_ode_vae, ode2vae, encoder_ode_decoder, "
+        f"{', '.join(VID_ODE_FAMILIES)}, {', '.join(GAN_FAMILIES)}"
     )
 
 
@@ -413,20 +420,21 @@ def training_noise(cfg: ExperimentConfig, step: int) -> torch.Tensor | None:
     """Standard-normal draws ``(B, latent_dim)`` for the global batch of ``step`` (for ``Task.noise``), or
     None for deterministic models. Drawn for the whole global batch and sliced per process, so a sharded
     step samples exactly the latents of the unsharded one."""
-    if cfg.model.family != "latent_ode_vae":
+    if cfg.model.family not in VAE_FAMILIES:
         return None
     g = torch.Generator().manual_seed(rank_seed(cfg.train.seed, step, _NOISE_STREAM))
-    return torch.randn(cfg.train.batch_size, cfg.model.latent_dim, generator=g)
+    dim = cfg.model.latent_dim * (2 if cfg.model.family == "ode2vae" else 1)
+    return torch.randn(cfg.train.batch_size, dim, generator=g)
 
 
 def loss_normalizer(cfg: ExperimentConfig, mask: torch.Tensor) -> float:
     """How many units the loss of :func:`compute_loss` averages over, for a batch with observation ``mask``.
 
-    latent_ode_vae: clips (the ELBO is a mean over clips). encoder_ode_decoder: observed target frames
+    latent_ode_vae / ode2vae: clips (the ELBO is a mean over clips). encoder_ode_decoder: observed target frames
     (:func:`odevideo.objectives.masked_frame_mean`). A micro-batch's loss weighted by its share of the
     global batch's units makes the summed gradient equal to the gradient of the global batch's loss.
     """
-    if cfg.model.family in ("latent_ode_vae", *GAN_FAMILIES):
+    if cfg.model.family in (*VAE_FAMILIES, *GAN_FAMILIES):
         return float(mask.shape[0])
     # frame means: the target frames of the task
     o = cfg.objective
