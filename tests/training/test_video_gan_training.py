@@ -104,6 +104,44 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path):
     assert res["metric"] == "pixel_fd" and len(res["values"]) == 2 and res["mean"] > 0
 
 
+MNIST_DIR = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+
+
+def test_digit_consistency_from_the_command_line(tmp_path, capsys):
+    # a tiny TGAN-ODE on 16x16 Moving MNIST; the digit classifier trained briefly, saved, then loaded by the CLI
+    if not (MNIST_DIR / "train-labels-idx1-ubyte.gz").is_file():
+        pytest.skip(f"real MNIST files not found in {MNIST_DIR}")
+    from odevideo.errors import ConfigError
+    from odevideo.training.digit_scores import fit_digit_classifier
+
+    mm = ["data.dataset=moving_mnist", f"data.data_dir={MNIST_DIR}", "data.num_digits=1", "train.steps=2"]
+    cfg = _cfg(tmp_path, "tgan_ode_mmnist32", "name=d", *mm)
+    Trainer(cfg).fit()
+    clf_path = tmp_path / "clf"
+    clf, info = fit_digit_classifier(cfg, path=clf_path, train_clips=60, val_clips=20, steps=20, width=4,
+                                     log=lambda m: None)
+    assert info["val_frames"] == 80 and 0 <= info["val_accuracy"] <= 1 and (tmp_path / "clf.json").is_file()
+    again, info2 = fit_digit_classifier(cfg, path=clf_path, log=lambda m: None)  # loaded, not retrained
+    assert info2 == info
+    x = torch.rand(3, 1, 16, 16)
+    torch.testing.assert_close(again(x), clf(x))
+    run = str(tmp_path / "d")
+    assert main(["evaluate", run, "--metric", "digit_consistency", "--digit-classifier", str(clf_path),
+                 "--repeats", "2", "--samples", "4", "--num-clips", "8"]) == 0
+    res = json.loads((tmp_path / "d" / "eval_test" / "eval_digits.json").read_text())
+    assert res["classifier"] == info and res["real_clips"] == 8 and res["real"]["clips"] == 8
+    assert len(res["generated"]["consistency"]["values"]) == 2
+    assert all(1 / 16 <= v <= 1 for v in res["generated"]["consistency"]["values"])
+    assert "consistency: generated" in capsys.readouterr().out
+    # a classifier trained for other frames is refused; runs on other data have no digits to score
+    with pytest.raises(ConfigError, match="not a digit classifier"):
+        fit_digit_classifier(_cfg(tmp_path, "tgan_ode_mmnist32", "name=e", *mm, "data.image_size=32"), path=clf_path)
+    Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=b", "train.steps=2")).fit()
+    assert main(["evaluate", str(tmp_path / "b"), "--metric", "digit_consistency", "--digit-classifier",
+                 str(clf_path), "--repeats", "1", "--samples", "2", "--num-clips", "4"]) == 2
+    assert "1-digit Moving MNIST" in capsys.readouterr().err
+
+
 def test_original_generators_refuse_other_times(tmp_path, capsys):
     Trainer(_cfg(tmp_path, "tgan_mmnist32", "name=o", "train.steps=2")).fit()
     assert main(["generate", str(tmp_path / "o"), "--times=-1:3:1", "--output", str(tmp_path / "x.gif")]) == 2

@@ -107,6 +107,8 @@ def _evaluate_generator(args, model, cfg) -> int:
     ds = build_dataset(cfg, args.split)
     n = min(args.num_clips or cfg.eval.num_clips, len(ds))
     real = torch.cat([batch_from_indices(ds, range(i, min(i + 64, n)), cfg.data.frame_dt).frames for i in range(0, n, 64)])
+    if args.metric == "digit_consistency":
+        return _evaluate_digits(args, model, cfg, real)
     if args.metric == "frame_fid":
         from odevideo.metrics.frame_fid import InceptionFeatureExtractor
 
@@ -123,6 +125,38 @@ def _evaluate_generator(args, model, cfg) -> int:
     atomic_write_text(out / "eval_generator.json", json.dumps(res, indent=2, default=str))
     print(f"{res['metric']}: {res['mean']:.3f} +- {res['std']:.3f} ({args.repeats} x {args.samples} samples vs "
           f"{n} {args.split} clips); wrote {out / 'eval_generator.json'}")
+    return 0
+
+
+def _evaluate_digits(args, model, cfg, real) -> int:
+    """Video GANs on 1-digit Moving MNIST: digit identity over time (:mod:`odevideo.metrics.digit_consistency`)
+    of R sets of S generated clips (mean +- std over the sets) and of the real clips, with one classifier."""
+    import numpy as np
+
+    from odevideo._atomic import atomic_write_text
+    from odevideo.metrics.digit_consistency import digit_consistency
+    from odevideo.training.digit_scores import fit_digit_classifier
+    from odevideo.training.generation import sample_videos
+
+    clf, info = fit_digit_classifier(cfg, path=args.digit_classifier, log=lambda m: print(m, file=sys.stderr))
+    fake = sample_videos(model, args.repeats * args.samples, seed=args.seed)
+    sets = [digit_consistency(fake[r * args.samples:(r + 1) * args.samples], clf) for r in range(args.repeats)]
+    stats = ("confidence", "consistency", "switch_rate", "classes_covered", "class_entropy")
+    generated = {k: {"mean": float(np.mean([s[k] for s in sets])), "std": float(np.std([s[k] for s in sets])),
+                     "values": [s[k] for s in sets]} for k in stats}
+    res = {"metric": "digit_consistency", "generated": generated, "real": digit_consistency(real, clf),
+           "classifier": info, "split": args.split, "real_clips": int(real.shape[0]), "repeats": args.repeats,
+           "samples": args.samples, "seed": args.seed,
+           "std": "population (ddof=0) over the repeats"}
+    out = Path(args.out) if args.out else _run_dir_of(args.checkpoint) / f"eval_{args.split}"
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "eval_digits.json", json.dumps(res, indent=2, default=str))
+    r = res["real"]
+    for k in stats:
+        g = generated[k]
+        print(f"{k}: generated {g['mean']:.3f} +- {g['std']:.3f}, real {r[k]:.3f}")
+    print(f"({args.repeats} x {args.samples} generated vs {real.shape[0]} {args.split} clips; classifier val accuracy "
+          f"{info['val_accuracy']:.4f}); wrote {out / 'eval_digits.json'}")
     return 0
 
 
@@ -277,7 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
-    s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd"], help="video GAN runs: the score")
+    s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd", "digit_consistency"],
+                   help="video GAN runs: the score (digit_consistency: 1-digit Moving MNIST, digit identity over time)")
+    s.add_argument("--digit-classifier", help="digit_consistency: load the classifier from this checkpoint path, "
+                   "or train one (a few minutes) and save it there")
     s.add_argument("--repeats", type=int, default=10, help="video GAN runs: R repeats (the paper: 10)")
     s.add_argument("--samples", type=int, default=2048, help="video GAN runs: S generated clips per repeat (the paper: 2048)")
     s.add_argument("--seed", type=int, default=0, help="video GAN runs: sampling seed")
