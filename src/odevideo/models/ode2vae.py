@@ -21,6 +21,7 @@ from torch import Tensor, nn
 
 from odevideo.models.base import first_observed_index, gather_time, last_observed_index
 from odevideo.models.latent_ode import LatentODEVAE
+from odevideo.nn import MLPODEFunc
 from odevideo.solvers import NFECounter, SolverConfig
 from odevideo.solvers.higher_order import HigherOrderODEFunc
 
@@ -28,30 +29,19 @@ __all__ = ["AccelerationField", "ODE2VAE"]
 
 
 class AccelerationField(nn.Module):
-    """``f(t, s, v) -> dv/dt``: an MLP on ``cat(s, v)`` (``(..., 2 D)`` -> ``(..., D)``), tanh hidden layers.
+    """``f(t, s, v) -> dv/dt``: a tanh MLP (:class:`~odevideo.nn.MLPODEFunc`) on ``cat(s, v)``, ``(..., 2 D)`` ->
+    ``(..., D)``.
 
-    The last layer starts at zero, so every latent first moves at its initial velocity (uniform motion), the
+    Its last layer starts at zero, so every latent first moves at its initial velocity (uniform motion), the
     natural prior for objects in a video. ``time_dependent=True`` appends ``t`` to the input.
     """
 
     def __init__(self, dim: int, hidden: int = 128, layers: int = 2, time_dependent: bool = False):
         super().__init__()
-        self.time_dependent = time_dependent
-        mods: list[nn.Module] = []
-        prev = 2 * dim + (1 if time_dependent else 0)
-        for _ in range(layers):
-            mods += [nn.Linear(prev, hidden), nn.Tanh()]
-            prev = hidden
-        last = nn.Linear(prev, dim)
-        nn.init.zeros_(last.weight)
-        nn.init.zeros_(last.bias)
-        self.net = nn.Sequential(*mods, last)
+        self.net = MLPODEFunc(dim, hidden, layers, time_dependent, in_dim=2 * dim)
 
     def forward(self, t: Tensor, s: Tensor, v: Tensor) -> Tensor:
-        x = torch.cat([s, v], dim=-1)
-        if self.time_dependent:
-            x = torch.cat([x, t.to(x.dtype).expand(*x.shape[:-1], 1)], dim=-1)
-        return self.net(x)
+        return self.net(t, torch.cat([s, v], dim=-1))
 
 
 class ODE2VAE(LatentODEVAE):

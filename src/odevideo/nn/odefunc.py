@@ -9,16 +9,18 @@ from torch import Tensor, nn
 class MLPODEFunc(nn.Module):
     """Autonomous MLP dynamics ``dz/dt = f(z)`` on latent vectors ``(..., dim)``.
 
-    ``time_dependent=True`` appends ``t`` to the input (the time unit is the caller's). The last
+    ``time_dependent=True`` appends ``t`` to the input (the time unit is the caller's). ``in_dim`` (default
+    ``dim``) sets another input width, e.g. for a second-order field ``f(x, x') -> x''`` on ``cat(x, x')``. The last
     layer starts at zero, so the initial flow is the identity map: training starts from "nothing
     moves" instead of from random dynamics that may be stiff.
     """
 
-    def __init__(self, dim: int, hidden: int = 128, layers: int = 2, time_dependent: bool = False):
+    def __init__(self, dim: int, hidden: int = 128, layers: int = 2, time_dependent: bool = False,
+                 in_dim: int | None = None):
         super().__init__()
         self.time_dependent = time_dependent
         mods: list[nn.Module] = []
-        prev = dim + (1 if time_dependent else 0)
+        prev = (dim if in_dim is None else in_dim) + (1 if time_dependent else 0)
         for _ in range(layers):
             mods += [nn.Linear(prev, hidden), nn.Tanh()]
             prev = hidden
