@@ -160,6 +160,8 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
             assert sigmas and set(sigmas) == {0.1}, (preset, role)
     with pytest.raises(InputError, match="sigma"):
         critics("mocogan_ode_mmnist32", "gan.disc_noise=-0.1")
+    # gan.motion_norm reaches MoCoGAN's generator
+    assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "gan.motion_norm=tanh")).model.motion_norm == "tanh"
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))
     metrics = t._train_step()
     assert {"image_real", "image_fake", "video_real", "video_fake"} <= set(metrics)

@@ -108,6 +108,9 @@ class GANConfig:
     time_dependent: bool = False  # f(t, x) instead of the paper's f(x)
     latent_dim: int = 100  # tgan: z (content + temporal); mocogan: the motion code (the paper: 16)
     content_dim: int = 50  # mocogan content code
+    # mocogan: the motion codes before the image generator: none (as MoCoGAN), tanh (the GRU's range (-1, 1) for
+    # an ODE/SDE trajectory) or layer (each frame's code standardised over its entries, no parameters)
+    motion_norm: Literal["none", "tanh", "layer"] = "none"
     gen_channels: int = 512  # TGAN image generator's conv_ch / MoCoGAN's ngf (64)
     disc_channels: int = 64  # discriminators' first width
     video_disc_channels: int | None = None  # the video discriminator's first width; None = disc_channels

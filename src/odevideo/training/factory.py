@@ -142,7 +142,7 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
         image = TGANImageGenerator(g.latent_dim, g.latent_dim, d.channels, d.image_size, conv_ch=g.gen_channels)
         return TGANVideoGenerator(temporal, image, n_frames=d.num_frames)
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
-                            video_length=d.num_frames)
+                            video_length=d.num_frames, motion_norm=g.motion_norm)
 
 
 def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
