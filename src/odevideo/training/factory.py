@@ -173,7 +173,7 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
 
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
-                            image_frames=cfg.gan.image_frames)
+                            image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch)
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
