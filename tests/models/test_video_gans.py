@@ -125,6 +125,31 @@ def test_mocogan_generator_gru_and_ode():
         MoCoGANGenerator(MoCoGANMotionGenerator(10))  # motion_dim 16 by default
 
 
+def test_mocogan_generator_motion_norm():
+    # motion_norm: the motion codes go through nothing (default), tanh, or a per-frame standardisation
+    # before joining the content code; no parameters either way, and the image generator sees the result
+    torch.manual_seed(0)
+    motion = mocogan_ode()
+    zc, zm = torch.randn(3, 50, generator=_gen(4)), torch.randn(3, 16, generator=_gen(5)) * 4
+    seen = {}
+    for norm in ("none", "tanh", "layer"):
+        g = MoCoGANGenerator(motion, image_size=32, ngf=8, motion_norm=norm).eval()
+        assert count_parameters(g) == count_parameters(MoCoGANGenerator(motion, image_size=32, ngf=8))
+        g.image.register_forward_pre_hook(lambda _m, args, _n=norm: seen.__setitem__(_n, args[0]))
+        with torch.no_grad():
+            g(zc, [0.0, 7.0, 15.0], z_motion=zm)
+    codes = motion(zm, [0.0, 7.0, 15.0]).detach().reshape(9, 16)
+    for norm in seen:
+        assert torch.equal(seen[norm][:, :50], zc.repeat_interleave(3, 0))
+    assert torch.allclose(seen["none"][:, 50:], codes, atol=1e-6)
+    assert torch.allclose(seen["tanh"][:, 50:], torch.tanh(codes), atol=1e-6)
+    layer = seen["layer"][:, 50:]
+    assert torch.allclose(layer.mean(-1), torch.zeros(9), atol=1e-5)
+    assert torch.allclose(layer.var(-1, unbiased=False), torch.ones(9), atol=1e-3)
+    with pytest.raises(InputError, match="motion_norm"):
+        MoCoGANGenerator(motion, motion_norm="batch")
+
+
 def test_sde_plug_in_and_wgan_step_reaches_the_temporal_generator():
     torch.manual_seed(0)
     sde = _small_tgan(SDETemporalGenerator(100, frame_dt=1 / 15)).eval()

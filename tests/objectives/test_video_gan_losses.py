@@ -236,3 +236,51 @@ def test_generator_loss_against_unchanged_discriminators_is_the_fused_one(loss):
         video_gan_generator_loss({"critic": ds["video"]}, out.fake, loss=loss)
     with pytest.raises(InputError):
         video_gan_generator_loss(ds, out.fake, loss="lsgan")
+
+
+def test_joint_batch_scores_real_and_fake_in_one_call_with_shared_batch_statistics():
+    # joint_batch: one call per discriminator on [real; fake]. Without BatchNorm (eval mode) the scores, hence the
+    # losses, equal the two-call ones; in training mode the BatchNorm statistics are shared, so a shift common to
+    # all fakes is no longer normalised away and the losses differ.
+    real = _real(b=3, t=10)
+    calls = []
+    for joint in (False, True):
+        g, ds = _mocogan()
+        for d in ds.values():
+            d.register_forward_pre_hook(lambda _m, args, _j=joint: calls.append((_j, args[0].shape[0])))
+            d.eval()
+        out = video_gan_losses(g, ds, real, loss="nonsaturating", generator_rng=torch.Generator().manual_seed(3),
+                               image_frames=2, joint_batch=joint)
+        if joint:
+            torch.testing.assert_close(out.discriminator, two.discriminator)
+            torch.testing.assert_close(out.generator, two.generator)
+        two = out
+    assert [n for j, n in calls if not j] == [6, 6, 3, 3] and [n for j, n in calls if j] == [12, 6]
+    g, ds = _mocogan()
+    a = video_gan_losses(g, ds, real, loss="nonsaturating", generator_rng=torch.Generator().manual_seed(3))
+    g, ds = _mocogan()
+    b = video_gan_losses(g, ds, real, loss="nonsaturating", generator_rng=torch.Generator().manual_seed(3),
+                         joint_batch=True)
+    assert not torch.allclose(a.discriminator, b.discriminator)
+
+
+def test_generator_loss_with_real_clips_uses_the_joint_batch_and_only_the_fake_scores():
+    g, ds = _mocogan()
+    real = _real(b=3, t=10)
+    out = video_gan_losses(g, ds, real, loss="hinge", generator_rng=torch.Generator().manual_seed(5),
+                           joint_batch=True)
+    for d in ds.values():
+        d.eval()  # no batch statistics: the real clips change nothing (the fake frames are drawn first)
+    torch.testing.assert_close(
+        video_gan_generator_loss(ds, out.fake, loss="hinge", generator_rng=torch.Generator().manual_seed(6),
+                                 real=real),
+        video_gan_generator_loss(ds, out.fake, loss="hinge", generator_rng=torch.Generator().manual_seed(6)))
+    video = {"video": ds["video"]}
+    for d in ds.values():
+        d.train()  # shared batch statistics: the real clips now matter, and the gradient reaches the generator
+    joint = video_gan_generator_loss(video, out.fake, loss="hinge", real=real)
+    assert not torch.allclose(joint, video_gan_generator_loss(video, out.fake, loss="hinge"))
+    joint.backward(inputs=list(g.parameters()))
+    assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
+    with pytest.raises(InputError):
+        video_gan_generator_loss(video, out.fake, loss="hinge", real=real * 3)

@@ -198,6 +198,16 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
             assert sigmas and set(sigmas) == {0.1}, (preset, role)
     with pytest.raises(InputError, match="sigma"):
         critics("mocogan_ode_mmnist32", "gan.disc_noise=-0.1")
+    # gan.joint_disc_batch: every discriminator call of an alternating step scores real and fake clips together
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=joint", "gan.joint_disc_batch=true"))
+    sizes = {role: [] for role in t.critics}
+    for role, d in t.critics.items():
+        d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
+    t._train_step()
+    b, k = t.cfg.train.batch_size, t.cfg.gan.image_frames
+    assert sizes == {"image": [2 * b * k, 2 * b * k], "video": [2 * b, 2 * b]}
+    # gan.motion_norm reaches MoCoGAN's generator
+    assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "gan.motion_norm=tanh")).model.motion_norm == "tanh"
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))
     metrics = t._train_step()
     assert {"image_real", "image_fake", "video_real", "video_fake"} <= set(metrics)

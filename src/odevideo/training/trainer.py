@@ -506,7 +506,7 @@ class Trainer:
         # video GANs with gan.alternating: the discriminators step first, then the generator is scored again by
         # the updated discriminators (its fakes kept from the step's one generator pass) and steps
         alternating = self.gan and cfg.gan.alternating
-        pending_g: list[tuple[torch.Tensor, float, torch.Generator]] = []
+        pending_g: list[tuple[torch.Tensor, float, torch.Generator, torch.Tensor | None]] = []
         g_params = [p for p in self.model.parameters() if p.requires_grad]
         d_params = [p for p in self.critics.parameters() if p.requires_grad] if adversarial else []
         self.opt.zero_grad(set_to_none=True)
@@ -558,7 +558,7 @@ class Trainer:
                 if ok or scaler is not None:
                     if alternating:
                         scale(d_loss * weight).backward(inputs=d_params, retain_graph=True)
-                        pending_g.append((fake, weight, rng))
+                        pending_g.append((fake, weight, rng, task.frames if cfg.gan.joint_disc_batch else None))
                     elif adversarial:
                         # one forward, two losses: each reaches only its own networks (no second discriminator pass)
                         scaled = VidODELosses(generator=scale(loss * weight),
@@ -576,10 +576,11 @@ class Trainer:
 
             self._step_networks([groups[1]], all_finite)
             self._clip_discriminators()
-            for fake, weight, rng in pending_g:
+            for fake, weight, rng, real in pending_g:
                 with autocast_context(cfg, self.device):
                     g_loss = video_gan_generator_loss(dict(self.critics.items()), fake, loss=cfg.gan.loss,
-                                                      generator_rng=rng, image_frames=cfg.gan.image_frames)
+                                                      generator_rng=rng, image_frames=cfg.gan.image_frames,
+                                                      real=real)
                 scale(g_loss * weight).backward(inputs=g_params)
             pending_g.clear()
             self._step_networks([groups[0]], all_finite)
