@@ -120,7 +120,7 @@ def _predict(classifier: nn.Module, frames: Tensor, batch_size: int) -> Tensor:
     out = []
     for i in range(0, frames.shape[0], batch_size):
         out.append(torch.softmax(classifier(frames[i:i + batch_size].float()).double(), dim=-1))
-    return torch.cat(out) if out else frames.new_zeros(0, 10, dtype=torch.float64)
+    return torch.cat(out)  # callers pass at least one frame
 
 
 def classifier_accuracy(classifier: nn.Module, frames: Tensor, labels: Tensor, batch_size: int = 256) -> float:

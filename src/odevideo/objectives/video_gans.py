@@ -319,6 +319,12 @@ def _check_real(real: object) -> Tensor:
     return real
 
 
+def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch.Generator | None) -> Tensor:
+    """What the ``role`` discriminator scores of ``clips`` ``(B, T, C, H, W)``: the clips as ``(B, C, T, H, W)``
+    (video), or ``image_frames`` frames per clip drawn with ``rng`` (image, :func:`sample_frames`)."""
+    return frames_to_discriminator(clips) if role == "video" else sample_frames(clips, image_frames, rng)
+
+
 def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Module], loss: str) -> None:
     if not isinstance(discriminators, Mapping) or not discriminators:
         raise InputError(
@@ -430,11 +436,8 @@ def video_gan_losses(
         if role not in discriminators:
             continue
         d = discriminators[role]
-        if role == "video":
-            real_in, fake_in = frames_to_discriminator(real_s), frames_to_discriminator(fake)
-        else:
-            real_in = sample_frames(real_s, image_frames, generator_rng)
-            fake_in = sample_frames(fake, image_frames, generator_rng)
+        real_in = _discriminator_input(role, real_s, image_frames, generator_rng)
+        fake_in = _discriminator_input(role, fake, image_frames, generator_rng)
         if r1_gamma > 0:
             real_in = real_in.detach().requires_grad_(True)
         if joint_batch:
@@ -495,10 +498,10 @@ def video_gan_generator_loss(
     for role in DISCRIMINATOR_ROLES:
         if role not in discriminators:
             continue
-        x = frames_to_discriminator(fake) if role == "video" else sample_frames(fake, image_frames, generator_rng)
+        x = _discriminator_input(role, fake, image_frames, generator_rng)
         n = 0
         if real is not None:
-            r = frames_to_discriminator(real_s) if role == "video" else sample_frames(real_s, image_frames, generator_rng)
+            r = _discriminator_input(role, real_s, image_frames, generator_rng)
             n, x = r.shape[0], torch.cat([r, x])
         terms.append(gen_loss_fn(_logits(discriminators[role](x), f"discriminators[{role!r}](fake)")[n:]))
     return torch.stack(terms).sum()
