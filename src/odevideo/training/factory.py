@@ -31,7 +31,7 @@ _NOISE_STREAM = 0x5EED  # tags the latent-noise random stream, apart from any ot
 _AUGMENT_STREAM = 0xA06  # tags the augmentation random stream
 
 #: Unconditional video GANs: a generator (the saved model) and discriminators, no context frames.
-GAN_FAMILIES = ("tgan", "mocogan")
+GAN_FAMILIES = ("tgan", "mocogan", "tganv2")
 #: Variational families trained with the ELBO (:func:`odevideo.objectives.elbo_loss`); their latent noise has
 #: the posterior's size: ``latent_dim``, or ``2 * latent_dim`` for ODE2VAE's position and velocity.
 VAE_FAMILIES = ("latent_ode_vae", "ode2vae")
@@ -122,6 +122,8 @@ def _temporal_generator(cfg: ExperimentConfig) -> nn.Module:
     from odevideo.solvers import SDESolverConfig
 
     g, fam, n = cfg.gan, cfg.model.family, cfg.data.num_frames
+    if fam == "tganv2":
+        return _map_temporal_generator(cfg)
     if g.temporal == "original":
         if fam == "tgan":
             if n != 16:
@@ -139,12 +141,52 @@ def _temporal_generator(cfg: ExperimentConfig) -> nn.Module:
                                 hidden_dim=hidden, **kw)
 
 
+def _map_temporal_generator(cfg: ExperimentConfig) -> nn.Module:
+    """TGANv2's temporal generators on ``(map_channels, map_size, map_size)`` feature maps."""
+    from odevideo.models.map_temporal_generators import (
+        ConvLSTMTemporalGenerator, MapODETemporalGenerator, MapSDETemporalGenerator,
+    )
+
+    g = cfg.gan
+    if g.temporal == "original":
+        return ConvLSTMTemporalGenerator(g.latent_dim, g.map_channels, g.map_size, n_layers=g.clstm_layers)
+    if g.f_type == "equal_params":
+        raise ConfigError("model.family=tganv2 has f_type single or two_layer (conv dynamics on the feature map)")
+    if g.temporal == "sde":
+        return MapSDETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, f_type=g.f_type,
+                                       time_dependent=g.time_dependent)
+    return MapODETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, order=g.order, f_type=g.f_type,
+                                   construction=g.construction, time_dependent=g.time_dependent)
+
+
+def _check_tganv2(cfg: ExperimentConfig) -> None:
+    """Options of the TGAN / MoCoGAN steps that the multi-level TGANv2 step does not have."""
+    g = cfg.gan
+    unsupported = [name for name, on in (
+        ("gan.alternating", g.alternating), ("gan.joint_disc_batch", g.joint_disc_batch),
+        ("gan.image_disc", bool(g.image_disc)), ("gan.spectral_norm", g.spectral_norm),
+        ("gan.svc_every", g.svc_every > 0), ("gan.disc_noise", g.disc_noise > 0),
+        ("gan.motion_norm", g.motion_norm != "none"),
+    ) if on]
+    if unsupported:
+        raise ConfigError(
+            f"model.family=tganv2 trains with TGANv2's step (simultaneous updates, multi-level discriminator, "
+            f"R1 via gan.r1_gamma); switch off {', '.join(unsupported)}"
+        )
+
+
 def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
     """TGAN / MoCoGAN video generator with the configured temporal generator (``gan`` section)."""
     from odevideo.models import MoCoGANGenerator, TGANImageGenerator, TGANVideoGenerator
 
     g, d = cfg.gan, cfg.data
     temporal = _temporal_generator(cfg)
+    if cfg.model.family == "tganv2":
+        from odevideo.models.tganv2 import TGANv2Generator
+
+        _check_tganv2(cfg)
+        return TGANv2Generator(temporal, out_channels=d.channels, image_size=d.image_size, channels=g.gen_channels,
+                               levels=g.levels, n_frames=d.num_frames)
     if cfg.model.family == "tgan":
         image = TGANImageGenerator(g.latent_dim, g.latent_dim, d.channels, d.image_size, conv_ch=g.gen_channels)
         return TGANVideoGenerator(temporal, image, n_frames=d.num_frames)
@@ -157,6 +199,13 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
 
     g, d = cfg.gan, cfg.data
     critics = nn.ModuleDict()
+    if cfg.model.family == "tganv2":
+        from odevideo.models.tganv2 import TGANv2MultiLevelDiscriminator
+
+        _check_tganv2(cfg)
+        critics["video"] = TGANv2MultiLevelDiscriminator(d.channels, g.video_disc_channels or g.disc_channels,
+                                                         levels=g.levels)
+        return critics
     image_disc = g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
     if image_disc:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
@@ -176,8 +225,11 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
                rng: torch.Generator):
     """One video-GAN step's losses (:func:`odevideo.objectives.video_gans.video_gan_losses`): real clips
     ``(B, T, C, H, W)`` in [0, 1] against as many generated ones drawn with ``rng``."""
-    from odevideo.objectives.video_gans import video_gan_losses
+    from odevideo.objectives.video_gans import multilevel_gan_losses, video_gan_losses
 
+    if cfg.model.family == "tganv2":
+        return multilevel_gan_losses(generator, critics["video"], real, loss=cfg.gan.loss, generator_rng=rng,
+                                     r1_gamma=cfg.gan.r1_gamma)
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch)

@@ -14,7 +14,8 @@ All random inputs are drawn up front on the CPU from ``torch.Generator().manual_
 and sliced into batches, so a clip depends only on ``(seed, num, its index)`` and not on ``batch_size`` (eval
 mode: BatchNorm uses its running statistics, so the clips of a batch do not interact):
 
-* :class:`~odevideo.models.video_gans.TGANVideoGenerator`: ``z0`` ``(num, z_dim)`` from the generator's prior
+* :class:`~odevideo.models.video_gans.TGANVideoGenerator` and :class:`~odevideo.models.tganv2.TGANv2Generator`
+  (dense clips): ``z0`` ``(num, z_dim)`` from the generator's prior
   (``U(-1, 1)`` or ``N(0, I)``, its ``z_dist``).
 * :class:`~odevideo.models.video_gans.MoCoGANGenerator`: content ``(num, content_dim)`` and motion
   ``(num, motion_dim)`` codes from ``N(0, I)``, and for the GRU motion generator its per-frame noise
@@ -46,6 +47,7 @@ from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batc
 from odevideo.metrics.i3d import I3D, i3d_features
 from odevideo.metrics.inception_score import inception_score
 from odevideo.models.temporal_generators import MoCoGANMotionGenerator
+from odevideo.models.tganv2 import TGANv2Generator
 from odevideo.models.video_gans import MoCoGANGenerator, TGANVideoGenerator, to_unit_range
 from odevideo.objectives.video_gans import _unwrap, takes_noise_seed
 
@@ -113,7 +115,7 @@ class _Plan:
         self.codes: dict[str, Tensor] = {}
         self.motion_noise: Tensor | None = None
         self.per_sample_seeds: Tensor | None = None
-        if isinstance(inner, TGANVideoGenerator):
+        if isinstance(inner, (TGANVideoGenerator, TGANv2Generator)):
             if inner.z_dist == "uniform":
                 self.codes["z"] = torch.rand(num, inner.z_dim, generator=rng) * 2 - 1
             else:
