@@ -24,7 +24,10 @@ import torch
 from odevideo._atomic import atomic_write_text
 from odevideo.training import ExperimentConfig, Trainer, load_config
 
-PAIRS = {"tgan_ode_mmnist32": "tgan_mmnist32", "mocogan_ode_mmnist32": "mocogan_mmnist32"}
+PAIRS = {"tgan_ode_mmnist32": "tgan_mmnist32", "tgan_sde_mmnist32": "tgan_mmnist32",
+         "mocogan_ode_mmnist32": "mocogan_mmnist32",
+         "tganv2_ode_mmnist32": "tganv2_mmnist32", "tganv2_ode2_mmnist32": "tganv2_mmnist32",
+         "tganv2_sde_mmnist32": "tganv2_mmnist32"}
 
 
 def main() -> dict:

@@ -284,3 +284,45 @@ def test_generator_loss_with_real_clips_uses_the_joint_batch_and_only_the_fake_s
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
     with pytest.raises(InputError):
         video_gan_generator_loss(video, out.fake, loss="hinge", real=real * 3)
+
+
+def test_frame_pairs_hold_two_different_frames_of_one_clip_in_order():
+    from odevideo.objectives.video_gans import sample_frame_pairs
+
+    # frame value = 100 * clip + frame index, 2 channels so the channel layout is checked too
+    v = (100 * torch.arange(3)[:, None] + torch.arange(6)[None, :]).float()
+    videos = v[:, :, None, None, None].expand(3, 6, 2, 2, 2).clone()
+    videos[:, :, 1] += 0.5
+    pairs = sample_frame_pairs(videos, 40, torch.Generator().manual_seed(0))
+    assert pairs.shape == (120, 4, 2, 2)
+    first, second = pairs[:, 0, 0, 0], pairs[:, 2, 0, 0]
+    torch.testing.assert_close(pairs[:, 1, 0, 0], first + 0.5)  # (frame i: C channels, frame j: C channels)
+    torch.testing.assert_close(pairs[:, 3, 0, 0], second + 0.5)
+    clip = torch.arange(3).repeat_interleave(40).float()
+    assert torch.equal(first // 100, clip) and torch.equal(second // 100, clip)  # both from the pair's clip
+    assert bool((second > first).all())  # two different frames, earlier first
+    gaps = (second - first).long()
+    assert set(gaps.tolist()) == {1, 2, 3, 4, 5}  # every distance occurs
+    with pytest.raises(InputError, match="T >= 2"):
+        sample_frame_pairs(videos[:, :1])
+
+
+def test_pair_discriminator_is_scored_on_real_and_fake_pairs():
+    seen = []
+
+    class Probe(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(()))
+
+        def forward(self, x):
+            seen.append(x.shape)
+            return self.w * x.flatten(1).mean(1)
+
+    g, ds = _mocogan()
+    out = video_gan_losses(g, {**ds, "pair": Probe()}, _real(b=4, t=10), loss="nonsaturating", image_frames=2)
+    assert seen == [torch.Size([8, 2, 16, 16])] * 2
+    assert {"pair_real", "pair_fake", "pair_g_loss"} <= set(out.metrics)
+    seen.clear()
+    video_gan_generator_loss({**ds, "pair": Probe()}, out.fake, loss="nonsaturating", image_frames=2)
+    assert seen == [torch.Size([8, 2, 16, 16])]

@@ -255,3 +255,17 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
     for option in ("gan.alternating=true", "gan.image_disc=true", "gan.svc_every=5"):
         with pytest.raises(ConfigError, match=option.split("=")[0]):
             Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=x", *TINY_TGANV2, option))
+
+
+def test_pair_discriminator_option_trains(tmp_path):
+    from odevideo.models import MoCoGANImageDiscriminator
+
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=p", "gan.pair_disc=true", "gan.pair_disc_channels=4"))
+    assert list(t.critics) == ["image", "pair", "video"]
+    pair = t.critics["pair"]
+    assert isinstance(pair, MoCoGANImageDiscriminator) and pair.in_channels == 2 and not pair.patch
+    res = t.fit()
+    recs = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in recs if r["kind"] == "train"]
+    assert all(np.isfinite(r["pair_real"]) and np.isfinite(r["pair_fake"]) for r in train)
+    assert "pair" in {k.split(".")[0] for k in load_checkpoint(res.run_dir / "checkpoints" / "last").extra_state["critics"]}

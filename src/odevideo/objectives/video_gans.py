@@ -53,6 +53,7 @@ __all__ = [
     "video_gan_generator_loss",
     "multilevel_gan_losses",
     "sample_frames",
+    "sample_frame_pairs",
     "temporal_generator",
     "takes_noise_seed",
     "after_discriminator_step",
@@ -238,7 +239,9 @@ GAN_LOSSES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor
     "nonsaturating": (nonsaturating_generator_loss, nonsaturating_discriminator_loss),
 }
 #: the discriminator roles: ``"video"`` scores ``(B, C, T, H, W)`` clips, ``"image"`` ``(N, C, H, W)`` frames
-DISCRIMINATOR_ROLES = ("image", "video")
+#: ``image``: single frames (N, C, H, W); ``video``: clips (B, C, T, H, W); ``pair``: two frames of one clip stacked
+#: on the channels (N, 2C, H, W) (:func:`sample_frame_pairs`; our addition, see ``GANConfig.pair_disc``)
+DISCRIMINATOR_ROLES = ("image", "video", "pair")
 
 
 @dataclass
@@ -298,6 +301,30 @@ def sample_frames(videos: Tensor, per_video: int = 1, generator: torch.Generator
     return videos[rows, idx].reshape(b * per_video, *videos.shape[2:])
 
 
+def sample_frame_pairs(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
+    """``per_video`` pairs of two different frames per clip of ``videos`` ``(B, T, C, H, W)``, T >= 2, each pair
+    stacked on the channels (earlier frame first): ``(B * per_video, 2C, H, W)``, clip by clip. Frame ``i`` is
+    uniform over the clip and ``j`` uniform over the other frames, independently per pair, from ``generator``
+    (else torch's global RNG).
+
+    What a pair discriminator sees: whether two frames can come from one real clip (the same digit, moved), a
+    check on identity over time that a 3-D video discriminator has to learn through its temporal kernels."""
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[1] < 2:
+        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
+        raise InputError(f"sample_frame_pairs: videos must be a (B, T, C, H, W) tensor with T >= 2, got {shape}.")
+    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
+        raise InputError(f"sample_frame_pairs: per_video must be a positive integer, got {per_video!r}.")
+    b, t = videos.shape[:2]
+    where = generator.device if generator is not None else videos.device
+    i = torch.randint(0, t, (b, per_video), generator=generator, device=where)
+    j = torch.randint(0, t - 1, (b, per_video), generator=generator, device=where)
+    j = j + (j >= i).long()  # uniform over the frames other than i
+    first, second = torch.minimum(i, j).to(videos.device), torch.maximum(i, j).to(videos.device)
+    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
+    pairs = torch.cat([videos[rows, first], videos[rows, second]], dim=2)  # (B, k, 2C, H, W)
+    return pairs.reshape(b * per_video, *pairs.shape[2:])
+
+
 def _logits(out: object, name: str) -> Tensor:
     if isinstance(out, tuple):  # categorical video discriminator: (logits, class logits)
         out = out[0]
@@ -322,8 +349,13 @@ def _check_real(real: object) -> Tensor:
 
 def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch.Generator | None) -> Tensor:
     """What the ``role`` discriminator scores of ``clips`` ``(B, T, C, H, W)``: the clips as ``(B, C, T, H, W)``
-    (video), or ``image_frames`` frames per clip drawn with ``rng`` (image, :func:`sample_frames`)."""
-    return frames_to_discriminator(clips) if role == "video" else sample_frames(clips, image_frames, rng)
+    (video), ``image_frames`` frames per clip drawn with ``rng`` (image, :func:`sample_frames`) or as many
+    frame pairs (pair, :func:`sample_frame_pairs`)."""
+    if role == "video":
+        return frames_to_discriminator(clips)
+    if role == "pair":
+        return sample_frame_pairs(clips, image_frames, rng)
+    return sample_frames(clips, image_frames, rng)
 
 
 def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Module], loss: str) -> None:
@@ -336,7 +368,7 @@ def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Mo
     if unknown:
         raise InputError(
             f"{name}: unknown discriminator role(s) {unknown}; use 'video' (clips (B, C, T, H, W)) and/or "
-            f"'image' (frames (N, C, H, W))."
+            f"'image' (frames (N, C, H, W)) and/or 'pair' (two frames of a clip, (N, 2C, H, W))."
         )
     for role, d in discriminators.items():
         if not isinstance(d, nn.Module):
@@ -365,9 +397,10 @@ def video_gan_losses(
     Args:
         generator: a TGAN/MoCoGAN video generator (``forward(z_or_batch, times, *, generator=..., **kw)`` ->
             ``(B, T, C, H, W)`` in ``[-1, 1]``), possibly DDP-wrapped.
-        discriminators: ``{"video": D_v}`` (TGAN) or ``{"image": D_i, "video": D_v}`` (MoCoGAN); ``D_v`` takes
-            ``(B, C, T, H, W)`` clips, ``D_i`` ``(N, C, H, W)`` frames, both in ``[-1, 1]``; a tuple output
-            (categorical video discriminator) is scored by its first element.
+        discriminators: ``{"video": D_v}`` (TGAN) or ``{"image": D_i, "video": D_v}`` (MoCoGAN), optionally
+            with ``"pair": D_p``; ``D_v`` takes ``(B, C, T, H, W)`` clips, ``D_i`` ``(N, C, H, W)`` frames, ``D_p``
+            ``(N, 2C, H, W)`` frame pairs (:func:`sample_frame_pairs`, ``image_frames`` pairs per clip), all in
+            ``[-1, 1]``; a tuple output (categorical video discriminator) is scored by its first element.
         real: ``(B, T, C, H, W)`` real clips in ``[0, 1]``; mapped to ``[-1, 1]`` here.
         loss: ``"wgan"`` (TGAN), ``"hinge"`` or ``"nonsaturating"`` (MoCoGAN's BCE) -- :data:`GAN_LOSSES`; the
             generator loss is the sum over the discriminators, and so is the discriminator loss (the

@@ -130,7 +130,13 @@ class GANConfig:
     # MoCoGAN's PatchImageDiscriminator (true; (H/16)^2 patch logits) or its ImageDiscriminator (false; one logit
     # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
     image_disc_patch: bool = True
-    image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1)
+    image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1); also pairs per clip
+    # a frame-pair discriminator (our addition, in neither paper): MoCoGAN's whole-frame image discriminator on two
+    # frames of one clip stacked on the channels, real pairs against generated ones, so a digit that turns into
+    # another over a clip is told apart from a real clip directly (the 3-D video discriminator must learn that
+    # through its temporal kernels); its first width pair_disc_channels, None = the image discriminator's
+    pair_disc: bool = False
+    pair_disc_channels: int | None = None
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

@@ -166,7 +166,7 @@ def _check_tganv2(cfg: ExperimentConfig) -> None:
         ("gan.alternating", g.alternating), ("gan.joint_disc_batch", g.joint_disc_batch),
         ("gan.image_disc", bool(g.image_disc)), ("gan.spectral_norm", g.spectral_norm),
         ("gan.svc_every", g.svc_every > 0), ("gan.disc_noise", g.disc_noise > 0),
-        ("gan.motion_norm", g.motion_norm != "none"),
+        ("gan.motion_norm", g.motion_norm != "none"), ("gan.pair_disc", g.pair_disc),
     ) if on]
     if unsupported:
         raise ConfigError(
@@ -211,6 +211,10 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
                                                      spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
+    if g.pair_disc:
+        critics["pair"] = MoCoGANImageDiscriminator(2 * d.channels, g.pair_disc_channels or g.image_disc_channels
+                                                    or g.disc_channels, patch=False, image_size=d.image_size,
+                                                    spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
     if cfg.model.family == "tgan":
         critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
                                                   spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
