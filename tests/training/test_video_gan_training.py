@@ -269,3 +269,29 @@ def test_pair_discriminator_option_trains(tmp_path):
     train = [r for r in recs if r["kind"] == "train"]
     assert all(np.isfinite(r["pair_real"]) and np.isfinite(r["pair_fake"]) for r in train)
     assert "pair" in {k.split(".")[0] for k in load_checkpoint(res.run_dir / "checkpoints" / "last").extra_state["critics"]}
+
+
+def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
+    # the official layout (UCF-101/<class>/*.avi + ucfTrainTestlist/), 4 tiny videos, fold 1
+    from odevideo.data import write_video
+
+    root = tmp_path / "ucf"
+    frames = torch.rand(20, 3, 64, 85, generator=torch.Generator().manual_seed(0))
+    for cls, groups in {"ApplyEyeMakeup": ["g08_c01", "g01_c01"], "YoYo": ["g09_c02", "g02_c01"]}.items():
+        for g in groups:
+            write_video(root / "UCF-101" / cls / f"v_{cls}_{g}.avi", frames, fps=25)
+    lists = root / "ucfTrainTestlist"
+    lists.mkdir()
+    (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 YoYo\n")
+    (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nYoYo/v_YoYo_g09_c02.avi 2\n")
+    (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\nYoYo/v_YoYo_g02_c01.avi\n")
+    small = [f"data.data_dir={root}", "data.image_size=16", "gan.levels=2", "gan.map_size=4", "gan.map_channels=8",
+             "gan.latent_dim=16", "gan.gen_channels=8", "gan.disc_channels=4", "gan.val_metric=pixel_fd",
+             "train.batch_size=4", "train.steps=2", "train.eval_every=2", "train.checkpoint_every=2",
+             "train.progress=false", "train.bf16=false", "eval.num_sample_clips=1", f"output_dir={tmp_path}"]
+    cfg = load_config(ExperimentConfig, "tganv2_ode_ucf101", None, small)
+    t = Trainer(cfg)
+    assert len(t.train_set) == 1 and len(t.val_set) == 1  # every 20th train clip is held out for validation
+    assert t.train_set[0].shape == (16, 3, 16, 16)
+    res = t.fit()
+    assert res.step == 2 and np.isfinite(res.best_val_mse)

@@ -21,13 +21,16 @@ class DataConfig:
     """Which clips to train and evaluate on."""
 
     # kth / moving_gif / penn_action: Vid-ODE's datasets from data_dir (validation = every 20th train clip)
-    dataset: Literal["bouncing_balls", "moving_mnist", "video_folder", "kth", "moving_gif", "penn_action"] = "bouncing_balls"
+    dataset: Literal[
+        "bouncing_balls", "moving_mnist", "video_folder", "kth", "moving_gif", "penn_action", "ucf101",
+    ] = "bouncing_balls"
     image_size: int = 32
     channels: int = 1
     num_frames: int = 20
     frame_dt: float = 0.1  # time units between consecutive frames
     num_digits: int = 1  # moving_mnist
     num_balls: int = 3  # bouncing_balls
+    fold: int = 1  # ucf101: the official train/test split (1, 2 or 3)
     train_clips: int = 100_000  # training stream length; clip i is a pure function of (seed, i)
     val_clips: int = 128
     test_clips: int = 256

@@ -320,27 +320,34 @@ def _build_generator(cfg: ExperimentConfig, split: str) -> torch.utils.data.Data
     )
 
 
-_PAPER_VIDEO_DATASETS = ("kth", "moving_gif", "penn_action")
+_PAPER_VIDEO_DATASETS = ("kth", "moving_gif", "penn_action", "ucf101")
 #: every HOLDOUT_EVERY-th clip of the official train split is the validation split (and not trained on)
 HOLDOUT_EVERY = 20
 
 
 def _paper_video_dataset(cfg: ExperimentConfig, split: str):
-    """KTH Action / Moving GIF / Penn Action with Vid-ODE's preprocessing (:mod:`odevideo.data`).
+    """KTH Action / Moving GIF / Penn Action with Vid-ODE's preprocessing, UCF101 (``data.fold``) with TGAN's
+    (:mod:`odevideo.data`).
 
     These datasets only have train and test splits; validation (best checkpoint) uses every
     :data:`HOLDOUT_EVERY`-th clip of the train split, which training then skips. Augmentation is the
     trainer's (``data.augment_flip`` / ``data.augment_rotate_degrees``), so the loaders' own is off."""
-    from odevideo.data import KTHAction, MovingGif, PennAction
+    from odevideo.data import UCF101, KTHAction, MovingGif, PennAction
 
     d = cfg.data
     if not d.data_dir:
         raise ConfigError(f"data.dataset={d.dataset} needs data.data_dir=PATH (see `odevideo.data` for the layouts)")
-    cls = {"kth": KTHAction, "moving_gif": MovingGif, "penn_action": PennAction}[d.dataset]
     source = "test" if split == "test" else "train"
     window = "random" if split == "train" else "first"
-    full = cls(d.data_dir, source, d.num_frames, d.image_size, channels=d.channels, window=window,
-               augment=False, frame_dt=d.frame_dt, seed=d.seed)
+    if d.dataset == "ucf101":
+        if d.fold not in (1, 2, 3):
+            raise ConfigError(f"data.fold={d.fold}: UCF101 has the official splits 1, 2 and 3")
+        full = UCF101(d.data_dir, source, d.fold, d.num_frames, d.image_size, channels=d.channels, window=window,
+                      frame_dt=d.frame_dt, seed=d.seed)
+    else:
+        cls = {"kth": KTHAction, "moving_gif": MovingGif, "penn_action": PennAction}[d.dataset]
+        full = cls(d.data_dir, source, d.num_frames, d.image_size, channels=d.channels, window=window,
+                   augment=False, frame_dt=d.frame_dt, seed=d.seed)
     if split == "test":
         return full
     keep = [i for i in range(len(full)) if (i % HOLDOUT_EVERY == 0) == (split == "val")]
