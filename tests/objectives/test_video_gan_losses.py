@@ -144,8 +144,8 @@ def test_r1_on_both_mocogan_discriminators():
     assert out.metrics["image_r1"] > 0 and out.metrics["video_r1"] > 0
 
 
-def test_image_discriminator_sees_one_random_frame_per_clip():
-    seen = []
+def _shape_probe(seen: list) -> type:
+    """A discriminator class that records the shape of every input in ``seen`` and scores its mean."""
 
     class Probe(torch.nn.Module):
         def __init__(self):
@@ -155,6 +155,13 @@ def test_image_discriminator_sees_one_random_frame_per_clip():
         def forward(self, x):
             seen.append(x.shape)
             return self.w * x.flatten(1).mean(1)
+
+    return Probe
+
+
+def test_image_discriminator_sees_one_random_frame_per_clip():
+    seen = []
+    Probe = _shape_probe(seen)
 
     g, ds = _mocogan()
     video_gan_losses(g, {"image": Probe(), "video": ds["video"]}, _real(b=4, t=10), loss="hinge")
@@ -309,15 +316,7 @@ def test_frame_pairs_hold_two_different_frames_of_one_clip_in_order():
 
 def test_pair_discriminator_is_scored_on_real_and_fake_pairs():
     seen = []
-
-    class Probe(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.w = torch.nn.Parameter(torch.ones(()))
-
-        def forward(self, x):
-            seen.append(x.shape)
-            return self.w * x.flatten(1).mean(1)
+    Probe = _shape_probe(seen)
 
     g, ds = _mocogan()
     out = video_gan_losses(g, {**ds, "pair": Probe()}, _real(b=4, t=10), loss="nonsaturating", image_frames=2)

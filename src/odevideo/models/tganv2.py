@@ -46,7 +46,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
-from odevideo.models.video_gans import _batch_or_z, _check_video, _positive_int, _sample_z
+from odevideo.models.video_gans import _batch_or_z, _check_video, _positive_int, _sample_z, sample_in_eval_mode
 
 __all__ = [
     "TGANv2UpBlock",
@@ -234,16 +234,10 @@ class TGANv2Generator(nn.Module):
             out.frames.append(frames)
         return out
 
-    @torch.no_grad()
     def sample(self, n: int, times: Tensor | Sequence[float] | None = None,
                generator: torch.Generator | None = None, **temporal_kwargs: Any) -> Tensor:
         """``n`` dense videos in eval mode, ``[-1, 1]``; the train/eval mode is restored."""
-        was = self.training
-        self.eval()
-        try:
-            return self(_positive_int("n", n), times, generator=generator, **temporal_kwargs)
-        finally:
-            self.train(was)
+        return sample_in_eval_mode(self, n, times, generator, temporal_kwargs)
 
 
 def _pool_down(x: Tensor) -> Tensor:

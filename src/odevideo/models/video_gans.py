@@ -293,6 +293,19 @@ def _sample_z(n: int, dim: int, dist: str, generator: torch.Generator | None, de
     return z.to(device)
 
 
+def sample_in_eval_mode(generator: nn.Module, n: int, times: Any, rng: torch.Generator | None,
+                        kwargs: dict[str, Any]) -> Tensor:
+    """``generator(n, times, generator=rng, **kwargs)`` in eval mode (BatchNorm running statistics) without
+    gradients; the module's train/eval mode is restored afterwards."""
+    was = generator.training
+    generator.eval()
+    try:
+        with torch.no_grad():
+            return generator(_positive_int("n", n), times, generator=rng, **kwargs)
+    finally:
+        generator.train(was)
+
+
 def _batch_or_z(z: Any, dim: int, owner: str) -> int | Tensor:
     if isinstance(z, bool) or not isinstance(z, (int, Tensor)):
         raise InputError(f"{owner}: pass a batch size (int >= 1) or z of shape (B, {dim}), got {type(z).__name__}.")
@@ -348,16 +361,10 @@ class TGANVideoGenerator(nn.Module):
         frames = self.image(content, codes.reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
 
-    @torch.no_grad()
     def sample(self, n: int, times: Tensor | Sequence[float] | None = None,
                generator: torch.Generator | None = None, **temporal_kwargs: Any) -> Tensor:
         """``n`` videos in eval mode (BN running statistics), ``[-1, 1]``; the train/eval mode is restored."""
-        was = self.training
-        self.eval()
-        try:
-            return self(_positive_int("n", n), times, generator=generator, **temporal_kwargs)
-        finally:
-            self.train(was)
+        return sample_in_eval_mode(self, n, times, generator, temporal_kwargs)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -459,16 +466,10 @@ class MoCoGANGenerator(nn.Module):
         frames = self.image(torch.cat([content, codes], dim=-1).reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
 
-    @torch.no_grad()
     def sample(self, n: int, times: Tensor | Sequence[float] | None = None,
                generator: torch.Generator | None = None, **motion_kwargs: Any) -> Tensor:
         """``n`` videos in eval mode, ``[-1, 1]``; the train/eval mode is restored."""
-        was = self.training
-        self.eval()
-        try:
-            return self(_positive_int("n", n), times, generator=generator, **motion_kwargs)
-        finally:
-            self.train(was)
+        return sample_in_eval_mode(self, n, times, generator, motion_kwargs)
 
 
 def _gru_type() -> type:
