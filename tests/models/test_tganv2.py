@@ -218,3 +218,23 @@ def test_generator_rejects_inconsistent_sizes():
         TGANv2Generator(ConvLSTMTemporalGenerator(16, 8, 4), image_size=16, levels=3)
     with pytest.raises(InputError, match="feature-map temporal generator"):
         TGANv2Generator(torch.nn.Linear(3, 3))
+
+
+def test_two_frame_discriminator_blocks_keep_finite_gradients_under_cpu_bf16():
+    # PyTorch's CPU bf16 Conv3d backward gave non-finite gradients for 2-frame inputs in about 1 call of 10 here;
+    # the discriminator blocks run such convolutions in float32 (tganv2._conv3d)
+    from odevideo.models.tganv2 import _DiscBlock, _conv3d
+
+    torch.manual_seed(0)
+    block = _DiscBlock(32, 64)
+    for _ in range(12):
+        x = torch.randn(4, 32, 2, 8, 8, requires_grad=True)
+        block.zero_grad()
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            y = block(x)
+        y.float().sum().backward()
+        assert torch.isfinite(x.grad).all() and all(torch.isfinite(p.grad).all() for p in block.parameters())
+    conv = torch.nn.Conv3d(2, 2, 3, padding=1)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert _conv3d(conv, torch.randn(1, 2, 2, 4, 4)).dtype == torch.float32
+        assert _conv3d(conv, torch.randn(1, 2, 3, 4, 4)).dtype == torch.bfloat16
