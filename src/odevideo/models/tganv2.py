@@ -260,17 +260,23 @@ def _pool_down(x: Tensor) -> Tensor:
     return F.avg_pool3d(x, kernel, stride=kernel, padding=pad, count_include_pad=True)
 
 
+def _residual_convs(block: nn.Module, in_ch: int, mid_ch: int, out_ch: int) -> None:
+    """``block.conv1`` (3x3x3, in -> mid), ``block.conv2`` (mid -> out) and ``block.shortcut`` (1x1x1, in -> out),
+    Xavier-uniform with gain sqrt(2) on the residual convs and 1 on the shortcut (TGANv2's initialisers)."""
+    block.conv1 = nn.Conv3d(in_ch, mid_ch, 3, padding=1)
+    block.conv2 = nn.Conv3d(mid_ch, out_ch, 3, padding=1)
+    block.shortcut = nn.Conv3d(in_ch, out_ch, 1)
+    for conv in (block.conv1, block.conv2):
+        _xavier(conv, math.sqrt(2.0))
+    _xavier(block.shortcut, 1.0)
+
+
 class _DiscBlock(nn.Module):
     """3-D residual block (TGANv2's ``DisBlock``): ReLU, conv3, ReLU, conv3, pool; shortcut conv1 then pool."""
 
     def __init__(self, in_ch: int, out_ch: int):
         super().__init__()
-        self.conv1 = nn.Conv3d(in_ch, in_ch, 3, padding=1)
-        self.conv2 = nn.Conv3d(in_ch, out_ch, 3, padding=1)
-        self.shortcut = nn.Conv3d(in_ch, out_ch, 1)
-        for conv in (self.conv1, self.conv2):
-            _xavier(conv, math.sqrt(2.0))
-        _xavier(self.shortcut, 1.0)
+        _residual_convs(self, in_ch, in_ch, out_ch)
 
     def forward(self, x: Tensor) -> Tensor:
         h = _conv3d(self.conv2, F.relu(_conv3d(self.conv1, F.relu(x))))
@@ -282,12 +288,7 @@ class _FirstDiscBlock(nn.Module):
 
     def __init__(self, in_ch: int, out_ch: int):
         super().__init__()
-        self.conv1 = nn.Conv3d(in_ch, out_ch, 3, padding=1)
-        self.conv2 = nn.Conv3d(out_ch, out_ch, 3, padding=1)
-        self.shortcut = nn.Conv3d(in_ch, out_ch, 1)
-        for conv in (self.conv1, self.conv2):
-            _xavier(conv, math.sqrt(2.0))
-        _xavier(self.shortcut, 1.0)
+        _residual_convs(self, in_ch, out_ch, out_ch)
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.avg_pool3d(_conv3d(self.conv2, F.relu(_conv3d(self.conv1, x))), (1, 2, 2))
