@@ -144,9 +144,16 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
 
 def test_original_generators_refuse_other_times(tmp_path, capsys):
     Trainer(_cfg(tmp_path, "tgan_mmnist32", "name=o", "train.steps=2")).fit()
-    assert main(["generate", str(tmp_path / "o"), "--times=-1:3:1", "--output", str(tmp_path / "x.gif")]) == 2
-    assert "only make frames 0..T-1" in capsys.readouterr().err
+    for times, why in (("--times=-1:3:1", "before the first frame"), ("--times=0:20:1", "past the last frame 15")):
+        assert main(["generate", str(tmp_path / "o"), times, "--output", str(tmp_path / "x.gif")]) == 2
+        assert why in capsys.readouterr().err
+    assert main(["generate", str(tmp_path / "o"), "--fps-factor", "2", "--output", str(tmp_path / "x.gif")]) == 2
+    assert "is not a whole frame" in capsys.readouterr().err
     assert not (tmp_path / "x.gif").exists()
+    # MoCoGAN's GRU makes whole frames past the training length: 24 frames from a 16-frame run
+    Trainer(_cfg(tmp_path, "mocogan_mmnist32", "name=m", "train.steps=2")).fit()
+    assert main(["generate", str(tmp_path / "m"), "--times=0:23:1", "--num", "2", "--output", str(tmp_path / "m.npy")]) == 0
+    assert np.load(tmp_path / "m.npy").shape == (2, 24, 1, 16, 16)
 
 
 def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_path, interrupt_fit):

@@ -1,7 +1,8 @@
 """``odevideo generate`` (video GAN runs): sample videos at any frame rate and time range, also before t = 0.
 
 Times are in frames of the training clips (frame k of a training clip is at time k); the ODE/SDE temporal
-generators accept any real times, the original TGAN / MoCoGAN generators only their own frames 0..T-1.
+generators accept any real times; the discrete originals whole frames only (MoCoGAN's GRU and TGANv2's ConvLSTM any
+number of them, TGAN's 1-D deconvolutions frames 0..15), and say so when asked for others.
 """
 
 from __future__ import annotations
@@ -46,9 +47,8 @@ def run(args: argparse.Namespace) -> int:
     else:
         n = cfg.data.num_frames
         times = torch.arange((n - 1) * args.fps_factor + 1, dtype=torch.float32) / args.fps_factor
-    if cfg.gan.temporal == "original" and (args.times or args.fps_factor > 1):
-        raise InputError("the original TGAN / MoCoGAN temporal generators only make frames 0..T-1; use a run with "
-                         "gan.temporal=ode or sde for other times")
+    # the temporal generator decides which times it can make: the ODE/SDE ones any real times; MoCoGAN's GRU and
+    # TGANv2's ConvLSTM whole frames 0, 1, 2, ... (also past the training length); TGAN's 1-D deconvs frames 0..15
     videos = sample_videos(model, args.num, times, seed=args.seed)
     out = Path(args.output)
     if out.suffix.lower() == ".npy":
