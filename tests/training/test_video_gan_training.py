@@ -302,3 +302,18 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
     assert t.train_set[0].shape == (16, 3, 16, 16)
     res = t.fit()
     assert res.step == 2 and np.isfinite(res.best_val_mse)
+
+
+def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp_path):
+    from odevideo.models.temporal_generators import PAPER_FRAME_DT
+    from odevideo.training.factory import build_video_generator
+
+    def temporal(preset, *extra):
+        return build_video_generator(_cfg(tmp_path, preset, *extra)).temporal
+
+    assert temporal("tgan_ode_mmnist32").frame_dt == pytest.approx(PAPER_FRAME_DT)  # the paper's [0, 1] for 16 frames
+    ode = temporal("tgan_ode_mmnist32", "gan.frame_dt=0.01")
+    assert ode.frame_dt == 0.01 and ode.solver.step_size == 0.01  # still one RK4 step per frame
+    sde = temporal("tgan_sde_mmnist32", "gan.frame_dt=0.01")
+    assert sde.frame_dt == 0.01 and sde.solver.dt == pytest.approx(0.025 * 0.01 / PAPER_FRAME_DT)
+    assert temporal("tganv2_ode_mmnist32", *TINY_TGANV2, "gan.frame_dt=0.01").frame_dt == 0.01

@@ -111,6 +111,8 @@ class GANConfig:
     f_type: Literal["single", "two_layer", "equal_params"] = "single"  # ode / sde (sde: single, two_layer)
     fcn: bool = True  # the fully connected network before the ODE/SDE (TGAN 100-512-512-512-100, MoCoGAN 16-64-16)
     time_dependent: bool = False  # f(t, x) instead of the paper's f(x)
+    # ode / sde: solver time units per frame (the paper: 16 frames over t in [0, 1], 1/15); smaller = slower codes
+    frame_dt: float | None = None
     latent_dim: int = 100  # tgan: z (content + temporal); mocogan: the motion code (the paper: 16)
     content_dim: int = 50  # mocogan content code
     # mocogan: the motion codes before the image generator: none (as MoCoGAN), tanh (the GRU's range (-1, 1) for

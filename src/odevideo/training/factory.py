@@ -131,11 +131,13 @@ def _temporal_generator(cfg: ExperimentConfig) -> nn.Module:
             return TGANTemporalGenerator(g.latent_dim, g.latent_dim)
         return MoCoGANMotionGenerator(g.latent_dim, video_length=n)
     fcn = (TGAN_FCN_WIDTHS if fam == "tgan" else MOCOGAN_FCN_WIDTHS) if g.fcn else None
-    kw = dict(fcn=fcn, time_dependent=g.time_dependent, frame_dt=PAPER_FRAME_DT)
+    kw = dict(fcn=fcn, time_dependent=g.time_dependent, frame_dt=g.frame_dt or PAPER_FRAME_DT)
     if g.temporal == "sde":
         if g.f_type == "equal_params":
             raise ConfigError("gan.temporal=sde supports gan.f_type single or two_layer")
-        return SDETemporalGenerator(g.latent_dim, f_type=g.f_type, solver=SDESolverConfig("euler", dt=0.025), **kw)
+        # the paper's Euler-Maruyama step 0.025, scaled with the frame length
+        dt = 0.025 * kw["frame_dt"] / PAPER_FRAME_DT
+        return SDETemporalGenerator(g.latent_dim, f_type=g.f_type, solver=SDESolverConfig("euler", dt=dt), **kw)
     hidden = PAPER_EQUAL_PARAMS_HIDDEN[fam] if g.f_type == "equal_params" and g.latent_dim in (16, 100) else None
     return ODETemporalGenerator(g.latent_dim, order=g.order, f_type=g.f_type, construction=g.construction,
                                 hidden_dim=hidden, **kw)
@@ -152,11 +154,12 @@ def _map_temporal_generator(cfg: ExperimentConfig) -> nn.Module:
         return ConvLSTMTemporalGenerator(g.latent_dim, g.map_channels, g.map_size, n_layers=g.clstm_layers)
     if g.f_type == "equal_params":
         raise ConfigError("model.family=tganv2 has f_type single or two_layer (conv dynamics on the feature map)")
+    dt = dict(frame_dt=g.frame_dt) if g.frame_dt else {}
     if g.temporal == "sde":
         return MapSDETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, f_type=g.f_type,
-                                       time_dependent=g.time_dependent)
+                                       time_dependent=g.time_dependent, **dt)
     return MapODETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, order=g.order, f_type=g.f_type,
-                                   construction=g.construction, time_dependent=g.time_dependent)
+                                   construction=g.construction, time_dependent=g.time_dependent, **dt)
 
 
 def _check_tganv2(cfg: ExperimentConfig) -> None:
