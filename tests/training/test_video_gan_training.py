@@ -317,3 +317,7 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
     sde = temporal("tgan_sde_mmnist32", "gan.frame_dt=0.01")
     assert sde.frame_dt == 0.01 and sde.solver.dt == pytest.approx(0.025 * 0.01 / PAPER_FRAME_DT)
     assert temporal("tganv2_ode_mmnist32", *TINY_TGANV2, "gan.frame_dt=0.01").frame_dt == 0.01
+    from odevideo.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="frame_dt"):  # zero is refused, not replaced by the default
+        temporal("tgan_ode_mmnist32", "gan.frame_dt=0")

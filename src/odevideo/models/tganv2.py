@@ -63,6 +63,18 @@ def _xavier(module: nn.Module, gain: float) -> None:
         nn.init.zeros_(module.bias)
 
 
+def _residual_convs(block: nn.Module, in_ch: int, mid_ch: int, out_ch: int, conv: type = nn.Conv3d) -> None:
+    """``block.conv1`` (kernel 3, in -> mid), ``block.conv2`` (mid -> out) and ``block.shortcut`` (kernel 1, in -> out)
+    of class ``conv``, Xavier-uniform with gain sqrt(2) on the residual convs and 1 on the shortcut (TGANv2's
+    initialisers)."""
+    block.conv1 = conv(in_ch, mid_ch, 3, padding=1)
+    block.conv2 = conv(mid_ch, out_ch, 3, padding=1)
+    block.shortcut = conv(in_ch, out_ch, 1)
+    for c in (block.conv1, block.conv2):
+        _xavier(c, math.sqrt(2.0))
+    _xavier(block.shortcut, 1.0)
+
+
 class TGANv2UpBlock(nn.Module):
     """Residual x2 up-sampling block (TGANv2's ``GenBlock``), on frames ``(N, in_ch, h, w) -> (N, out_ch, 2h, 2w)``.
 
@@ -73,12 +85,7 @@ class TGANv2UpBlock(nn.Module):
     def __init__(self, in_ch: int, out_ch: int):
         super().__init__()
         self.bn1, self.bn2 = nn.BatchNorm2d(in_ch), nn.BatchNorm2d(out_ch)
-        self.conv1 = nn.Conv2d(in_ch, out_ch, 3, padding=1)
-        self.conv2 = nn.Conv2d(out_ch, out_ch, 3, padding=1)
-        self.shortcut = nn.Conv2d(in_ch, out_ch, 1)
-        for conv in (self.conv1, self.conv2):
-            _xavier(conv, math.sqrt(2.0))
-        _xavier(self.shortcut, 1.0)
+        _residual_convs(self, in_ch, out_ch, out_ch, nn.Conv2d)
 
     def forward(self, x: Tensor) -> Tensor:
         h = F.interpolate(F.relu(self.bn1(x)), scale_factor=2, mode="nearest")
@@ -187,16 +194,7 @@ class TGANv2Generator(nn.Module):
         for level in range(self.levels):
             if level:
                 h = h.view(len(clips), len(frames), *h.shape[1:])
-                offset = int(torch.randint(self.subsample_frames, (), generator=generator,
-                                           device=generator.device if generator is not None else "cpu"))
-                keep_c = _thin(len(clips), self.subsample_batch, 0)
-                keep_f = _thin(len(frames), self.subsample_frames, offset)
-                if not len(keep_c) or not len(keep_f):
-                    raise InputError(
-                        f"{type(self).__name__}: level {level} would get no clips or frames ({len(clips)} clips, "
-                        f"{len(frames)} frames before it, thinned by {self.subsample_batch} / "
-                        f"{self.subsample_frames}); train with more clips per batch and frames per clip."
-                    )
+                keep_c, keep_f = self._thin_level(level, len(clips), len(frames), generator)
                 h = h[keep_c.to(h.device)][:, keep_f.to(h.device)].flatten(0, 1)
                 clips, frames = clips[keep_c], frames[keep_f]
                 h = self.blocks[self.first_level_block + level](h)
@@ -205,6 +203,22 @@ class TGANv2Generator(nn.Module):
             out.clips.append(clips)
             out.frames.append(frames)
         return out
+
+    def _thin_level(self, level: int, n_clips: int, n_frames: int,
+                    generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+        """Which clips (every ``subsample_batch``-th) and frames (every ``subsample_frames``-th from a random offset
+        drawn with ``generator``) of the previous level go on to ``level``."""
+        where = generator.device if generator is not None else "cpu"
+        offset = int(torch.randint(self.subsample_frames, (), generator=generator, device=where))
+        keep_c = _thin(n_clips, self.subsample_batch, 0)
+        keep_f = _thin(n_frames, self.subsample_frames, offset)
+        if not len(keep_c) or not len(keep_f):
+            raise InputError(
+                f"{type(self).__name__}: level {level} would get no clips or frames ({n_clips} clips, {n_frames} "
+                f"frames before it, thinned by {self.subsample_batch} / {self.subsample_frames}); use more clips "
+                f"per batch and frames per clip."
+            )
+        return keep_c, keep_f
 
     def real_levels(self, videos: Tensor, generator: torch.Generator | None = None) -> TGANv2Levels:
         """Real clips ``(B, T, C, H, W)`` (any range; pooling is linear) laid out as the training levels: the
@@ -218,13 +232,8 @@ class TGANv2Generator(nn.Module):
         out = TGANv2Levels([], [], [])
         for level in range(self.levels):
             if level:
-                offset = int(torch.randint(self.subsample_frames, (), generator=generator,
-                                           device=generator.device if generator is not None else "cpu"))
-                clips = clips[_thin(len(clips), self.subsample_batch, 0)]
-                frames = frames[_thin(len(frames), self.subsample_frames, offset)]
-                if not len(clips) or not len(frames):
-                    raise InputError(f"{type(self).__name__}.real_levels: level {level} would get no clips or "
-                                     f"frames; use more clips per batch and frames per clip.")
+                keep_c, keep_f = self._thin_level(level, len(clips), len(frames), generator)
+                clips, frames = clips[keep_c], frames[keep_f]
             x = videos[clips.to(videos.device)][:, frames.to(videos.device)]
             k = 2 ** (self.levels - 1 - level)
             if k > 1:
@@ -258,17 +267,6 @@ def _pool_down(x: Tensor) -> Tensor:
     kernel = tuple(2 if n > 1 else 1 for n in dims)
     pad = tuple(1 if (n > 1 and n % 2) else 0 for n in dims)
     return F.avg_pool3d(x, kernel, stride=kernel, padding=pad, count_include_pad=True)
-
-
-def _residual_convs(block: nn.Module, in_ch: int, mid_ch: int, out_ch: int) -> None:
-    """``block.conv1`` (3x3x3, in -> mid), ``block.conv2`` (mid -> out) and ``block.shortcut`` (1x1x1, in -> out),
-    Xavier-uniform with gain sqrt(2) on the residual convs and 1 on the shortcut (TGANv2's initialisers)."""
-    block.conv1 = nn.Conv3d(in_ch, mid_ch, 3, padding=1)
-    block.conv2 = nn.Conv3d(mid_ch, out_ch, 3, padding=1)
-    block.shortcut = nn.Conv3d(in_ch, out_ch, 1)
-    for conv in (block.conv1, block.conv2):
-        _xavier(conv, math.sqrt(2.0))
-    _xavier(block.shortcut, 1.0)
 
 
 class _DiscBlock(nn.Module):

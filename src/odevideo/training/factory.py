@@ -131,7 +131,7 @@ def _temporal_generator(cfg: ExperimentConfig) -> nn.Module:
             return TGANTemporalGenerator(g.latent_dim, g.latent_dim)
         return MoCoGANMotionGenerator(g.latent_dim, video_length=n)
     fcn = (TGAN_FCN_WIDTHS if fam == "tgan" else MOCOGAN_FCN_WIDTHS) if g.fcn else None
-    kw = dict(fcn=fcn, time_dependent=g.time_dependent, frame_dt=g.frame_dt or PAPER_FRAME_DT)
+    kw = dict(fcn=fcn, time_dependent=g.time_dependent, frame_dt=_gan_frame_dt(cfg))
     if g.temporal == "sde":
         if g.f_type == "equal_params":
             raise ConfigError("gan.temporal=sde supports gan.f_type single or two_layer")
@@ -154,12 +154,23 @@ def _map_temporal_generator(cfg: ExperimentConfig) -> nn.Module:
         return ConvLSTMTemporalGenerator(g.latent_dim, g.map_channels, g.map_size, n_layers=g.clstm_layers)
     if g.f_type == "equal_params":
         raise ConfigError("model.family=tganv2 has f_type single or two_layer (conv dynamics on the feature map)")
-    dt = dict(frame_dt=g.frame_dt) if g.frame_dt else {}
+    kw = dict(f_type=g.f_type, time_dependent=g.time_dependent, frame_dt=_gan_frame_dt(cfg))
     if g.temporal == "sde":
-        return MapSDETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, f_type=g.f_type,
-                                       time_dependent=g.time_dependent, **dt)
-    return MapODETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, order=g.order, f_type=g.f_type,
-                                   construction=g.construction, time_dependent=g.time_dependent, **dt)
+        return MapSDETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, **kw)
+    return MapODETemporalGenerator(g.latent_dim, g.map_channels, g.map_size, order=g.order,
+                                   construction=g.construction, **kw)
+
+
+def _gan_frame_dt(cfg: ExperimentConfig) -> float:
+    """``gan.frame_dt``, or the paper's 1/15 when unset (0 or a negative value is refused, not replaced)."""
+    from odevideo.models.temporal_generators import PAPER_FRAME_DT
+
+    dt = cfg.gan.frame_dt
+    if dt is None:
+        return PAPER_FRAME_DT
+    if not dt > 0:
+        raise ConfigError(f"gan.frame_dt={dt} must be > 0 (solver time per frame; null = the paper's 1/15)")
+    return float(dt)
 
 
 def _check_tganv2(cfg: ExperimentConfig) -> None:
