@@ -325,3 +325,69 @@ def test_pair_discriminator_is_scored_on_real_and_fake_pairs():
     seen.clear()
     video_gan_generator_loss({**ds, "pair": Probe()}, out.fake, loss="nonsaturating", image_frames=2)
     assert seen == [torch.Size([8, 2, 16, 16])]
+
+
+def test_mismatched_pairs_hold_frames_of_two_different_clips():
+    from odevideo.objectives.video_gans import sample_mismatched_frame_pairs
+
+    v = (100 * torch.arange(4)[:, None] + torch.arange(6)[None, :]).float()
+    videos = v[:, :, None, None, None].expand(4, 6, 2, 2, 2).clone()
+    videos[:, :, 1] += 0.5
+    pairs = sample_mismatched_frame_pairs(videos, 50, torch.Generator().manual_seed(0))
+    assert pairs.shape == (200, 4, 2, 2)
+    first, second = pairs[:, 0, 0, 0], pairs[:, 2, 0, 0]
+    torch.testing.assert_close(pairs[:, 1, 0, 0], first + 0.5)
+    torch.testing.assert_close(pairs[:, 3, 0, 0], second + 0.5)
+    clip = torch.arange(4).repeat_interleave(50)
+    assert torch.equal((first // 100).long(), clip)  # the first frame from the pair's own clip
+    other = (second // 100).long()
+    assert bool((other != clip).all())  # the second never from the same clip
+    assert set(other[clip == 0].tolist()) == {1, 2, 3}  # every other clip occurs
+    assert set((second % 100).long().tolist()) == set(range(6))  # every frame occurs
+    with pytest.raises(InputError, match="B >= 2"):
+        sample_mismatched_frame_pairs(videos[:1])
+
+
+def test_pair_mismatch_adds_mismatched_real_pairs_to_the_fake_side_only():
+    seen = []
+    Probe = _shape_probe(seen)
+    g, ds = _mocogan()
+    real = _real(b=4, t=10)
+    for d in ds.values():
+        d.eval()
+    kw = dict(loss="nonsaturating", image_frames=2)
+    base = video_gan_losses(g, {**ds, "pair": Probe()}, real, generator_rng=torch.Generator().manual_seed(3), **kw)
+    seen.clear()
+    probe = Probe()
+    out = video_gan_losses(g, {**ds, "pair": probe}, real, generator_rng=torch.Generator().manual_seed(3),
+                           pair_mismatch=True, **kw)
+    assert seen == [torch.Size([8, 2, 16, 16])] * 3  # real, fake, mismatched pairs
+    # the generator's loss is the same; the discriminator's fake side is now [fake; mismatched] (mean of the two)
+    torch.testing.assert_close(out.generator, base.generator)
+    assert "pair_mismatch" in out.metrics and "pair_mismatch" not in base.metrics
+    inputs = []
+    probe.register_forward_hook(lambda _m, args, out_: inputs.append(out_.detach()))
+    again = video_gan_losses(g, {**ds, "pair": probe}, real, generator_rng=torch.Generator().manual_seed(3),
+                             pair_mismatch=True, **kw)
+    real_s, fake_s, mis_s = inputs
+    sp = torch.nn.functional.softplus
+    expected = sp(-real_s).mean() + 0.5 * (sp(fake_s).mean() + sp(mis_s).mean())  # half generated, half mismatched
+    assert again.metrics["pair_d_loss"] == pytest.approx(float(expected), rel=1e-5)
+    assert out.metrics["pair_mismatch"] == pytest.approx(float(mis_s.mean()), rel=1e-5)
+    assert out.metrics["pair_d_loss"] != pytest.approx(base.metrics["pair_d_loss"])
+    # the gradient of D's loss reaches the pair discriminator through the mismatched pairs too
+    out.discriminator.backward(inputs=[probe.w])
+    assert probe.w.grad is not None and probe.w.grad.abs() > 0
+    # joint batch: one call on [real; fake; mismatched]; the alternating generator pass keeps that batch
+    seen.clear()
+    out = video_gan_losses(g, {**ds, "pair": Probe()}, real, generator_rng=torch.Generator().manual_seed(3),
+                           pair_mismatch=True, joint_batch=True, **kw)
+    assert seen == [torch.Size([24, 2, 16, 16])]
+    seen.clear()
+    video_gan_generator_loss({"pair": Probe()}, out.fake, loss="nonsaturating", image_frames=2, real=real,
+                             pair_mismatch=True)
+    assert seen == [torch.Size([24, 2, 16, 16])]
+    with pytest.raises(InputError, match="'pair' discriminator"):
+        video_gan_losses(g, ds, real, pair_mismatch=True, **kw)
+    with pytest.raises(InputError, match="at least 2 real clips"):
+        video_gan_losses(g, {**ds, "pair": Probe()}, real[:1], pair_mismatch=True, **kw)

@@ -216,6 +216,9 @@ def test_batch_size_must_split_into_equal_micro_batches(tmp_path, ddp):
         Trainer(_config(ddp, tmp_path, "train.grad_accum_steps=3"))
     with pytest.raises(ConfigError, match="grad_accum_steps"):
         Trainer(_config(ddp, tmp_path, "train.grad_accum_steps=0"))
+    for key in ("train.eval_every", "train.checkpoint_every"):
+        with pytest.raises(ConfigError, match=key):
+            Trainer(_config(ddp, tmp_path, f"{key}=0"))
 
 
 def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from odevideo.cli.main import main
-from odevideo.errors import InputError
+from odevideo.errors import ConfigError, InputError
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_model
 from odevideo.training.checkpoint import load_checkpoint
 
@@ -111,7 +111,6 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     # a tiny TGAN-ODE on 16x16 Moving MNIST; the digit classifier trained briefly, saved, then loaded by the CLI
     if not (MNIST_DIR / "train-labels-idx1-ubyte.gz").is_file():
         pytest.skip(f"real MNIST files not found in {MNIST_DIR}")
-    from odevideo.errors import ConfigError
     from odevideo.training.digit_scores import fit_digit_classifier
 
     mm = ["data.dataset=moving_mnist", f"data.data_dir={MNIST_DIR}", "data.num_digits=1", "train.steps=2"]
@@ -248,7 +247,6 @@ def test_tganv2_presets_train_and_generate_at_any_times(tmp_path, preset):
 
 
 def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interrupt_fit):
-    from odevideo.errors import ConfigError
 
     full = Trainer(_cfg(tmp_path, "tganv2_sde_mmnist32", "name=full", *TINY_TGANV2)).fit()
     t = Trainer(_cfg(tmp_path, "tganv2_sde_mmnist32", "name=part", *TINY_TGANV2))
@@ -267,14 +265,18 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
 def test_pair_discriminator_option_trains(tmp_path):
     from odevideo.models import MoCoGANImageDiscriminator
 
-    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=p", "gan.pair_disc=true", "gan.pair_disc_channels=4"))
+    with pytest.raises(ConfigError, match="gan.pair_disc=true"):
+        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=m", "gan.pair_mismatch=true"))
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=p", "gan.pair_disc=true", "gan.pair_disc_channels=4",
+                     "gan.pair_mismatch=true"))
     assert list(t.critics) == ["image", "pair", "video"]
     pair = t.critics["pair"]
     assert isinstance(pair, MoCoGANImageDiscriminator) and pair.in_channels == 2 and not pair.patch
     res = t.fit()
     recs = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
     train = [r for r in recs if r["kind"] == "train"]
-    assert all(np.isfinite(r["pair_real"]) and np.isfinite(r["pair_fake"]) for r in train)
+    assert all(np.isfinite(r["pair_real"]) and np.isfinite(r["pair_fake"]) and np.isfinite(r["pair_mismatch"])
+               for r in train)
     assert "pair" in {k.split(".")[0] for k in load_checkpoint(res.run_dir / "checkpoints" / "last").extra_state["critics"]}
 
 
@@ -317,7 +319,6 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
     sde = temporal("tgan_sde_mmnist32", "gan.frame_dt=0.01")
     assert sde.frame_dt == 0.01 and sde.solver.dt == pytest.approx(0.025 * 0.01 / PAPER_FRAME_DT)
     assert temporal("tganv2_ode_mmnist32", *TINY_TGANV2, "gan.frame_dt=0.01").frame_dt == 0.01
-    from odevideo.errors import ConfigError
 
     with pytest.raises(ConfigError, match="frame_dt"):  # zero is refused, not replaced by the default
         temporal("tgan_ode_mmnist32", "gan.frame_dt=0")

@@ -54,6 +54,7 @@ __all__ = [
     "multilevel_gan_losses",
     "sample_frames",
     "sample_frame_pairs",
+    "sample_mismatched_frame_pairs",
     "temporal_generator",
     "takes_noise_seed",
     "after_discriminator_step",
@@ -325,6 +326,33 @@ def sample_frame_pairs(videos: Tensor, per_video: int = 1, generator: torch.Gene
     return pairs.reshape(b * per_video, *pairs.shape[2:])
 
 
+def sample_mismatched_frame_pairs(videos: Tensor, per_video: int = 1,
+                                  generator: torch.Generator | None = None) -> Tensor:
+    """``per_video`` *mismatched* pairs per clip of ``videos`` ``(B, T, C, H, W)``, B >= 2: frame ``i`` of clip
+    ``b`` stacked on the channels with frame ``j`` of another clip ``b' != b`` (``b'`` uniform over the other
+    clips, ``i`` and ``j`` uniform over the frames, independently per pair, from ``generator``):
+    ``(B * per_video, 2C, H, W)``, clip by clip.
+
+    Real frames that do not belong together, shown to a pair discriminator as extra negatives (``gan.pair_mismatch``)
+    so it learns "these two frames come from one clip" (the same digit, moved) from the data itself from the first
+    step, instead of only from generated pairs: the matching-aware discriminator of Reed et al. (2016, GAN-INT-CLS),
+    with two frames in place of an image and its caption."""
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[0] < 2 or videos.shape[1] < 1:
+        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
+        raise InputError(f"sample_mismatched_frame_pairs: videos must be a (B, T, C, H, W) tensor with B >= 2 clips "
+                         f"(a mismatched pair takes its frames from two different clips) and T >= 1, got {shape}.")
+    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
+        raise InputError(f"sample_mismatched_frame_pairs: per_video must be a positive integer, got {per_video!r}.")
+    b, t = videos.shape[:2]
+    where = generator.device if generator is not None else videos.device
+    i = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
+    j = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
+    shift = torch.randint(1, b, (b, per_video), generator=generator, device=where).to(videos.device)
+    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
+    pairs = torch.cat([videos[rows, i], videos[(rows + shift) % b, j]], dim=2)  # (B, k, 2C, H, W)
+    return pairs.reshape(b * per_video, *pairs.shape[2:])
+
+
 def _logits(out: object, name: str) -> Tensor:
     if isinstance(out, tuple):  # categorical video discriminator: (logits, class logits)
         out = out[0]
@@ -390,6 +418,7 @@ def video_gan_losses(
     image_frames: int = 1,
     generator_kwargs: Mapping[str, Any] | None = None,
     joint_batch: bool = False,
+    pair_mismatch: bool = False,
 ) -> VideoGANLosses:
     """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
     discriminator on the real and on the (non-detached) fake batch.
@@ -425,6 +454,11 @@ def video_gan_losses(
             Default False: two calls (DCGAN's separate real and fake batches), where a BatchNorm layer
             normalises the fakes by their own statistics and so cannot see a shift shared by all of them (e.g.
             grey instead of black backgrounds). No effect on discriminators without BatchNorm.
+        pair_mismatch: the pair discriminator also scores as many *mismatched* real pairs (two frames of two
+            different real clips, :func:`sample_mismatched_frame_pairs`, drawn after the fake pairs) as negatives:
+            its loss takes ``[fake; mismatched]`` as the fake side (Reed et al.'s matching-aware discriminator:
+            half generated, half mismatched). The generator's loss is unchanged. Needs a ``"pair"``
+            discriminator and at least 2 real clips.
 
     Returns:
         :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
@@ -432,7 +466,8 @@ def video_gan_losses(
         the generator loss into the generator's only, so the gradients equal those of the classic two-pass
         step (``D`` on ``fake.detach()``, then ``G`` against a frozen ``D``). Metrics: ``loss`` (generator),
         ``disc_loss``, and per discriminator ``<role>_real`` / ``<role>_fake`` (mean scores), ``<role>_g_loss``,
-        ``<role>_d_loss`` and, with R1, ``<role>_r1``.
+        ``<role>_d_loss`` and, with R1, ``<role>_r1``; with ``pair_mismatch`` also ``pair_mismatch`` (mean score
+        of the mismatched pairs).
     """
     if not isinstance(generator, nn.Module):
         raise InputError(f"video_gan_losses: generator must be an nn.Module, got {type(generator).__name__}.")
@@ -447,6 +482,11 @@ def video_gan_losses(
             f"video_gan_losses: generator_rng must be a torch.Generator or None, got {type(generator_rng).__name__}."
         )
     real = _check_real(real)
+    if pair_mismatch and "pair" not in discriminators:
+        raise InputError("video_gan_losses: pair_mismatch=True needs a 'pair' discriminator (gan.pair_disc: true).")
+    if pair_mismatch and real.shape[0] < 2:
+        raise InputError(f"video_gan_losses: pair_mismatch=True needs at least 2 real clips per batch (a mismatched "
+                         f"pair takes frames from two different clips), got {real.shape[0]}; raise the batch size.")
     if z is None:
         z = real.shape[0]
     elif isinstance(z, bool) or not isinstance(z, (int, Tensor)) or (isinstance(z, int) and z < 1):
@@ -472,16 +512,27 @@ def video_gan_losses(
         d = discriminators[role]
         real_in = _discriminator_input(role, real_s, image_frames, generator_rng)
         fake_in = _discriminator_input(role, fake, image_frames, generator_rng)
+        mismatch = role == "pair" and pair_mismatch
+        mis_in = sample_mismatched_frame_pairs(real_s, image_frames, generator_rng) if mismatch else None
         if r1_gamma > 0:
             real_in = real_in.detach().requires_grad_(True)
+        n_real, n_fake = real_in.shape[0], fake_in.shape[0]
         if joint_batch:
-            scores = _logits(d(torch.cat([real_in, fake_in])), f"discriminators[{role!r}](real and fake)")
-            real_scores, fake_scores = scores[: real_in.shape[0]], scores[real_in.shape[0]:]
+            parts = [real_in, fake_in] + ([mis_in] if mismatch else [])
+            scores = _logits(d(torch.cat(parts)), f"discriminators[{role!r}](real and fake)")
+            real_scores, fake_scores = scores[:n_real], scores[n_real:n_real + n_fake]
+            mis_scores = scores[n_real + n_fake:] if mismatch else None
         else:
             real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
             fake_scores = _logits(d(fake_in), f"discriminators[{role!r}](fake)")
+            mis_scores = _logits(d(mis_in), f"discriminators[{role!r}](mismatched)") if mismatch else None
         g_term = gen_loss_fn(fake_scores)
-        d_term = disc_loss_fn(real_scores, fake_scores)
+        if mismatch:
+            # the fake side is half generated, half mismatched real pairs; only the generated half reaches G
+            d_term = disc_loss_fn(real_scores, torch.cat([fake_scores, mis_scores]))
+            logs["pair_mismatch"] = mis_scores.detach().float().mean()
+        else:
+            d_term = disc_loss_fn(real_scores, fake_scores)
         if r1_gamma > 0:
             r1 = _r1_from_scores(real_scores, real_in, float(r1_gamma))
             d_term = d_term + r1
@@ -586,6 +637,7 @@ def video_gan_generator_loss(
     generator_rng: torch.Generator | None = None,
     image_frames: int = 1,
     real: Tensor | None = None,
+    pair_mismatch: bool = False,
 ) -> Tensor:
     """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
     graph) from a fresh pass of each discriminator: the second half of an *alternating* step, where the
@@ -598,6 +650,8 @@ def video_gan_generator_loss(
     ``real``: ``(B', T, C, H, W)`` real clips in ``[0, 1]`` for the ``joint_batch`` discriminator passes of
     :func:`video_gan_losses`: each discriminator then scores ``[real; fake]`` in one call (the same BatchNorm
     statistics as its own step) and only the fake scores enter the loss. ``None``: the fakes alone.
+    ``pair_mismatch`` (with ``real``): the pair discriminator's joint batch also holds mismatched real pairs, as in
+    the discriminator's own step (:func:`video_gan_losses`), so its BatchNorm statistics stay the same.
     """
     _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
     if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
@@ -612,11 +666,15 @@ def video_gan_generator_loss(
         if role not in discriminators:
             continue
         x = _discriminator_input(role, fake, image_frames, generator_rng)
-        n = 0
+        n, n_fake = 0, x.shape[0]
         if real is not None:
             r = _discriminator_input(role, real_s, image_frames, generator_rng)
-            n, x = r.shape[0], torch.cat([r, x])
-        terms.append(gen_loss_fn(_logits(discriminators[role](x), f"discriminators[{role!r}](fake)")[n:]))
+            parts = [r, x]
+            if role == "pair" and pair_mismatch:
+                parts.append(sample_mismatched_frame_pairs(real_s, image_frames, generator_rng))
+            n, x = r.shape[0], torch.cat(parts)
+        scores = _logits(discriminators[role](x), f"discriminators[{role!r}](fake)")
+        terms.append(gen_loss_fn(scores[n:n + n_fake]))
     return torch.stack(terms).sum()
 
 

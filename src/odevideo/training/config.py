@@ -142,6 +142,10 @@ class GANConfig:
     # through its temporal kernels); its first width pair_disc_channels, None = the image discriminator's
     pair_disc: bool = False
     pair_disc_channels: int | None = None
+    # the pair discriminator also sees mismatched REAL pairs (frames of two different real clips) as negatives, half
+    # of its fake side (Reed et al. 2016's matching-aware discriminator), so it learns from the data what belongs to
+    # one clip from the first step on; our addition (needs pair_disc)
+    pair_mismatch: bool = False
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

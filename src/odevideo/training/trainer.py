@@ -188,6 +188,11 @@ class Trainer:
         t = cfg.train
         if t.grad_accum_steps < 1:
             raise ConfigError(f"train.grad_accum_steps={t.grad_accum_steps} must be >= 1")
+        for key in ("eval_every", "checkpoint_every"):
+            value = getattr(t, key)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ConfigError(f"train.{key}={value!r} must be a whole number of steps >= 1 (to validate or save "
+                                  f"only at the end, set it to train.steps)")
         parts = self.dist.world_size * t.grad_accum_steps
         if t.batch_size < 1 or t.batch_size % parts:
             raise ConfigError(
@@ -580,7 +585,7 @@ class Trainer:
                 with autocast_context(cfg, self.device):
                     g_loss = video_gan_generator_loss(dict(self.critics.items()), fake, loss=cfg.gan.loss,
                                                       generator_rng=rng, image_frames=cfg.gan.image_frames,
-                                                      real=real)
+                                                      real=real, pair_mismatch=cfg.gan.pair_mismatch)
                 scale(g_loss * weight).backward(inputs=g_params)
             pending_g.clear()
             self._step_networks([groups[0]], all_finite)
