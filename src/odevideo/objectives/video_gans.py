@@ -239,9 +239,9 @@ GAN_LOSSES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor
     "hinge": (hinge_generator_loss, hinge_discriminator_loss),
     "nonsaturating": (nonsaturating_generator_loss, nonsaturating_discriminator_loss),
 }
-#: the discriminator roles: ``"video"`` scores ``(B, C, T, H, W)`` clips, ``"image"`` ``(N, C, H, W)`` frames
-#: ``image``: single frames (N, C, H, W); ``video``: clips (B, C, T, H, W); ``pair``: two frames of one clip stacked
-#: on the channels (N, 2C, H, W) (:func:`sample_frame_pairs`; our addition, see ``GANConfig.pair_disc``)
+#: the discriminator roles and what each scores: ``image``: single frames (N, C, H, W); ``video``: clips
+#: (B, C, T, H, W); ``pair``: two frames of one clip stacked on the channels (N, 2C, H, W) (:func:`sample_frame_pairs`;
+#: our addition, see ``GANConfig.pair_disc``)
 DISCRIMINATOR_ROLES = ("image", "video", "pair")
 
 
