@@ -155,6 +155,19 @@ def test_unseen_timestep_interpolation_vid_ode_vs_vid_rnn():
         assert len(entry["per_target"]["mse"]) == 6
     assert res["models"]["oracle"]["overall"]["mse"] == 0.0
     assert res["baselines"]["linear_blend"]["overall"]["mse"] > 0.0
+    # the clip-paired comparison against the first model (Vid-ODE); the mean difference is the gap of the means
+    paired = res["paired_with_first_model"]
+    assert paired["first_model"] == "Vid-ODE"
+    assert set(paired["versus"]) == {"Vid-RNN", "oracle", "linear_blend", "copy_previous_observed"}
+    for key in ("psnr", "mse", "ssim"):
+        gap = res["models"]["Vid-ODE"]["overall"][key] - res["models"]["Vid-RNN"]["overall"][key]
+        assert paired["versus"]["Vid-RNN"][key]["mean_difference"] == pytest.approx(gap, abs=1e-9)
+    vs_oracle = paired["versus"]["oracle"]
+    assert vs_oracle["psnr"]["first_better_share"] == 0.0 and vs_oracle["psnr"]["mean_difference"] < 0
+    assert vs_oracle["mse"]["first_better_share"] == 0.0 and vs_oracle["mse"]["mean_difference"] > 0
+    assert vs_oracle["psnr"]["standard_error"] >= 0 and vs_oracle["lpips"] is None  # no LPIPS weights given
+    oracle_first = unseen_timestep_interpolation({"oracle": Oracle(), "Vid-RNN": _vid_rnn()}, frames, times, stride=4)
+    assert oracle_first["paired_with_first_model"]["versus"]["Vid-RNN"]["psnr"]["first_better_share"] == 1.0
     # the in-between frames at stride 2 (the paper's interpolation protocol)
     two = unseen_timestep_interpolation({"oracle": Oracle()}, frames, times, baselines=False)
     assert two["target_indices"] == [1, 3, 5, 7] and set(two["models"]["oracle"]["per_offset"]) == {"0.5"}

@@ -266,6 +266,30 @@ def _per_target(scores: dict[str, Tensor | None]) -> dict[str, list[float] | Non
     return {k: (None if v is None else v.mean(0).tolist()) for k, v in scores.items()}
 
 
+#: metrics where a higher value is better (the rest: lower is better)
+_HIGHER_IS_BETTER = ("psnr", "ssim")
+
+
+def _paired(first: dict[str, Tensor | None], other: dict[str, Tensor | None]) -> dict[str, dict | None]:
+    """Clip-paired comparison of two methods scored on the same clips and targets: per metric, the mean over clips
+    of (first - other) of each clip's target-mean, its standard error (std over clips / sqrt(N)), and the share of
+    clips on which ``first`` is better (ties count half). A gap smaller than about two standard errors is within
+    the noise of this clip sample (not of training: one trained model each)."""
+    out: dict[str, dict | None] = {}
+    for key, a in first.items():
+        b = other.get(key)
+        if a is None or b is None:
+            out[key] = None
+            continue
+        d = a.double().mean(1) - b.double().mean(1)  # (N,)
+        sign = 1.0 if key in _HIGHER_IS_BETTER else -1.0
+        n = d.numel()
+        se = float(d.std(unbiased=True) / n ** 0.5) if n > 1 else float("nan")
+        better = ((sign * d > 0).double() + 0.5 * (d == 0).double()).mean()
+        out[key] = {"mean_difference": float(d.mean()), "standard_error": se, "first_better_share": float(better)}
+    return out
+
+
 # ------------------------------------------------------------------------------------------------ figure 6
 
 
@@ -415,7 +439,9 @@ def unseen_timestep_interpolation(
     Returns:
         JSON-able dict: the protocol, ``observed_indices``, ``target_indices``, ``target_offsets`` and for
         every model (``models``) and baseline (``baselines``): ``overall`` metrics, ``per_offset``
-        (``{"0.5": {...}}``) and ``per_target`` curves.
+        (``{"0.5": {...}}``) and ``per_target`` curves; ``paired_with_first_model``: every other model and
+        baseline against the first model on the same clips (mean per-clip difference, its standard error and the
+        share of clips the first wins, per metric).
     """
     models = _check_models(models)
     clash = sorted(set(models) & set(_BASELINES))
@@ -458,15 +484,25 @@ def unseen_timestep_interpolation(
         "num_clips": int(frames.shape[0]), "stride": s, "observed_indices": obs, "target_indices": tgt_idx,
         "target_offsets": offsets, "metric_conventions": METRIC_CONVENTIONS, "models": {}, "baselines": {},
     }
+    scored: dict[str, dict[str, Tensor | None]] = {}
     for name, m in models.items():
-        result["models"][name] = report(_frame_scores(_predict(m, ctx, ctx_t, None, tgt_t, bs), tgt, lpips))
+        scored[name] = _frame_scores(_predict(m, ctx, ctx_t, None, tgt_t, bs), tgt, lpips)
+        result["models"][name] = report(scored[name])
     if baselines:
         lo = torch.tensor([i - i % s for i in tgt_idx])
         alpha = torch.tensor(offsets, dtype=frames.dtype).view(1, -1, 1, 1, 1)
         prev, nxt = frames[:, lo].cpu(), frames[:, lo + s].cpu()
         blend = (1 - alpha) * prev + alpha * nxt
-        result["baselines"]["linear_blend"] = report(_frame_scores(blend, tgt, lpips))
-        result["baselines"]["copy_previous_observed"] = report(_frame_scores(prev, tgt, lpips))
+        for name, pred in (("linear_blend", blend), ("copy_previous_observed", prev)):
+            scored[name] = _frame_scores(pred, tgt, lpips)
+            result["baselines"][name] = report(scored[name])
+    first = next(iter(models))
+    result["paired_with_first_model"] = {
+        "first_model": first,
+        "note": "per clip: first - other of the clip's mean over the targets; psnr/ssim: > 0 means the first is "
+                "better, mse/lpips: < 0 means the first is better",
+        "versus": {name: _paired(scored[first], sc) for name, sc in scored.items() if name != first},
+    }
     return result
 
 
