@@ -286,20 +286,41 @@ def takes_noise_seed(generator: nn.Module) -> bool:
         return False
 
 
+def _frame_sampler(name: str, videos: object, per_video: object, generator: torch.Generator | None, *,
+                   min_clips: int = 0, min_frames: int = 1, need: str = "T >= 1"):
+    """Checks the arguments of a frame sampler and returns ``(b, t, draw, rows)``: ``draw(low, high)`` gives
+    ``(b, per_video)`` integers from ``generator`` (on its device, else torch's global RNG on the clips' device),
+    ``rows`` the ``(b, per_video)`` clip index of every draw, on the clips' device."""
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[0] < min_clips \
+            or videos.shape[1] < min_frames:
+        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
+        raise InputError(f"{name}: videos must be a (B, T, C, H, W) tensor with {need}, got {shape}.")
+    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
+        raise InputError(f"{name}: per_video must be a positive integer, got {per_video!r}.")
+    b, t = videos.shape[:2]
+    where = generator.device if generator is not None else videos.device
+
+    def draw(low: int, high: int) -> Tensor:
+        return torch.randint(low, high, (b, per_video), generator=generator, device=where)
+
+    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
+    return b, t, draw, rows
+
+
+def _stack_pairs(videos: Tensor, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> Tensor:
+    """Frames ``videos[first]`` and ``videos[second]`` (each a ``(clip, frame)`` index pair of ``(B, k)`` tensors)
+    stacked on the channels: ``(B * k, 2C, H, W)``, clip by clip."""
+    dev = videos.device
+    pairs = torch.cat([videos[tuple(x.to(dev) for x in first)], videos[tuple(x.to(dev) for x in second)]], dim=2)
+    return pairs.reshape(-1, *pairs.shape[2:])
+
+
 def sample_frames(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
     """``per_video`` frames drawn uniformly (with replacement) from each clip of ``videos`` ``(B, T, C, H, W)``,
     independently per clip: ``(B * per_video, C, H, W)``, clip by clip. The indices come from ``generator``
     (on its device), else from torch's global RNG."""
-    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[1] == 0:
-        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
-        raise InputError(f"sample_frames: videos must be a (B, T, C, H, W) tensor with T >= 1, got {shape}.")
-    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
-        raise InputError(f"sample_frames: per_video must be a positive integer, got {per_video!r}.")
-    b, t = videos.shape[:2]
-    where = generator.device if generator is not None else videos.device
-    idx = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
-    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
-    return videos[rows, idx].reshape(b * per_video, *videos.shape[2:])
+    b, t, draw, rows = _frame_sampler("sample_frames", videos, per_video, generator)
+    return videos[rows, draw(0, t).to(videos.device)].reshape(b * per_video, *videos.shape[2:])
 
 
 def sample_frame_pairs(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
@@ -310,20 +331,11 @@ def sample_frame_pairs(videos: Tensor, per_video: int = 1, generator: torch.Gene
 
     What a pair discriminator sees: whether two frames can come from one real clip (the same digit, moved), a
     check on identity over time that a 3-D video discriminator has to learn through its temporal kernels."""
-    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[1] < 2:
-        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
-        raise InputError(f"sample_frame_pairs: videos must be a (B, T, C, H, W) tensor with T >= 2, got {shape}.")
-    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
-        raise InputError(f"sample_frame_pairs: per_video must be a positive integer, got {per_video!r}.")
-    b, t = videos.shape[:2]
-    where = generator.device if generator is not None else videos.device
-    i = torch.randint(0, t, (b, per_video), generator=generator, device=where)
-    j = torch.randint(0, t - 1, (b, per_video), generator=generator, device=where)
+    _, t, draw, rows = _frame_sampler("sample_frame_pairs", videos, per_video, generator, min_frames=2,
+                                      need="T >= 2")
+    i, j = draw(0, t), draw(0, t - 1)
     j = j + (j >= i).long()  # uniform over the frames other than i
-    first, second = torch.minimum(i, j).to(videos.device), torch.maximum(i, j).to(videos.device)
-    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
-    pairs = torch.cat([videos[rows, first], videos[rows, second]], dim=2)  # (B, k, 2C, H, W)
-    return pairs.reshape(b * per_video, *pairs.shape[2:])
+    return _stack_pairs(videos, (rows, torch.minimum(i, j)), (rows, torch.maximum(i, j)))
 
 
 def sample_mismatched_frame_pairs(videos: Tensor, per_video: int = 1,
@@ -337,20 +349,11 @@ def sample_mismatched_frame_pairs(videos: Tensor, per_video: int = 1,
     so it learns "these two frames come from one clip" (the same digit, moved) from the data itself from the first
     step, instead of only from generated pairs: the matching-aware discriminator of Reed et al. (2016, GAN-INT-CLS),
     with two frames in place of an image and its caption."""
-    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[0] < 2 or videos.shape[1] < 1:
-        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
-        raise InputError(f"sample_mismatched_frame_pairs: videos must be a (B, T, C, H, W) tensor with B >= 2 clips "
-                         f"(a mismatched pair takes its frames from two different clips) and T >= 1, got {shape}.")
-    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
-        raise InputError(f"sample_mismatched_frame_pairs: per_video must be a positive integer, got {per_video!r}.")
-    b, t = videos.shape[:2]
-    where = generator.device if generator is not None else videos.device
-    i = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
-    j = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
-    shift = torch.randint(1, b, (b, per_video), generator=generator, device=where).to(videos.device)
-    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
-    pairs = torch.cat([videos[rows, i], videos[(rows + shift) % b, j]], dim=2)  # (B, k, 2C, H, W)
-    return pairs.reshape(b * per_video, *pairs.shape[2:])
+    b, t, draw, rows = _frame_sampler(
+        "sample_mismatched_frame_pairs", videos, per_video, generator, min_clips=2,
+        need="B >= 2 clips (a mismatched pair takes its frames from two different clips) and T >= 1")
+    i, j, shift = draw(0, t), draw(0, t), draw(1, b)
+    return _stack_pairs(videos, (rows, i), ((rows + shift.to(rows.device)) % b, j))
 
 
 def _logits(out: object, name: str) -> Tensor:
