@@ -322,3 +322,20 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
 
     with pytest.raises(ConfigError, match="frame_dt"):  # zero is refused, not replaced by the default
         temporal("tgan_ode_mmnist32", "gan.frame_dt=0")
+
+
+@pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
+def test_info_categories_option_trains_and_generates(tmp_path, preset):
+    t = Trainer(_cfg(tmp_path, preset, "name=i", "gan.info_categories=3", "gan.info_weight=0.5"))
+    assert t.model.n_categories == 3 and t.critics["image"].n_categories == 3
+    res = t.fit()
+    train = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
+    train = [r for r in train if r["kind"] == "train"]
+    assert train and all(0 < r["info_ce"] < 5 and 0 <= r["info_acc"] <= 1 for r in train)
+    model, _ = load_model(res.run_dir)  # the checkpoint rebuilds the categorical code and draws it when sampling
+    assert model.sample(2, generator=torch.Generator().manual_seed(0)).shape == (2, 16, 1, 16, 16)
+    for option, match in (("gan.info_categories=1", "info_categories"), ("gan.info_weight=0", "info_weight"),
+                          ("gan.image_disc=false", "image discriminator")):
+        extra = [option] if option.startswith("gan.info_categories") else ["gan.info_categories=3", option]
+        with pytest.raises(ConfigError, match=match):
+            Trainer(_cfg(tmp_path, preset, "name=x", *extra))

@@ -48,6 +48,8 @@ Deliberate differences from the authors' code: GroupNorm instead of BatchNorm (w
 mode at test time), decoder start at the last observed time (``decoder_start`` above), warping consistent
 with ``align_corners`` (:mod:`odevideo.nn.warping`), and the chain warps the previous *output* frame as in
 eq. 2 (their code warps the previous *warped* image, composing only at the end: ``warp_previous="warped"``).
+``warp_previous="reference"`` (not in the paper) warps the reference frame by the composed flows instead of
+chaining bilinear resamplings (:func:`compose_frame_chain`).
 """
 
 from __future__ import annotations
@@ -75,7 +77,7 @@ from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
 __all__ = [
     "VidODE", "VidODEPrediction", "VidODEConvEncoder", "VidODEConvDecoder", "AUTHORS_DECODER_SOLVER",
-    "compose_frame_chain", "observation_anchors", "gather_anchors",
+    "compose_frame_chain", "observation_anchors", "gather_anchors", "frame_gaps",
 ]
 
 #: The authors' decoder solver (``--dec_diff dopri5``, rtol 1e-3, atol 1e-4).
@@ -83,7 +85,7 @@ AUTHORS_DECODER_SOLVER = SolverConfig(method="dopri5", rtol=1e-3, atol=1e-4)
 
 DECODER_STARTS = ("last_observed", "first_observed", "first_target")
 FIRST_PREVS = ("state", "embedding")
-WARP_PREVIOUS = ("output", "warped")
+WARP_PREVIOUS = ("output", "warped", "reference")
 
 
 @dataclass
@@ -203,6 +205,7 @@ def compose_frame_chain(
     warp_previous: str = "output",
     anchor_frames: Tensor | None = None,
     use_anchor: Tensor | None = None,
+    flow_scale: Tensor | None = None,
 ) -> dict[str, Tensor | None]:
     """Eq. 2 frame after frame: ``X_k = M_k * W(F_k, X_{k-1}) + (1 - M_k) * D_k`` from ``X_0 = ref_frame``.
 
@@ -212,9 +215,16 @@ def compose_frame_chain(
         flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
         use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
             (at least one of the first two must be on; without both G predicts frames directly).
+            ``warp_previous="reference"`` (ours): frame k warps the chain's reference frame (or its latest
+            anchor) by the composition of the flows ``F_1 .. F_k`` instead of warping ``X_{k-1}`` by ``F_k``:
+            one bilinear resampling per frame instead of one per step, so shapes do not blur step after step
+            and objects that touch can be pulled apart again. ``X_{k-1}``'s difference-map content is then
+            not carried to frame k (each frame composes its own ``D_k``).
         anchor_frames, use_anchor: ``(B, Q, C, H, W)`` and bool ``(B, Q)`` (both or neither): where
             ``use_anchor[b, k]``, frame k is made from ``anchor_frames[b, k]`` (an observed frame) in place
             of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
+        flow_scale: optional ``(B, Q)`` factors applied to G's flows (``flow_per_time``: G's flow head is a
+            velocity, the flow applied is the velocity times the time gap).
 
     Returns:
         ``raw_frames``, ``warped`` ``(B, Q, C, H, W)``; ``flows`` ``(B, Q, 2, H, W)`` (None without warping);
@@ -224,6 +234,8 @@ def compose_frame_chain(
     b, q, _, hh, ww = heads.shape
     c = ref_frame.shape[1]
     flows = heads[:, :, :2]
+    if flow_scale is not None:
+        flows = flows * flow_scale.to(flows.dtype)[:, :, None, None, None]
     if flow_stride > 1:
         flows = coarse_flow(flows.flatten(0, 1), flow_stride).view(b, q, 2, hh, ww)
     differences = torch.tanh(heads[:, :, 2 : 2 + c]) if use_mask_composition else None
@@ -231,11 +243,25 @@ def compose_frame_chain(
     if (anchor_frames is None) != (use_anchor is None):
         raise InputError("compose_frame_chain: pass anchor_frames and use_anchor together (or neither).")
     prev = ref_frame.float()
+    source, total_flow = prev, None  # warp_previous="reference": the frame all flows are applied to, their composition
     warped_all, raw_all = [], []
     for k in range(q):
-        if use_anchor is not None:
-            prev = torch.where(use_anchor[:, k, None, None, None], anchor_frames[:, k].float(), prev)
-        warped = warp(prev, flows[:, k]) if use_flow_warping else prev
+        anchored = None if use_anchor is None else use_anchor[:, k, None, None, None]
+        if anchored is not None:
+            prev = torch.where(anchored, anchor_frames[:, k].float(), prev)
+        if warp_previous == "reference" and use_flow_warping:
+            if anchored is not None:
+                source = torch.where(anchored, anchor_frames[:, k].float(), source)
+            # Backward warps compose as W(W(I, A), B) = W(I, B + W(A, B)): the flow from frame k to the source.
+            step = flows[:, k]
+            if total_flow is None:
+                total_flow = step
+            else:
+                chained = step + warp(total_flow, step)
+                total_flow = chained if anchored is None else torch.where(anchored, step, chained)
+            warped = warp(source, total_flow)
+        else:
+            warped = warp(prev, flows[:, k]) if use_flow_warping else prev
         raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
         warped_all.append(warped)
         raw_all.append(raw)
@@ -286,7 +312,20 @@ def gather_anchors(observed: Tensor, obs_states: Tensor, times: Tensor, mask: Te
     """
     idx, use = observation_anchors(times, mask, query_times)
     ar = torch.arange(observed.shape[0], device=observed.device)[:, None]
-    return dict(anchor_frames=observed[ar, idx], use_anchor=use, anchor_states=obs_states[ar, idx])
+    return dict(anchor_frames=observed[ar, idx], use_anchor=use, anchor_states=obs_states[ar, idx],
+                anchor_times=times[ar, idx])
+
+
+def frame_gaps(ref_time: Tensor, query_times: Tensor, anchors: dict | None = None) -> Tensor:
+    """``(B, Q)`` time from the frame each query's frame is warped from to the query (``flow_per_time``).
+
+    That frame is the previous query's (the reference frame's, ``ref_time`` ``(B,)``, for query 0), or the
+    anchor's where ``anchors`` (:func:`gather_anchors`) re-anchors the chain.
+    """
+    prev = torch.cat([ref_time[:, None], query_times[:, :-1]], dim=1)
+    if anchors is not None:
+        prev = torch.where(anchors["use_anchor"], anchors["anchor_times"].to(prev.dtype), prev)
+    return query_times - prev
 
 
 def _choice(name: str, value: str, valid: tuple[str, ...]) -> str:
@@ -328,6 +367,11 @@ class VidODE(ContinuousTimeVideoModel):
             made from its nearest earlier observation instead of the end of a chain of generated frames,
             and training on the observed frames becomes one-interval-ahead prediction from the true frame.
             Needs ``first_prev="state"``.
+        flow_per_time: G's flow head is a velocity (not in the paper): the flow applied to a frame is the
+            head times ``ode_rate`` times the time gap to the frame it warps (:func:`frame_gaps`). At the
+            training gap nothing changes but the scale; at another gap (an in-between time, irregular
+            sampling) the displacement scales with the gap instead of being whatever G says for a pair of
+            states it never saw in training. Off: the head is the flow in pixels (the paper).
     """
 
     def __init__(
@@ -350,6 +394,7 @@ class VidODE(ContinuousTimeVideoModel):
         ode_autocast: bool = False,
         ode_rate: float = 1.0,
         anchor_observed: bool = False,
+        flow_per_time: bool = False,
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -370,6 +415,8 @@ class VidODE(ContinuousTimeVideoModel):
         self.flow_stride = check_flow_stride(flow_stride)
         self.ode_autocast = bool(ode_autocast)
         self.anchor_observed = bool(anchor_observed)
+        self.flow_per_time = bool(flow_per_time)
+        self.ode_rate = float(ode_rate)
         if self.anchor_observed and self.first_prev != "state":
             raise InputError(
                 "anchor_observed=True pairs each anchored frame with the decoder state at the observation's time; "
@@ -473,6 +520,10 @@ class VidODE(ContinuousTimeVideoModel):
             anchors = gather_anchors(observed, h_obs, times, mask, query_times)
             h_prev = torch.where(anchors["use_anchor"][:, :, None, None, None],
                                  anchors.pop("anchor_states").to(h_prev.dtype), h_prev)
+        flow_scale = None
+        if self.flow_per_time:
+            flow_scale = self.ode_rate * frame_gaps(ref_time, query_times, anchors or None).float()
+        anchors.pop("anchor_times", None)
 
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1)).float()
         heads = heads.view(b, q, *heads.shape[1:])
@@ -486,7 +537,8 @@ class VidODE(ContinuousTimeVideoModel):
             return VidODEPrediction(frames=frames_out, logits=image_raw, raw_frames=frames_out, **common)
         chain = compose_frame_chain(
             heads, ref_frame, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
-            use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous, **anchors,
+            use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
+            flow_scale=flow_scale, **anchors,
         )
         return VidODEPrediction(
             frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain, **common,

@@ -50,11 +50,14 @@ from odevideo.models.base import (
     last_observed_index,
 )
 from odevideo.models.vid_ode import (
+    WARP_PREVIOUS,
     VidODEConvDecoder,
     VidODEConvEncoder,
     VidODEPrediction,
     check_flow_stride,
+    _choice,
     compose_frame_chain,
+    frame_gaps,
     gather_anchors,
 )
 from odevideo.nn.convgru import ConvGRUCell, ConvODEFunc
@@ -309,12 +312,14 @@ class VidRNN(nn.Module):
     ``forward(frames, times, mask, query_times) -> VidODEPrediction`` (``hidden`` = the interpolated decoder
     states at the query times). ``step``: time units per decoder ConvGRU step (the training frame interval,
     0.1 for the presets). Flow warping and mask composition as in Vid-ODE (chain from the last observed
-    frame at or before the first query; the first query's previous state is the state at that frame's time).
+    frame at or before the first query; the first query's previous state is the state at that frame's time);
+    ``anchor_observed``, ``warp_previous`` and ``flow_per_time`` as in :class:`~odevideo.models.vid_ode.VidODE`
+    (the flow is the head times the gap in decoder steps).
     """
 
     def __init__(self, in_channels: int = 3, hidden_channels: int = 128, n_downs: int = 2, step: float = 0.1,
                  max_steps: int = 1000, flow_stride: int = 1, mask_init: float | None = None,
-                 anchor_observed: bool = False):
+                 anchor_observed: bool = False, warp_previous: str = "output", flow_per_time: bool = False):
         super().__init__()
         _check_hidden(hidden_channels, n_downs)
         if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
@@ -327,6 +332,8 @@ class VidRNN(nn.Module):
         self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
         self.flow_stride = check_flow_stride(flow_stride)
         self.anchor_observed = bool(anchor_observed)
+        self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS)
+        self.flow_per_time = bool(flow_per_time)
 
     def _check(self, frames, times, mask, query_times):
         name = type(self).__name__
@@ -371,13 +378,14 @@ class VidRNN(nn.Module):
         return (1 - a) * grid[ar, lo] + a * grid[ar, hi]
 
     def decode(self, hq: Tensor, h_first_prev: Tensor, ref_frame: Tensor, anchors: dict | None = None,
-               ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
+               flow_scale: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor, Tensor]:
         """Vid-ODE's G + warping + composition on states ``hq`` ``(B, Q, K, h, w)``.
 
         ``h_first_prev`` ``(B, K, h, w)`` is the state paired with the first query; ``ref_frame`` ``(B, C, H, W)``
         starts the chain. ``anchors`` (optional): ``anchor_frames``, ``use_anchor`` as in
         :func:`compose_frame_chain` plus ``anchor_states`` ``(B, Q, K, h, w)``, the states G pairs with anchored
-        frames. Returns ``(raw_frames, flows, differences, masks, warped, heads)``, each ``(B, Q, ...)``.
+        frames; ``flow_scale`` ``(B, Q)`` as in :func:`compose_frame_chain`.
+        Returns ``(raw_frames, flows, differences, masks, warped, heads)``, each ``(B, Q, ...)``.
         """
         b, q = hq.shape[:2]
         h_prev = torch.cat([h_first_prev[:, None], hq[:, :-1]], dim=1)
@@ -388,7 +396,8 @@ class VidRNN(nn.Module):
             chain_anchors = dict(anchor_frames=anchors["anchor_frames"], use_anchor=use)
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1))
         heads = heads.view(b, q, *heads.shape[1:])
-        ch = compose_frame_chain(heads, ref_frame, flow_stride=self.flow_stride, **chain_anchors)
+        ch = compose_frame_chain(heads, ref_frame, flow_stride=self.flow_stride, warp_previous=self.warp_previous,
+                                 flow_scale=flow_scale, **chain_anchors)
         return ch["raw_frames"], ch["flows"], ch["differences"], ch["masks"], ch["warped"], heads
 
     def forward(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> VidODEPrediction:
@@ -413,7 +422,8 @@ class VidRNN(nn.Module):
         anchors = None
         if self.anchor_observed:
             anchors = gather_anchors(_zero_unobserved(frames, mask), hs[:, 1 + q :], times, mask, query_times)
-        raw, flows, diffs, masks, warped, _ = self.decode(hq, h_first_prev, ref_frame, anchors)
+        flow_scale = frame_gaps(ref_time, query_times, anchors).float() / self.step if self.flow_per_time else None
+        raw, flows, diffs, masks, warped, _ = self.decode(hq, h_first_prev, ref_frame, anchors, flow_scale)
         return VidODEPrediction(
             frames=raw.clamp(0.0, 1.0), logits=raw, latents=hq.flatten(2), query_times=query_times,
             raw_frames=raw, hidden=hq, flows=flows, differences=diffs, masks=masks, warped=warped,

@@ -90,6 +90,31 @@ def _positive_int(name: str, value: Any) -> int:
     return value
 
 
+def _categories(n_categories: Any) -> int:
+    if isinstance(n_categories, bool) or not isinstance(n_categories, int) or n_categories < 0:
+        raise InputError(f"n_categories must be an integer >= 0, got {n_categories!r}.")
+    return n_categories
+
+
+def _categorical_code(categories: Tensor | None, n: int, n_categories: int, generator: torch.Generator | None,
+                      ref: Tensor, owner: str) -> Tensor | None:
+    """The one-hot ``(n, n_categories)`` code of ``categories`` ``(n,)`` (drawn uniformly with ``generator`` when
+    None), or None without categories."""
+    if not n_categories:
+        if categories is not None:
+            raise InputError(f"{owner}: categories were given but the generator has no categorical code "
+                             f"(build it with n_categories > 0, gan.info_categories).")
+        return None
+    if categories is None:
+        where = generator.device if generator is not None else ref.device
+        categories = torch.randint(0, n_categories, (n,), generator=generator, device=where)
+    if not isinstance(categories, Tensor) or categories.dtype != torch.long or categories.shape != (n,) \
+            or bool(((categories < 0) | (categories >= n_categories)).any()):
+        raise InputError(f"{owner}: categories must be a long tensor ({n},) of values in [0, {n_categories}), got "
+                         f"{_shape(categories)}.")
+    return nn.functional.one_hot(categories.to(ref.device), n_categories).to(ref.dtype)
+
+
 def _image_size(value: Any, owner: str, minimum: int = 8) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum or value & (value - 1):
         raise InputError(
@@ -326,19 +351,25 @@ class TGANVideoGenerator(nn.Module):
     ``[-1, 1]``; ``times`` ``(T,)`` or ``(B, T)`` default to ``0..n_frames-1``; an int draws ``z0`` from
     ``U(-1, 1)`` (TGAN's prior; ``z_dist="normal"`` for N(0, I)) with ``generator``. ``temporal_kwargs`` go to
     the temporal generator (e.g. ``seed`` for the SDE).
+
+    ``n_categories > 0`` (ours, ``gan.info_categories``): a one-hot categorical code per clip (drawn uniformly,
+    or given as ``categories`` ``(B,)`` long) appended to ``z0`` on the content path only (the image generator's
+    ``content_dim`` is then ``z_dim + n_categories``); the temporal generator still sees ``z0`` alone.
     """
 
     def __init__(self, temporal: nn.Module, image: TGANImageGenerator | None = None, *, n_frames: int = 16,
-                 z_dist: str = "uniform"):
+                 z_dist: str = "uniform", n_categories: int = 0):
         super().__init__()
+        self.n_categories = _categories(n_categories)
         image = image if image is not None else TGANImageGenerator()
         if not isinstance(temporal, nn.Module) or not isinstance(image, TGANImageGenerator):
             raise InputError("TGANVideoGenerator needs a temporal nn.Module and a TGANImageGenerator.")
         z_dim, out_dim = getattr(temporal, "z_dim", None), getattr(temporal, "out_dim", None)
-        if z_dim != image.content_dim or out_dim != image.frame_dim:
+        if z_dim is None or z_dim + self.n_categories != image.content_dim or out_dim != image.frame_dim:
             raise InputError(
-                f"TGANVideoGenerator: the temporal generator maps {z_dim} -> {out_dim} but the image generator wants "
-                f"content {image.content_dim} and frame codes {image.frame_dim}; build them with matching sizes."
+                f"TGANVideoGenerator: the temporal generator maps {z_dim} -> {out_dim} (plus {self.n_categories} "
+                f"categories on the content code) but the image generator wants content {image.content_dim} and frame "
+                f"codes {image.frame_dim}; build them with matching sizes."
             )
         if z_dist not in ("uniform", "normal"):
             raise InputError(f"z_dist must be 'uniform' (TGAN) or 'normal', got {z_dist!r}.")
@@ -348,16 +379,19 @@ class TGANVideoGenerator(nn.Module):
         self.z_dist = z_dist
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
-                generator: torch.Generator | None = None, **temporal_kwargs: Any) -> Tensor:
+                generator: torch.Generator | None = None, categories: Tensor | None = None,
+                **temporal_kwargs: Any) -> Tensor:
         z = _batch_or_z(z, self.z_dim, type(self).__name__)
         ref = next(self.image.parameters())
         if isinstance(z, int):
             z = _sample_z(z, self.z_dim, self.z_dist, generator, ref.device, ref.dtype)
+        category = _categorical_code(categories, z.shape[0], self.n_categories, generator, z, type(self).__name__)
         if times is None:
             times = torch.arange(self.n_frames, dtype=z.dtype, device=z.device)
         codes = self.temporal(z, times, **temporal_kwargs)  # (B, T, D)
         b, t = codes.shape[:2]
-        content = z[:, None, :].expand(b, t, self.z_dim).reshape(b * t, self.z_dim)
+        content = z if category is None else torch.cat([z, category], dim=1)  # the category joins z0's content path
+        content = content[:, None, :].expand(b, t, content.shape[1]).reshape(b * t, -1)
         frames = self.image(content, codes.reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
 
@@ -406,7 +440,8 @@ class MoCoGANGenerator(nn.Module):
     ``motion``: a temporal generator ``motion_dim -> motion_dim`` (:class:`MoCoGANMotionGenerator`, the GRU, or
     an ODE/SDE from :func:`mocogan_ode` / :func:`mocogan_sde`). Its ``z`` (the GRU's ``h_0`` / the ODE's
     initial code) and the content code ``z_C`` are drawn from N(0, I); ``z_C`` is repeated over the frames.
-    No categorical code (MoCoGAN's ``dim_z_category = 0``).
+    ``n_categories > 0``: MoCoGAN's categorical code ``z_A`` (``dim_z_category``), one-hot, drawn uniformly
+    per clip (or given as ``categories`` ``(B,)`` long) and appended to the content code; 0 (default): none.
 
     ``forward(batch_or_content, times=None, *, z_motion=None, generator=None, **motion_kwargs)`` ->
     ``(B, T, C, H, W)`` in ``[-1, 1]``; ``times`` default to ``0..video_length-1``.
@@ -421,8 +456,10 @@ class MoCoGANGenerator(nn.Module):
     MOTION_NORMS = ("none", "tanh", "layer")
 
     def __init__(self, motion: nn.Module, content_dim: int = 50, motion_dim: int = 16, out_channels: int = 3,
-                 image_size: int = 64, ngf: int = 64, video_length: int = 16, motion_norm: str = "none"):
+                 image_size: int = 64, ngf: int = 64, video_length: int = 16, motion_norm: str = "none",
+                 n_categories: int = 0):
         super().__init__()
+        self.n_categories = _categories(n_categories)
         if motion_norm not in self.MOTION_NORMS:
             raise InputError(f"MoCoGANGenerator: motion_norm must be one of {', '.join(self.MOTION_NORMS)}, got "
                              f"{motion_norm!r}.")
@@ -437,12 +474,12 @@ class MoCoGANGenerator(nn.Module):
                 f"{getattr(motion, 'z_dim', None)} -> {getattr(motion, 'out_dim', None)}."
             )
         self.motion = motion
-        self.image = MoCoGANImageGenerator(content_dim + motion_dim, out_channels, image_size, ngf)
+        self.image = MoCoGANImageGenerator(content_dim + self.n_categories + motion_dim, out_channels, image_size, ngf)
         self.video_length = _positive_int("video_length", video_length)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
                 z_motion: Tensor | None = None, generator: torch.Generator | None = None,
-                **motion_kwargs: Any) -> Tensor:
+                categories: Tensor | None = None, **motion_kwargs: Any) -> Tensor:
         name = type(self).__name__
         z = _batch_or_z(z, self.content_dim, name)
         ref = next(self.image.parameters())
@@ -452,6 +489,9 @@ class MoCoGANGenerator(nn.Module):
             z_motion = _sample_z(z.shape[0], self.motion_dim, "normal", generator, z.device, z.dtype)
         elif _check_code(z_motion, self.motion_dim, "z_motion", name).shape[0] != z.shape[0]:
             raise InputError(f"{name}: z_motion has {z_motion.shape[0]} rows but the content code {z.shape[0]}.")
+        category = _categorical_code(categories, z.shape[0], self.n_categories, generator, z, name)
+        if category is not None:  # MoCoGAN's z_A: a one-hot code next to the content code, repeated over frames
+            z = torch.cat([z, category], dim=1)
         if times is None:
             times = torch.arange(self.video_length, dtype=z.dtype, device=z.device)
         if isinstance(self.motion, _gru_type()) and generator is not None:
@@ -462,7 +502,7 @@ class MoCoGANGenerator(nn.Module):
         elif self.motion_norm == "layer":
             codes = nn.functional.layer_norm(codes, codes.shape[-1:])
         b, t = codes.shape[:2]
-        content = z[:, None, :].expand(b, t, self.content_dim)
+        content = z[:, None, :].expand(b, t, z.shape[1])
         frames = self.image(torch.cat([content, codes], dim=-1).reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
 
@@ -487,13 +527,18 @@ class MoCoGANImageDiscriminator(nn.Module):
     one logit ``(N,)`` (2,765,568 params). ``spectral_norm=True`` wraps the convs and drops BN.
     ``noise_sigma > 0``: MoCoGAN's ``Noise`` layers, ``N(0, sigma^2)`` added before every conv in training mode
     (:class:`GaussianInputNoise`; MoCoGAN trains with 0.1).
+    ``n_categories > 0`` (ours, for ``gan.info_categories``): the last conv has ``1 + n_categories`` outputs and
+    ``forward`` returns ``(logits, class_logits (N, n_categories))``, the class logits averaged over the patches:
+    InfoGAN's Q head on every frame, sharing the discriminator's body.
     """
 
     def __init__(self, in_channels: int = 3, ndf: int = 64, patch: bool = True, image_size: int = 64,
-                 spectral_norm: bool = False, noise_sigma: float = 0.0):
+                 spectral_norm: bool = False, noise_sigma: float = 0.0, n_categories: int = 0):
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
         self.image_size = _image_size(image_size, type(self).__name__, minimum=16)
+        self.n_categories = _categories(n_categories)
+        out = 1 + self.n_categories
         ndf = _positive_int("ndf", ndf)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         n_mid = 3 if patch else int(math.log2(image_size)) - 2
@@ -506,19 +551,23 @@ class MoCoGANImageDiscriminator(nn.Module):
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
         layers += _noise_layers(noise_sigma)
-        layers.append(sn(nn.Conv2d(chans[-1], 1, 4, 2, 1, bias=False) if patch
-                         else nn.Conv2d(chans[-1], 1, 4, 1, 0, bias=False)))
+        layers.append(sn(nn.Conv2d(chans[-1], out, 4, 2, 1, bias=False) if patch
+                         else nn.Conv2d(chans[-1], out, 4, 1, 0, bias=False)))
         self.main = nn.Sequential(*layers)
         self.patch = patch
         if not spectral_norm:
             _dcgan_init(self)
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() != 4 or x.shape[1] != self.in_channels:
             raise InputError(f"{type(self).__name__}: input must be (N, {self.in_channels}, H, W) frames "
                              f"(flatten (B, T) first), got {_shape(x)}.")
-        h = self.main(x).squeeze(1)
-        return h if self.patch else h.flatten(1).squeeze(1)
+        out = self.main(x)
+        h = out[:, 0]
+        h = h if self.patch else h.flatten(1).squeeze(1)
+        if self.n_categories:
+            return h, out[:, 1:].flatten(2).mean(2)
+        return h
 
 
 class MoCoGANVideoDiscriminator(nn.Module):
@@ -536,9 +585,7 @@ class MoCoGANVideoDiscriminator(nn.Module):
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
         self.image_size = _image_size(image_size, type(self).__name__, minimum=16)
-        if isinstance(n_categories, bool) or not isinstance(n_categories, int) or n_categories < 0:
-            raise InputError(f"n_categories must be an integer >= 0, got {n_categories!r}.")
-        self.n_categories = n_categories
+        self.n_categories = _categories(n_categories)
         ndf = _positive_int("ndf", ndf)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         n_mid = int(math.log2(image_size)) - 2

@@ -255,6 +255,7 @@ class VideoGANLosses:
     discriminator: Tensor
     metrics: dict = field(default_factory=dict)
     fake: Tensor | None = None
+    categories: Tensor | None = None  # (B,) the categorical codes of ``fake`` (info_weight > 0), else None
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -356,6 +357,40 @@ def sample_mismatched_frame_pairs(videos: Tensor, per_video: int = 1,
     return _stack_pairs(videos, (rows, i), ((rows + shift.to(rows.device)) % b, j))
 
 
+def _class_logits(out: object, n_categories: int, name: str) -> Tensor:
+    """The class logits ``(N, n_categories)`` of a discriminator with a Q head (``(logits, class_logits)``)."""
+    if not isinstance(out, tuple) or len(out) != 2 or not isinstance(out[1], Tensor) or out[1].dim() != 2 \
+            or out[1].shape[1] != n_categories:
+        raise InputError(f"{name} must return (logits, class_logits (N, {n_categories})) for the InfoGAN term; build "
+                         f"the image discriminator with n_categories={n_categories}.")
+    return out[1]
+
+
+def _info_loss(class_logits: Tensor, categories: Tensor, per_clip: int) -> tuple[Tensor, Tensor]:
+    """InfoGAN's categorical term: cross-entropy of the frames' class logits ``(B * per_clip, K)`` (clip by
+    clip, as :func:`sample_frames` orders them) against their clip's category ``(B,)``; and the accuracy."""
+    target = categories.to(class_logits.device).repeat_interleave(per_clip)
+    ce = nn.functional.cross_entropy(class_logits.float(), target)
+    acc = (class_logits.detach().argmax(1) == target).float().mean()
+    return ce, acc
+
+
+def _info_categories(generator: nn.Module, discriminators: Mapping[str, nn.Module], info_weight: object,
+                     name: str) -> int:
+    """Checks ``info_weight`` and returns the number of categories of the InfoGAN term (0 = off)."""
+    if isinstance(info_weight, bool) or not isinstance(info_weight, (int, float)) or not 0 <= info_weight < float("inf"):
+        raise InputError(f"{name}: info_weight must be a finite number >= 0, got {info_weight!r}.")
+    if not info_weight:
+        return 0
+    k = getattr(_unwrap(generator), "n_categories", 0) if generator is not None else None
+    d = discriminators.get("image")
+    kd = getattr(_unwrap(d), "n_categories", 0) if d is not None else 0
+    if d is None or not kd or (k is not None and k != kd):
+        raise InputError(f"{name}: info_weight > 0 needs a generator with a categorical code and an 'image' "
+                         f"discriminator with a Q head of the same size (n_categories), got {k} and {kd}.")
+    return kd
+
+
 def _logits(out: object, name: str) -> Tensor:
     if isinstance(out, tuple):  # categorical video discriminator: (logits, class logits)
         out = out[0]
@@ -422,6 +457,7 @@ def video_gan_losses(
     generator_kwargs: Mapping[str, Any] | None = None,
     joint_batch: bool = False,
     pair_mismatch: bool = False,
+    info_weight: float = 0.0,
 ) -> VideoGANLosses:
     """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
     discriminator on the real and on the (non-detached) fake batch.
@@ -462,6 +498,11 @@ def video_gan_losses(
             its loss takes ``[fake; mismatched]`` as the fake side (Reed et al.'s matching-aware discriminator:
             half generated, half mismatched). The generator's loss is unchanged. Needs a ``"pair"``
             discriminator and at least 2 real clips.
+        info_weight: ``> 0`` adds InfoGAN's categorical term (Chen et al. 2016) to both losses: one category per
+            fake clip is drawn with ``generator_rng`` (after the generator's codes) and passed to the generator
+            (``categories=``), and the image discriminator's Q head (``(logits, class_logits)``) must recover it
+            from every fake frame it scores: ``info_weight *`` cross-entropy. Real frames carry no category.
+            Needs a generator and an ``"image"`` discriminator with the same ``n_categories``.
 
     Returns:
         :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
@@ -470,7 +511,7 @@ def video_gan_losses(
         step (``D`` on ``fake.detach()``, then ``G`` against a frozen ``D``). Metrics: ``loss`` (generator),
         ``disc_loss``, and per discriminator ``<role>_real`` / ``<role>_fake`` (mean scores), ``<role>_g_loss``,
         ``<role>_d_loss`` and, with R1, ``<role>_r1``; with ``pair_mismatch`` also ``pair_mismatch`` (mean score
-        of the mismatched pairs).
+        of the mismatched pairs); with ``info_weight`` also ``info_ce`` and ``info_acc`` (the Q head's accuracy).
     """
     if not isinstance(generator, nn.Module):
         raise InputError(f"video_gan_losses: generator must be an nn.Module, got {type(generator).__name__}.")
@@ -495,9 +536,16 @@ def video_gan_losses(
     elif isinstance(z, bool) or not isinstance(z, (int, Tensor)) or (isinstance(z, int) and z < 1):
         raise InputError(f"video_gan_losses: z must be None, a batch size >= 1 or a code tensor, got {z!r}.")
 
+    n_info = _info_categories(generator, discriminators, info_weight, "video_gan_losses")
     kwargs = dict(generator_kwargs or {})
     if generator_rng is not None and "seed" not in kwargs and takes_noise_seed(generator):
         kwargs["seed"] = generator_rng
+    categories = None
+    if n_info:
+        n = z if isinstance(z, int) else z.shape[0]
+        where = generator_rng.device if generator_rng is not None else real.device
+        categories = torch.randint(0, n_info, (n,), generator=generator_rng, device=where).to(real.device)
+        kwargs["categories"] = categories
     fake = generator(z, times, generator=generator_rng, **kwargs)
     if not isinstance(fake, Tensor) or fake.dim() != 5 or fake.shape[1:] != real.shape[1:]:
         got = tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__
@@ -520,15 +568,22 @@ def video_gan_losses(
         if r1_gamma > 0:
             real_in = real_in.detach().requires_grad_(True)
         n_real, n_fake = real_in.shape[0], fake_in.shape[0]
+        info = n_info and role == "image"
         if joint_batch:
             parts = [real_in, fake_in] + ([mis_in] if mismatch else [])
-            scores = _logits(d(torch.cat(parts)), f"discriminators[{role!r}](real and fake)")
+            out = d(torch.cat(parts))
+            scores = _logits(out, f"discriminators[{role!r}](real and fake)")
             real_scores, fake_scores = scores[:n_real], scores[n_real:n_real + n_fake]
             mis_scores = scores[n_real + n_fake:] if mismatch else None
+            if info:
+                fake_classes = _class_logits(out, n_info, "discriminators['image']")[n_real:n_real + n_fake]
         else:
             real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
-            fake_scores = _logits(d(fake_in), f"discriminators[{role!r}](fake)")
+            out = d(fake_in)
+            fake_scores = _logits(out, f"discriminators[{role!r}](fake)")
             mis_scores = _logits(d(mis_in), f"discriminators[{role!r}](mismatched)") if mismatch else None
+            if info:
+                fake_classes = _class_logits(out, n_info, "discriminators['image']")
         g_term = gen_loss_fn(fake_scores)
         if mismatch:
             # the fake side is half generated, half mismatched real pairs; only the generated half reaches G
@@ -540,6 +595,10 @@ def video_gan_losses(
             r1 = _r1_from_scores(real_scores, real_in, float(r1_gamma))
             d_term = d_term + r1
             logs[f"{role}_r1"] = r1.detach()
+        if info:  # Q (the image discriminator's head) and G both minimise it, as InfoGAN
+            ce, acc = _info_loss(fake_classes, categories, image_frames)
+            g_term, d_term = g_term + info_weight * ce, d_term + info_weight * ce
+            logs["info_ce"], logs["info_acc"] = ce.detach(), acc
         g_terms.append(g_term)
         d_terms.append(d_term)
         logs[f"{role}_real"] = real_scores.detach().float().mean()
@@ -550,7 +609,8 @@ def video_gan_losses(
     disc = torch.stack(d_terms).sum()
     logs = {"loss": gen.detach(), "disc_loss": disc.detach(), **logs}
     values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
-    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake)
+    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake,
+                          categories=categories)
 
 
 def multilevel_gan_losses(
@@ -641,6 +701,8 @@ def video_gan_generator_loss(
     image_frames: int = 1,
     real: Tensor | None = None,
     pair_mismatch: bool = False,
+    categories: Tensor | None = None,
+    info_weight: float = 0.0,
 ) -> Tensor:
     """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
     graph) from a fresh pass of each discriminator: the second half of an *alternating* step, where the
@@ -655,8 +717,14 @@ def video_gan_generator_loss(
     statistics as its own step) and only the fake scores enter the loss. ``None``: the fakes alone.
     ``pair_mismatch`` (with ``real``): the pair discriminator's joint batch also holds mismatched real pairs, as in
     the discriminator's own step (:func:`video_gan_losses`), so its BatchNorm statistics stay the same.
+    ``categories`` ``(B,)`` and ``info_weight > 0``: the InfoGAN term of :func:`video_gan_losses` for the fakes'
+    categories (``VideoGANLosses.categories``), from the image discriminator's fresh pass.
     """
     _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
+    n_info = _info_categories(None, discriminators, info_weight, "video_gan_generator_loss")
+    if n_info and (not isinstance(categories, Tensor) or categories.shape != fake.shape[:1]):
+        raise InputError(f"video_gan_generator_loss: info_weight > 0 needs the fakes' categories ({fake.shape[0]},), "
+                         f"got {categories if categories is None else tuple(categories.shape)}.")
     if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
         raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
                          f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
@@ -676,8 +744,13 @@ def video_gan_generator_loss(
             if role == "pair" and pair_mismatch:
                 parts.append(sample_mismatched_frame_pairs(real_s, image_frames, generator_rng))
             n, x = r.shape[0], torch.cat(parts)
-        scores = _logits(discriminators[role](x), f"discriminators[{role!r}](fake)")
-        terms.append(gen_loss_fn(scores[n:n + n_fake]))
+        out = discriminators[role](x)
+        scores = _logits(out, f"discriminators[{role!r}](fake)")
+        term = gen_loss_fn(scores[n:n + n_fake])
+        if n_info and role == "image":
+            classes = _class_logits(out, n_info, "discriminators['image']")[n:n + n_fake]
+            term = term + info_weight * _info_loss(classes, categories, image_frames)[0]
+        terms.append(term)
     return torch.stack(terms).sum()
 
 

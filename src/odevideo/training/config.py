@@ -74,13 +74,15 @@ class ModelConfig:
     encoder_solver: SolverConfig | None = None  # vid_ode ODE-ConvGRU; None = one Euler step per gap (the authors')
     decoder_start: Literal["last_observed", "first_observed", "first_target"] = "last_observed"
     first_prev: Literal["state", "embedding"] = "state"
-    warp_previous: Literal["output", "warped"] = "output"
+    # output: X_{k-1} (eq. 2); warped: the authors' code; reference: the reference frame by the composed flows (ours)
+    warp_previous: Literal["output", "warped", "reference"] = "output"
     use_flow_warping: bool = True  # ablation (D)/(E)
     use_mask_composition: bool = True  # ablation (E)
     mask_init: float | None = None  # vid_ode / vid_rnn: composition mask M at initialisation (None = sigmoid(~0) = 0.5)
     ode_autocast: bool = False  # vid_ode: ODE-net / ConvGRU convs in the bf16/fp16 autocast dtype too (states stay fp32)
     ode_rate: float = 1.0  # vid_ode: dh/dt = ode_rate * f(h) in both ODEs (1 / data.frame_dt: unit rate per frame)
     flow_stride: int = 1  # vid_ode / vid_rnn: flow on a grid this many times coarser, upsampled bilinearly (1 = per pixel)
+    flow_per_time: bool = False  # vid_ode / vid_rnn: G's flow head is a velocity, scaled by the time gap (not in the paper)
     anchor_observed: bool = False  # vid_ode / vid_rnn: warp the latest observed frame when one precedes a query (not in the paper)
     run_backwards: bool = True  # ODE-ConvGRU over the inputs backwards in time (the authors')
     time_input: Literal["none", "delta_t", "decay"] = "none"  # convgru: ConvGRU, ConvGRU-delta-t, ConvGRU-Decay
@@ -146,6 +148,12 @@ class GANConfig:
     # of its fake side (Reed et al. 2016's matching-aware discriminator), so it learns from the data what belongs to
     # one clip from the first step on; our addition (needs pair_disc)
     pair_mismatch: bool = False
+    # an InfoGAN categorical code (our addition for identity over time): a one-hot code of this many categories per
+    # clip joins the content code (MoCoGAN's z_A, TGAN's z0 path), and the image discriminator gets a Q head that
+    # must recover it from EVERY frame it sees (cross-entropy in both losses, weight info_weight), so each frame has
+    # to show which category its clip was drawn with; 0 = off (needs the image discriminator)
+    info_categories: int = 0
+    info_weight: float = 1.0
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

@@ -62,7 +62,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
             warp_previous=m.warp_previous, use_flow_warping=m.use_flow_warping,
             use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards, flow_stride=m.flow_stride,
             mask_init=m.mask_init, ode_autocast=m.ode_autocast, ode_rate=m.ode_rate,
-            anchor_observed=m.anchor_observed,
+            anchor_observed=m.anchor_observed, flow_per_time=m.flow_per_time,
         )
     if m.family in ("ode_fc", "ode_conv"):
         stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
@@ -74,7 +74,8 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
         return ConvGRUBaseline(**conv, time_input=m.time_input)
     if m.family == "vid_rnn":
         return VidRNN(**conv, step=m.rnn_step, flow_stride=m.flow_stride, mask_init=m.mask_init,
-                      anchor_observed=m.anchor_observed)
+                      anchor_observed=m.anchor_observed, warp_previous=m.warp_previous,
+                      flow_per_time=m.flow_per_time)
     raise ConfigError(
         f"unknown model.family {m.family!r}; use latent_ode_vae, ode2vae, encoder_ode_decoder, "
         f"{', '.join(VID_ODE_FAMILIES)}, {', '.join(GAN_FAMILIES)}"
@@ -195,6 +196,7 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
     from odevideo.models import MoCoGANGenerator, TGANImageGenerator, TGANVideoGenerator
 
     g, d = cfg.gan, cfg.data
+    _check_info(cfg)
     temporal = _temporal_generator(cfg)
     if cfg.model.family == "tganv2":
         from odevideo.models.tganv2 import TGANv2Generator
@@ -203,10 +205,28 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
         return TGANv2Generator(temporal, out_channels=d.channels, image_size=d.image_size, channels=g.gen_channels,
                                levels=g.levels, n_frames=d.num_frames)
     if cfg.model.family == "tgan":
-        image = TGANImageGenerator(g.latent_dim, g.latent_dim, d.channels, d.image_size, conv_ch=g.gen_channels)
-        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames)
+        image = TGANImageGenerator(g.latent_dim + g.info_categories, g.latent_dim, d.channels, d.image_size,
+                                   conv_ch=g.gen_channels)
+        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames, n_categories=g.info_categories)
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
-                            video_length=d.num_frames, motion_norm=g.motion_norm)
+                            video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories)
+
+
+def _check_info(cfg: ExperimentConfig) -> None:
+    g = cfg.gan
+    if isinstance(g.info_categories, bool) or not isinstance(g.info_categories, int) or g.info_categories < 0 \
+            or g.info_categories == 1:
+        raise ConfigError(f"gan.info_categories must be 0 (off) or an integer >= 2, got {g.info_categories!r}")
+    if g.info_categories and cfg.model.family == "tganv2":
+        raise ConfigError("gan.info_categories is for tgan / mocogan (their image discriminator holds the Q head); "
+                          "set it to 0 for tganv2")
+    image_disc = g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
+    if g.info_categories and not image_disc:
+        raise ConfigError("gan.info_categories needs the image discriminator (its Q head recovers the category from "
+                          "every frame): set gan.image_disc=true, or gan.info_categories=0")
+    if not (isinstance(g.info_weight, (int, float)) and not isinstance(g.info_weight, bool)
+            and 0 < g.info_weight < float("inf")):
+        raise ConfigError(f"gan.info_weight must be a positive finite number, got {g.info_weight!r}")
 
 
 def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
@@ -225,7 +245,8 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     if image_disc:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
-                                                     spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
+                                                     spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise,
+                                                     n_categories=g.info_categories)
     if g.pair_mismatch and not g.pair_disc:
         raise ConfigError("gan.pair_mismatch=true shows mismatched real pairs to the pair discriminator; turn it on "
                           "with gan.pair_disc=true (or set gan.pair_mismatch=false)")
@@ -255,7 +276,8 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch,
-                            pair_mismatch=cfg.gan.pair_mismatch)
+                            pair_mismatch=cfg.gan.pair_mismatch,
+                            info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0)
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
