@@ -476,7 +476,8 @@ def video_gan_losses(
         z: the generator's input: ``None`` = as many clips as ``real`` has, an int = that many, or a code tensor.
         times: the frame times to generate (default: the generator's ``0..T-1``); the fake clips must have the
             real clips' shape.
-        generator_rng: the one ``torch.Generator`` of the step, drawn in this order: the generator's codes (its
+        generator_rng: the one ``torch.Generator`` of the step, drawn in this order: the categories (with
+            ``info_weight`` only), the generator's codes (its
             ``generator=`` argument; SDE temporal generators also get it as ``seed``), the real clips' frame
             indices, then the fake clips' frame indices (:func:`sample_frames`). ``None``: torch's global RNG.
         r1_gamma: ``> 0`` adds R1 (``gamma / 2 * E||grad_x D(x)||^2``, :func:`r1_penalty`) on each
@@ -499,7 +500,7 @@ def video_gan_losses(
             half generated, half mismatched). The generator's loss is unchanged. Needs a ``"pair"``
             discriminator and at least 2 real clips.
         info_weight: ``> 0`` adds InfoGAN's categorical term (Chen et al. 2016) to both losses: one category per
-            fake clip is drawn with ``generator_rng`` (after the generator's codes) and passed to the generator
+            fake clip is drawn with ``generator_rng`` (first, before the generator's codes) and passed to the generator
             (``categories=``), and the image discriminator's Q head (``(logits, class_logits)``) must recover it
             from every fake frame it scores: ``info_weight *`` cross-entropy. Real frames carry no category.
             Needs a generator and an ``"image"`` discriminator with the same ``n_categories``.
@@ -721,13 +722,13 @@ def video_gan_generator_loss(
     categories (``VideoGANLosses.categories``), from the image discriminator's fresh pass.
     """
     _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
+    if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
+        raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
+                         f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
     n_info = _info_categories(None, discriminators, info_weight, "video_gan_generator_loss")
     if n_info and (not isinstance(categories, Tensor) or categories.shape != fake.shape[:1]):
         raise InputError(f"video_gan_generator_loss: info_weight > 0 needs the fakes' categories ({fake.shape[0]},), "
                          f"got {categories if categories is None else tuple(categories.shape)}.")
-    if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
-        raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
-                         f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
     if real is not None:
         real = _check_real(real)
         real_s = to_signed_range(real.detach()).to(fake.dtype)
