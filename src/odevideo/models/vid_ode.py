@@ -328,9 +328,9 @@ def frame_gaps(ref_time: Tensor, query_times: Tensor, anchors: dict | None = Non
     return query_times - prev
 
 
-def _choice(name: str, value: str, valid: tuple[str, ...]) -> str:
+def _choice(name: str, value: str, valid: tuple[str, ...], owner: str = "VidODE") -> str:
     if value not in valid:
-        raise InputError(f"VidODE {name}={value!r} is not supported; use one of: {', '.join(valid)}.")
+        raise InputError(f"{owner} {name}={value!r} is not supported; use one of: {', '.join(valid)}.")
     return value
 
 

@@ -332,7 +332,7 @@ class VidRNN(nn.Module):
         self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
         self.flow_stride = check_flow_stride(flow_stride)
         self.anchor_observed = bool(anchor_observed)
-        self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS)
+        self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS, "VidRNN")
         self.flow_per_time = bool(flow_per_time)
 
     def _check(self, frames, times, mask, query_times):

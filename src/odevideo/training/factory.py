@@ -212,6 +212,12 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
                             video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories)
 
 
+def _has_image_disc(cfg: ExperimentConfig) -> bool:
+    """Whether the GAN gets the per-frame image discriminator (``gan.image_disc``; None = MoCoGAN only)."""
+    g = cfg.gan
+    return g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
+
+
 def _check_info(cfg: ExperimentConfig) -> None:
     g = cfg.gan
     if isinstance(g.info_categories, bool) or not isinstance(g.info_categories, int) or g.info_categories < 0 \
@@ -220,7 +226,7 @@ def _check_info(cfg: ExperimentConfig) -> None:
     if g.info_categories and cfg.model.family == "tganv2":
         raise ConfigError("gan.info_categories is for tgan / mocogan (their image discriminator holds the Q head); "
                           "set it to 0 for tganv2")
-    image_disc = g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
+    image_disc = _has_image_disc(cfg)
     if g.info_categories and not image_disc:
         raise ConfigError("gan.info_categories needs the image discriminator (its Q head recovers the category from "
                           "every frame): set gan.image_disc=true, or gan.info_categories=0")
@@ -241,7 +247,7 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
         critics["video"] = TGANv2MultiLevelDiscriminator(d.channels, g.video_disc_channels or g.disc_channels,
                                                          levels=g.levels)
         return critics
-    image_disc = g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
+    image_disc = _has_image_disc(cfg)
     if image_disc:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
