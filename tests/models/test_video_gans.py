@@ -150,6 +150,47 @@ def test_mocogan_generator_motion_norm():
         MoCoGANGenerator(motion, motion_norm="batch")
 
 
+def test_frame_transform_draws_one_image_per_clip_and_moves_it_by_the_codes():
+    # gan.frame_transform: frame t = the clip's one image moved by the head's transform of the code at t, for
+    # TGAN (image from z0 and the code at time 0) and MoCoGAN (image from the content code, motion code 0)
+    from odevideo.nn.warping import affine_warp
+
+    torch.manual_seed(0)
+    times = torch.tensor([-2.0, 0.0, 0.5, 3.0, 9.25])
+    tgan = TGANVideoGenerator(tgan_ode(), TGANImageGenerator(image_size=32, conv_ch=32, init="default"),
+                              frame_transform="translate", max_shift=0.5).eval()
+    z = torch.rand(3, 100, generator=_gen(1)) * 2 - 1
+    moco = MoCoGANGenerator(mocogan_ode(), image_size=32, ngf=8, motion_norm="tanh",
+                            frame_transform="affine").eval()
+    zc, zm = torch.randn(3, 50, generator=_gen(2)), torch.randn(3, 16, generator=_gen(3))
+    with torch.no_grad():
+        out = tgan(z, times)
+        sprite = tgan.image(z, tgan.temporal(z, [0.0])[:, 0])
+        codes = tgan.temporal(z, times)
+        mout = moco(zc, times, z_motion=zm)
+        msprite = moco.image(torch.cat([zc, torch.zeros(3, 16)], dim=1))
+        mcodes = torch.tanh(moco.motion(zm, times))
+    for o, sp, head, c in ((out, sprite, tgan.transform, codes), (mout, msprite, moco.transform, mcodes)):
+        assert o.shape == (3, 5, *sp.shape[1:])
+        for k in range(5):
+            torch.testing.assert_close(o[:, k], affine_warp(sp, head(c[:, k])), rtol=0, atol=1e-5)
+    assert not torch.allclose(out[:, 0], out[:, -1], atol=1e-3)  # the codes move the image
+    with torch.no_grad():  # a zero head: no motion, every frame is the clip's image itself
+        tgan.transform.linear.weight.zero_()
+        still = tgan(z, times)
+    torch.testing.assert_close(still, sprite[:, None].expand_as(still), rtol=0, atol=1e-5)
+    # the head trains with the rest, and "none" leaves the papers' generators (and their parameters) alone
+    tgan.train()
+    tgan(z, times).square().mean().backward()
+    assert tgan.transform.linear.weight.grad.abs().sum() > 0 and tgan.image.fc_content.weight.grad.abs().sum() > 0
+    assert count_parameters(moco) == count_parameters(MoCoGANGenerator(mocogan_ode(), image_size=32, ngf=8)) + 16 * 6 + 6
+    assert MoCoGANGenerator(mocogan_ode(), image_size=32, ngf=8).transform is None
+    with pytest.raises(InputError, match="frame_transform"):
+        MoCoGANGenerator(mocogan_ode(), frame_transform="flow")
+    with pytest.raises(InputError, match="frame_transform"):
+        _small_tgan(tgan_ode()).__class__(tgan_ode(), frame_transform="shift")
+
+
 def test_sde_plug_in_and_wgan_step_reaches_the_temporal_generator():
     torch.manual_seed(0)
     sde = _small_tgan(SDETemporalGenerator(100, frame_dt=1 / 15)).eval()

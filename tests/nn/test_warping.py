@@ -66,3 +66,50 @@ def test_bad_shapes():
         warp(_img(), torch.zeros(2, 3, 8, 10))
     with pytest.raises(InputError):
         warp(_img(), torch.zeros(2, 2, 8, 9))
+
+
+# --- global transforms (affine_warp, CodeToAffine) ---------------------------------------------------------------
+
+
+def test_affine_warp_identity_is_exact_and_a_shift_moves_by_whole_pixels():
+    from odevideo.nn.warping import affine_warp
+
+    img = _img(h=8, w=10)
+    eye = torch.tensor([[1.0, 0, 0], [0, 1, 0]]).expand(2, 2, 3)
+    torch.testing.assert_close(affine_warp(img, eye), img, rtol=0, atol=1e-6)
+    # align_corners=False: a shift of s half-frames is s * W / 2 pixels; +2 px in x shows the pixel 2 to the right
+    theta = eye.clone()
+    theta[:, 0, 2] = 2 * 2 / 10
+    theta[:, 1, 2] = -1 * 2 / 8  # -1 px in y
+    out = affine_warp(img, theta)
+    torch.testing.assert_close(out[:, :, 1:, :8], img[:, :, :7, 2:], rtol=0, atol=1e-5)
+    # border padding: what comes from outside repeats the edge pixel
+    torch.testing.assert_close(out[:, :, 1:, 8], img[:, :, :7, 9], rtol=0, atol=1e-5)
+    with pytest.raises(InputError, match="theta"):
+        affine_warp(img, eye[:1])
+
+
+def test_code_to_affine_starts_near_identity_bounds_its_shift_and_passes_gradients():
+    from odevideo.nn.warping import CodeToAffine
+
+    head = CodeToAffine(5, "translate", max_shift=0.5)
+    codes = torch.randn(7, 5, generator=torch.Generator().manual_seed(1))
+    theta = head(codes)
+    assert theta.shape == (7, 2, 3)
+    torch.testing.assert_close(theta[:, :, :2], torch.eye(2).expand(7, 2, 2))  # translation only
+    assert theta[:, :, 2].abs().max() < 0.2  # near-identity at init (weights N(0, 0.02^2))
+    with torch.no_grad():
+        head.linear.bias.fill_(100.0)
+    assert torch.allclose(head(codes)[:, :, 2], torch.full((7, 2), 0.5))  # saturates at max_shift, not beyond
+    affine = CodeToAffine(5, "affine")
+    theta = affine(codes)
+    assert theta.shape == (7, 2, 3) and not torch.equal(theta[:, :, :2], torch.eye(2).expand(7, 2, 2))
+    assert ((theta[:, :, :2] - torch.eye(2)).abs() < 0.5).all()
+    theta.sum().backward()
+    assert affine.linear.weight.grad is not None and affine.linear.weight.grad.abs().sum() > 0
+    for bad, match in (({"kind": "rotate"}, "kind"), ({"max_shift": 0}, "max_shift"), ({"code_dim": 0}, "code_dim")):
+        kw = {"code_dim": 5, **bad}
+        with pytest.raises(InputError, match=match):
+            CodeToAffine(**kw)
+    with pytest.raises(InputError, match=r"\(N, 5\)"):
+        head(torch.zeros(3, 4))

@@ -339,3 +339,21 @@ def test_info_categories_option_trains_and_generates(tmp_path, preset):
         extra = [option] if option.startswith("gan.info_categories") else ["gan.info_categories=3", option]
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, preset, "name=x", *extra))
+
+
+@pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
+def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates(tmp_path, preset):
+    res = Trainer(_cfg(tmp_path, preset, "name=f", "gan.frame_transform=translate", "gan.frame_max_shift=0.75")).fit()
+    model, cfg = load_model(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights
+    assert cfg.gan.frame_transform == "translate" and model.transform.max_shift == 0.75
+    assert model.transform.linear.weight.abs().sum() > 0
+    clip = model.sample(2, [-1.0, 0.5, 2.0], generator=torch.Generator().manual_seed(0))
+    assert clip.shape == (2, 3, 1, 16, 16) and torch.isfinite(clip).all()
+    for option, match in (("gan.frame_transform=flow", "frame_transform"), ("gan.frame_max_shift=0", "frame_max_shift")):
+        with pytest.raises(ConfigError, match=match):
+            Trainer(_cfg(tmp_path, preset, "name=x", option))
+
+
+def test_frame_transform_is_refused_for_tganv2(tmp_path):
+    with pytest.raises(ConfigError, match="frame_transform"):
+        Trainer(_cfg(tmp_path, "tganv2_ode_mmnist32", *TINY_TGANV2, "name=x", "gan.frame_transform=translate"))

@@ -48,6 +48,7 @@ from torch import Tensor, nn
 
 from odevideo.errors import InputError
 from odevideo.nn.noise import GaussianInputNoise
+from odevideo.nn.warping import CodeToAffine, affine_warp
 
 __all__ = [
     "TGANImageGenerator",
@@ -173,6 +174,25 @@ def _noise_layers(sigma: float) -> list[nn.Module]:
     the layer indices, and the state-dict keys, of noise-free discriminators stay as they were)."""
     noise = GaussianInputNoise(sigma)  # validates sigma
     return [noise] if noise.sigma > 0 else []
+
+
+FRAME_TRANSFORMS = ("none", "translate", "affine")
+
+
+def _frame_transform(kind: Any, code_dim: int, max_shift: float, owner: str) -> CodeToAffine | None:
+    """The head of ``frame_transform`` (``None`` for ``"none"``), checked."""
+    if kind not in FRAME_TRANSFORMS:
+        raise InputError(f"{owner}: frame_transform must be one of {', '.join(FRAME_TRANSFORMS)}, got {kind!r}.")
+    return None if kind == "none" else CodeToAffine(code_dim, kind, max_shift)
+
+
+def _transform_sprite(sprite: Tensor, head: CodeToAffine, codes: Tensor) -> Tensor:
+    """Frame ``t`` of clip ``b`` = ``sprite[b]`` moved by ``head(codes[b, t])``: ``(B, C, H, W)``, ``(B, T, D)`` ->
+    ``(B, T, C, H, W)``. The image is drawn once per clip, so what it shows cannot change over the clip."""
+    b, t = codes.shape[:2]
+    theta = head(codes.reshape(b * t, -1))
+    frames = affine_warp(sprite[:, None].expand(b, t, *sprite.shape[1:]).reshape(b * t, *sprite.shape[1:]), theta)
+    return frames.view(b, t, *sprite.shape[1:])
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -355,10 +375,17 @@ class TGANVideoGenerator(nn.Module):
     ``n_categories > 0`` (ours, ``gan.info_categories``): a one-hot categorical code per clip (drawn uniformly,
     or given as ``categories`` ``(B,)`` long) appended to ``z0`` on the content path only (the image generator's
     ``content_dim`` is then ``z_dim + n_categories``); the temporal generator still sees ``z0`` alone.
+
+    ``frame_transform`` (ours, ``gan.frame_transform``): ``"none"`` (TGAN: every frame drawn from its own code);
+    ``"translate"`` / ``"affine"``: the image generator draws ONE image per clip, from ``z0`` and the frame
+    code at time 0, and frame ``t`` is that image moved by a global transform read from the frame code at ``t``
+    (:class:`~odevideo.nn.warping.CodeToAffine`, shifts up to ``max_shift`` half-frames): the temporal generator
+    still decides all motion, at any real times, but cannot redraw what the clip shows.
     """
 
     def __init__(self, temporal: nn.Module, image: TGANImageGenerator | None = None, *, n_frames: int = 16,
-                 z_dist: str = "uniform", n_categories: int = 0):
+                 z_dist: str = "uniform", n_categories: int = 0, frame_transform: str = "none",
+                 max_shift: float = 1.0):
         super().__init__()
         self.n_categories = _categories(n_categories)
         image = image if image is not None else TGANImageGenerator()
@@ -377,6 +404,8 @@ class TGANVideoGenerator(nn.Module):
         self.z_dim = z_dim
         self.n_frames = _positive_int("n_frames", n_frames)
         self.z_dist = z_dist
+        self.frame_transform = frame_transform
+        self.transform = _frame_transform(frame_transform, out_dim, max_shift, type(self).__name__)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
                 generator: torch.Generator | None = None, categories: Tensor | None = None,
@@ -391,6 +420,9 @@ class TGANVideoGenerator(nn.Module):
         codes = self.temporal(z, times, **temporal_kwargs)  # (B, T, D)
         b, t = codes.shape[:2]
         content = z if category is None else torch.cat([z, category], dim=1)  # the category joins z0's content path
+        if self.transform is not None:
+            code0 = self.temporal(z, torch.zeros(1, dtype=z.dtype, device=z.device), **temporal_kwargs)[:, 0]
+            return _transform_sprite(self.image(content, code0), self.transform, codes)
         content = content[:, None, :].expand(b, t, content.shape[1]).reshape(b * t, -1)
         frames = self.image(content, codes.reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
@@ -451,13 +483,19 @@ class MoCoGANGenerator(nn.Module):
     ``"tanh"``: ``tanh(code)``, the GRU's range ``(-1, 1)`` for unbounded motion generators (an ODE's
     trajectory can grow over the clip). ``"layer"``: each frame's code standardised over its ``motion_dim``
     entries (zero mean, unit variance; LayerNorm without affine), so every frame's code has the same scale.
+
+    ``frame_transform`` (ours, ``gan.frame_transform``): ``"none"`` (MoCoGAN: every frame drawn from
+    ``[z_C, z_M(t)]``); ``"translate"`` / ``"affine"``: the image generator draws ONE image per clip from the
+    content alone (``[z_C, 0]``: motion code zero), and frame ``t`` is that image moved by a global transform
+    read from the (normalised) motion code at ``t`` (:class:`~odevideo.nn.warping.CodeToAffine`, shifts up to
+    ``max_shift`` half-frames): content and motion are then separate by construction.
     """
 
     MOTION_NORMS = ("none", "tanh", "layer")
 
     def __init__(self, motion: nn.Module, content_dim: int = 50, motion_dim: int = 16, out_channels: int = 3,
                  image_size: int = 64, ngf: int = 64, video_length: int = 16, motion_norm: str = "none",
-                 n_categories: int = 0):
+                 n_categories: int = 0, frame_transform: str = "none", max_shift: float = 1.0):
         super().__init__()
         self.n_categories = _categories(n_categories)
         if motion_norm not in self.MOTION_NORMS:
@@ -476,6 +514,8 @@ class MoCoGANGenerator(nn.Module):
         self.motion = motion
         self.image = MoCoGANImageGenerator(content_dim + self.n_categories + motion_dim, out_channels, image_size, ngf)
         self.video_length = _positive_int("video_length", video_length)
+        self.frame_transform = frame_transform
+        self.transform = _frame_transform(frame_transform, motion_dim, max_shift, type(self).__name__)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
                 z_motion: Tensor | None = None, generator: torch.Generator | None = None,
@@ -502,6 +542,9 @@ class MoCoGANGenerator(nn.Module):
         elif self.motion_norm == "layer":
             codes = nn.functional.layer_norm(codes, codes.shape[-1:])
         b, t = codes.shape[:2]
+        if self.transform is not None:
+            sprite = self.image(torch.cat([z, torch.zeros_like(codes[:, 0])], dim=1))
+            return _transform_sprite(sprite, self.transform, codes)
         content = z[:, None, :].expand(b, t, z.shape[1])
         frames = self.image(torch.cat([content, codes], dim=-1).reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])

@@ -154,6 +154,13 @@ class GANConfig:
     # to show which category its clip was drawn with; 0 = off (needs the image discriminator)
     info_categories: int = 0
     info_weight: float = 1.0
+    # tgan / mocogan (our addition for identity over time): none = every frame drawn from its own code (the
+    # papers); translate / affine = the image generator draws ONE image per clip (TGAN: from z0 and the frame code
+    # at time 0; MoCoGAN: from the content code, motion code 0) and each frame is that image moved by a global
+    # transform read from the frame / motion code at its time (shifts up to frame_max_shift half-frames), so the
+    # temporal generator decides the motion but cannot redraw the content
+    frame_transform: Literal["none", "translate", "affine"] = "none"
+    frame_max_shift: float = 1.0
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

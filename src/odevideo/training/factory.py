@@ -182,7 +182,7 @@ def _check_tganv2(cfg: ExperimentConfig) -> None:
         ("gan.image_disc", bool(g.image_disc)), ("gan.spectral_norm", g.spectral_norm),
         ("gan.svc_every", g.svc_every > 0), ("gan.disc_noise", g.disc_noise > 0),
         ("gan.motion_norm", g.motion_norm != "none"), ("gan.pair_disc", g.pair_disc),
-        ("gan.pair_mismatch", g.pair_mismatch),
+        ("gan.pair_mismatch", g.pair_mismatch), ("gan.frame_transform", g.frame_transform != "none"),
     ) if on]
     if unsupported:
         raise ConfigError(
@@ -197,6 +197,10 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
 
     g, d = cfg.gan, cfg.data
     _check_info(cfg)
+    if not (isinstance(g.frame_max_shift, (int, float)) and not isinstance(g.frame_max_shift, bool)
+            and 0 < g.frame_max_shift < float("inf")):
+        raise ConfigError(f"gan.frame_max_shift must be a positive finite number (half-frames), got "
+                          f"{g.frame_max_shift!r}")
     temporal = _temporal_generator(cfg)
     if cfg.model.family == "tganv2":
         from odevideo.models.tganv2 import TGANv2Generator
@@ -207,9 +211,11 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
     if cfg.model.family == "tgan":
         image = TGANImageGenerator(g.latent_dim + g.info_categories, g.latent_dim, d.channels, d.image_size,
                                    conv_ch=g.gen_channels)
-        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames, n_categories=g.info_categories)
+        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames, n_categories=g.info_categories,
+                                  frame_transform=g.frame_transform, max_shift=g.frame_max_shift)
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
-                            video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories)
+                            video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories,
+                            frame_transform=g.frame_transform, max_shift=g.frame_max_shift)
 
 
 def _has_image_disc(cfg: ExperimentConfig) -> bool:
