@@ -191,6 +191,29 @@ def test_frame_transform_draws_one_image_per_clip_and_moves_it_by_the_codes():
         _small_tgan(tgan_ode()).__class__(tgan_ode(), frame_transform="shift")
 
 
+def test_a_smaller_sprite_sits_at_the_centre_of_a_black_canvas_before_it_moves():
+    torch.manual_seed(0)
+    moco = MoCoGANGenerator(mocogan_ode(), image_size=32, ngf=8, frame_transform="translate", sprite_size=16).eval()
+    tgan = TGANVideoGenerator(tgan_ode(), TGANImageGenerator(image_size=16, conv_ch=32, init="default"),
+                              frame_transform="translate", frame_size=32).eval()
+    assert moco.image.image_size == 16 and tgan.image.image_size == 16
+    for g in (moco, tgan):
+        with torch.no_grad():
+            g.transform.linear.weight.zero_()  # no motion: every frame is the canvas itself
+            out = g(3, [0.0, 1.0, 4.5], generator=_gen(1))
+        assert out.shape == (3, 3, 3, 32, 32)
+        border = torch.ones(32, 32, dtype=torch.bool)
+        border[8:24, 8:24] = False
+        assert torch.equal(out[..., border], torch.full_like(out[..., border], -1.0))  # black around the sprite
+        assert (out[..., 8:24, 8:24] > -1).any()
+    with pytest.raises(InputError, match="frame_transform"):  # a fixed canvas would never move
+        MoCoGANGenerator(mocogan_ode(), image_size=32, sprite_size=16)
+    with pytest.raises(InputError, match="sprite_size"):
+        MoCoGANGenerator(mocogan_ode(), image_size=32, frame_transform="translate", sprite_size=64)
+    with pytest.raises(InputError, match="frame_transform"):
+        TGANVideoGenerator(tgan_ode(), TGANImageGenerator(image_size=16, conv_ch=32), frame_size=32)
+
+
 def test_sde_plug_in_and_wgan_step_reaches_the_temporal_generator():
     torch.manual_seed(0)
     sde = _small_tgan(SDETemporalGenerator(100, frame_dt=1 / 15)).eval()

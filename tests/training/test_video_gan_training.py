@@ -349,7 +349,10 @@ def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates
     assert model.transform.linear.weight.abs().sum() > 0
     clip = model.sample(2, [-1.0, 0.5, 2.0], generator=torch.Generator().manual_seed(0))
     assert clip.shape == (2, 3, 1, 16, 16) and torch.isfinite(clip).all()
-    for option, match in (("gan.frame_transform=flow", "frame_transform"), ("gan.frame_max_shift=0", "frame_max_shift")):
+    small = Trainer(_cfg(tmp_path, preset, "name=s", "gan.frame_transform=affine", "gan.sprite_size=8")).model
+    assert small.image.image_size == 8 and small(2).shape == (2, 16, 1, 16, 16)
+    for option, match in (("gan.frame_transform=flow", "frame_transform"), ("gan.frame_max_shift=0", "frame_max_shift"),
+                          ("gan.sprite_size=8", "sprite_size")):
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, preset, "name=x", option))
 

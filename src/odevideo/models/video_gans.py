@@ -186,9 +186,27 @@ def _frame_transform(kind: Any, code_dim: int, max_shift: float, owner: str) -> 
     return None if kind == "none" else CodeToAffine(code_dim, kind, max_shift)
 
 
-def _transform_sprite(sprite: Tensor, head: CodeToAffine, codes: Tensor) -> Tensor:
-    """Frame ``t`` of clip ``b`` = ``sprite[b]`` moved by ``head(codes[b, t])``: ``(B, C, H, W)``, ``(B, T, D)`` ->
-    ``(B, T, C, H, W)``. The image is drawn once per clip, so what it shows cannot change over the clip."""
+def _sprite_size(sprite_size: Any, frame_size: int, transform: CodeToAffine | None, owner: str) -> int:
+    """The checked size of the image drawn per clip: ``None`` = the frame size; smaller needs a transform."""
+    if sprite_size is None:
+        return frame_size
+    if isinstance(sprite_size, bool) or not isinstance(sprite_size, int) or not 8 <= sprite_size <= frame_size:
+        raise InputError(f"{owner}: sprite_size must be None (the frame size) or an integer in [8, {frame_size}], got "
+                         f"{sprite_size!r}.")
+    if sprite_size < frame_size and transform is None:
+        raise InputError(f"{owner}: sprite_size {sprite_size} < the frame size {frame_size} places the image on a "
+                         "canvas that only a frame_transform can move; set frame_transform='translate' or 'affine'.")
+    return sprite_size
+
+
+def _transform_sprite(sprite: Tensor, head: CodeToAffine, codes: Tensor, frame_size: int) -> Tensor:
+    """Frame ``t`` of clip ``b`` = ``sprite[b]`` moved by ``head(codes[b, t])``: ``(B, C, h, w)``, ``(B, T, D)`` ->
+    ``(B, T, C, H, W)``. The image is drawn once per clip, so what it shows cannot change over the clip. A sprite
+    smaller than ``frame_size`` is first put at the centre of a canvas of the data minimum (-1: black)."""
+    if sprite.shape[-1] < frame_size or sprite.shape[-2] < frame_size:
+        top, left = (frame_size - sprite.shape[-2]) // 2, (frame_size - sprite.shape[-1]) // 2
+        pad = (left, frame_size - sprite.shape[-1] - left, top, frame_size - sprite.shape[-2] - top)
+        sprite = nn.functional.pad(sprite, pad, value=-1.0)
     b, t = codes.shape[:2]
     theta = head(codes.reshape(b * t, -1))
     frames = affine_warp(sprite[:, None].expand(b, t, *sprite.shape[1:]).reshape(b * t, *sprite.shape[1:]), theta)
@@ -380,12 +398,14 @@ class TGANVideoGenerator(nn.Module):
     ``"translate"`` / ``"affine"``: the image generator draws ONE image per clip, from ``z0`` and the frame
     code at time 0, and frame ``t`` is that image moved by a global transform read from the frame code at ``t``
     (:class:`~odevideo.nn.warping.CodeToAffine`, shifts up to ``max_shift`` half-frames): the temporal generator
-    still decides all motion, at any real times, but cannot redraw what the clip shows.
+    still decides all motion, at any real times, but cannot redraw what the clip shows. ``frame_size``: the
+    output frames' size when the image generator draws a smaller sprite (put at the centre of a black canvas
+    before the transform); ``None`` = the image generator's size.
     """
 
     def __init__(self, temporal: nn.Module, image: TGANImageGenerator | None = None, *, n_frames: int = 16,
                  z_dist: str = "uniform", n_categories: int = 0, frame_transform: str = "none",
-                 max_shift: float = 1.0):
+                 max_shift: float = 1.0, frame_size: int | None = None):
         super().__init__()
         self.n_categories = _categories(n_categories)
         image = image if image is not None else TGANImageGenerator()
@@ -406,6 +426,10 @@ class TGANVideoGenerator(nn.Module):
         self.z_dist = z_dist
         self.frame_transform = frame_transform
         self.transform = _frame_transform(frame_transform, out_dim, max_shift, type(self).__name__)
+        self.frame_size = image.image_size if frame_size is None else frame_size
+        if not isinstance(self.frame_size, int) or isinstance(self.frame_size, bool):
+            raise InputError(f"TGANVideoGenerator: frame_size must be None or an int, got {frame_size!r}.")
+        _sprite_size(image.image_size, self.frame_size, self.transform, type(self).__name__)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
                 generator: torch.Generator | None = None, categories: Tensor | None = None,
@@ -422,7 +446,7 @@ class TGANVideoGenerator(nn.Module):
         content = z if category is None else torch.cat([z, category], dim=1)  # the category joins z0's content path
         if self.transform is not None:
             code0 = self.temporal(z, torch.zeros(1, dtype=z.dtype, device=z.device), **temporal_kwargs)[:, 0]
-            return _transform_sprite(self.image(content, code0), self.transform, codes)
+            return _transform_sprite(self.image(content, code0), self.transform, codes, self.frame_size)
         content = content[:, None, :].expand(b, t, content.shape[1]).reshape(b * t, -1)
         frames = self.image(content, codes.reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
@@ -488,14 +512,17 @@ class MoCoGANGenerator(nn.Module):
     ``[z_C, z_M(t)]``); ``"translate"`` / ``"affine"``: the image generator draws ONE image per clip from the
     content alone (``[z_C, 0]``: motion code zero), and frame ``t`` is that image moved by a global transform
     read from the (normalised) motion code at ``t`` (:class:`~odevideo.nn.warping.CodeToAffine`, shifts up to
-    ``max_shift`` half-frames): content and motion are then separate by construction.
+    ``max_shift`` half-frames): content and motion are then separate by construction. ``sprite_size`` (with a
+    transform): the image generator draws a smaller image, put at the centre of a black canvas of the frame size
+    before the transform (an object on a plain background); ``None`` = the frame size.
     """
 
     MOTION_NORMS = ("none", "tanh", "layer")
 
     def __init__(self, motion: nn.Module, content_dim: int = 50, motion_dim: int = 16, out_channels: int = 3,
                  image_size: int = 64, ngf: int = 64, video_length: int = 16, motion_norm: str = "none",
-                 n_categories: int = 0, frame_transform: str = "none", max_shift: float = 1.0):
+                 n_categories: int = 0, frame_transform: str = "none", max_shift: float = 1.0,
+                 sprite_size: int | None = None):
         super().__init__()
         self.n_categories = _categories(n_categories)
         if motion_norm not in self.MOTION_NORMS:
@@ -512,10 +539,12 @@ class MoCoGANGenerator(nn.Module):
                 f"{getattr(motion, 'z_dim', None)} -> {getattr(motion, 'out_dim', None)}."
             )
         self.motion = motion
-        self.image = MoCoGANImageGenerator(content_dim + self.n_categories + motion_dim, out_channels, image_size, ngf)
         self.video_length = _positive_int("video_length", video_length)
         self.frame_transform = frame_transform
         self.transform = _frame_transform(frame_transform, motion_dim, max_shift, type(self).__name__)
+        self.frame_size = _image_size(image_size, type(self).__name__)
+        size = _sprite_size(sprite_size, self.frame_size, self.transform, type(self).__name__)
+        self.image = MoCoGANImageGenerator(content_dim + self.n_categories + motion_dim, out_channels, size, ngf)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
                 z_motion: Tensor | None = None, generator: torch.Generator | None = None,
@@ -544,7 +573,7 @@ class MoCoGANGenerator(nn.Module):
         b, t = codes.shape[:2]
         if self.transform is not None:
             sprite = self.image(torch.cat([z, torch.zeros_like(codes[:, 0])], dim=1))
-            return _transform_sprite(sprite, self.transform, codes)
+            return _transform_sprite(sprite, self.transform, codes, self.frame_size)
         content = z[:, None, :].expand(b, t, z.shape[1])
         frames = self.image(torch.cat([content, codes], dim=-1).reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])

@@ -161,6 +161,9 @@ class GANConfig:
     # temporal generator decides the motion but cannot redraw the content
     frame_transform: Literal["none", "translate", "affine"] = "none"
     frame_max_shift: float = 1.0
+    # with frame_transform: the size of the image drawn per clip; a smaller one (a power of two >= 8) is put at the
+    # centre of a black canvas before it is moved (an object on a plain background); None = the frame size
+    sprite_size: int | None = None
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

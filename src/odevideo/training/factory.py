@@ -201,6 +201,9 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
             and 0 < g.frame_max_shift < float("inf")):
         raise ConfigError(f"gan.frame_max_shift must be a positive finite number (half-frames), got "
                           f"{g.frame_max_shift!r}")
+    if g.sprite_size is not None and (g.frame_transform == "none" or not 8 <= g.sprite_size <= d.image_size):
+        raise ConfigError(f"gan.sprite_size={g.sprite_size} needs gan.frame_transform (translate / affine) and a size "
+                          f"in [8, data.image_size={d.image_size}]; null = the frame size")
     temporal = _temporal_generator(cfg)
     if cfg.model.family == "tganv2":
         from odevideo.models.tganv2 import TGANv2Generator
@@ -209,13 +212,15 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
         return TGANv2Generator(temporal, out_channels=d.channels, image_size=d.image_size, channels=g.gen_channels,
                                levels=g.levels, n_frames=d.num_frames)
     if cfg.model.family == "tgan":
-        image = TGANImageGenerator(g.latent_dim + g.info_categories, g.latent_dim, d.channels, d.image_size,
-                                   conv_ch=g.gen_channels)
+        image = TGANImageGenerator(g.latent_dim + g.info_categories, g.latent_dim, d.channels,
+                                   g.sprite_size or d.image_size, conv_ch=g.gen_channels)
         return TGANVideoGenerator(temporal, image, n_frames=d.num_frames, n_categories=g.info_categories,
-                                  frame_transform=g.frame_transform, max_shift=g.frame_max_shift)
+                                  frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
+                                  frame_size=d.image_size)
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
                             video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories,
-                            frame_transform=g.frame_transform, max_shift=g.frame_max_shift)
+                            frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
+                            sprite_size=g.sprite_size)
 
 
 def _has_image_disc(cfg: ExperimentConfig) -> bool:
