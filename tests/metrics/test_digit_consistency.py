@@ -41,6 +41,24 @@ def test_statistics_match_hand_computed_values():
     assert single["consistency"] == 1.0 and math.isnan(single["switch_rate"]) and single["class_entropy"] == 0.0
 
 
+def test_centroid_motion_measures_a_moving_square_in_pixels():
+    from odevideo.metrics.digit_consistency import centroid_motion
+
+    clip = torch.zeros(1, 5, 1, 16, 16)
+    for k in range(5):  # a 3x3 square moving (+2, +1) px per frame
+        clip[0, k, 0, 2 + k: 5 + k, 1 + 2 * k: 4 + 2 * k] = 1.0
+    still = clip[:, :1].expand(1, 5, 1, 16, 16)
+    out = centroid_motion(torch.cat([clip, still]))
+    # the moving clip: sqrt(5) px per frame and 4 sqrt(5) px of travel; the still one: 0 and 0
+    assert out["centroid_speed"] == pytest.approx(math.sqrt(5) / 2)
+    assert out["centroid_travel"] == pytest.approx(4 * math.sqrt(5) / 2)
+    dark = centroid_motion(torch.zeros(2, 3, 1, 8, 8))  # no intensity: the centre stays in the middle
+    assert dark == {"centroid_speed": 0.0, "centroid_travel": 0.0}
+    assert "centroid_speed" in digit_consistency(torch.cat([clip, still]), _LabelFromBrightness())
+    with pytest.raises(InputError, match="B, T, C, H, W"):
+        centroid_motion(torch.zeros(3, 8, 8))
+
+
 def test_bad_inputs_name_the_problem():
     clf = _LabelFromBrightness()
     with pytest.raises(InputError, match=r"\(B, T, 1, H, W\)"):

@@ -141,7 +141,8 @@ def _evaluate_digits(args, model, cfg, real) -> int:
     clf, info = fit_digit_classifier(cfg, path=args.digit_classifier, log=lambda m: print(m, file=sys.stderr))
     fake = sample_videos(model, args.repeats * args.samples, seed=args.seed)
     sets = [digit_consistency(fake[r * args.samples:(r + 1) * args.samples], clf) for r in range(args.repeats)]
-    stats = ("confidence", "consistency", "switch_rate", "classes_covered", "class_entropy")
+    stats = ("confidence", "consistency", "switch_rate", "classes_covered", "class_entropy", "centroid_speed",
+             "centroid_travel")
     generated = {k: {"mean": float(np.mean([s[k] for s in sets])), "std": float(np.std([s[k] for s in sets])),
                      "values": [s[k] for s in sets]} for k in stats}
     res = {"metric": "digit_consistency", "generated": generated, "real": digit_consistency(real, clf),

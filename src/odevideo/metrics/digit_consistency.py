@@ -11,7 +11,10 @@ reports, over clips ``(B, T, C, H, W)`` in ``[0, 1]``:
   (1 = one identity all along; ``1/T`` to ``1``);
 * ``switch_rate``: mean over clips of the fraction of consecutive frame pairs whose top class differs;
 * ``classes_covered`` and ``class_entropy`` (nats, at most ``ln 10``): how many digit classes the clips' majority
-  labels cover, and the entropy of their histogram (diversity across clips).
+  labels cover, and the entropy of their histogram (diversity across clips);
+* ``centroid_speed`` and ``centroid_travel`` (:func:`centroid_motion`, pixels, no classifier): how far the
+  intensity-weighted centre of each frame moves per frame, and at most from its first-frame position, so that
+  "one identity" is not bought with a still clip.
 
 The same classifier scores real clips, which calibrates the numbers (real 1-digit clips: consistency near 1,
 up to the classifier's own errors). The classifier's held-out accuracy belongs next to any reported value.
@@ -29,7 +32,8 @@ from torch import Tensor, nn
 
 from odevideo.errors import InputError
 
-__all__ = ["DigitClassifier", "train_digit_classifier", "classifier_accuracy", "digit_consistency"]
+__all__ = ["DigitClassifier", "train_digit_classifier", "classifier_accuracy", "digit_consistency",
+           "centroid_motion"]
 
 
 class DigitClassifier(nn.Module):
@@ -136,8 +140,8 @@ def classifier_accuracy(classifier: nn.Module, frames: Tensor, labels: Tensor, b
 def digit_consistency(videos: Tensor, classifier: nn.Module, batch_size: int = 256) -> dict:
     """Identity statistics of clips ``videos`` ``(B, T, 1, H, W)`` in ``[0, 1]`` (see the module docstring).
 
-    Returns floats ``confidence``, ``consistency``, ``switch_rate`` (``nan`` for ``T = 1``), ``class_entropy``, the
-    int ``classes_covered``, ``clips`` and ``frames``, and ``majority_histogram`` (10 counts). Ties for the most
+    Returns floats ``confidence``, ``consistency``, ``switch_rate`` (``nan`` for ``T = 1``), ``class_entropy``,
+    ``centroid_speed`` and ``centroid_travel`` (:func:`centroid_motion`), the int ``classes_covered``, ``clips`` and ``frames``, and ``majority_histogram`` (10 counts). Ties for the most
     frequent class go to the lowest class index.
     """
     if not isinstance(videos, Tensor) or not videos.is_floating_point() or videos.dim() != 5 or videos.shape[2] != 1 \
@@ -162,6 +166,7 @@ def digit_consistency(videos: Tensor, classifier: nn.Module, batch_size: int = 2
     p = hist / hist.sum()
     entropy = float(-(p[p > 0] * np.log(p[p > 0])).sum())
     return {
+        **centroid_motion(videos),
         "confidence": float(probs.max(-1).values.mean()),
         "consistency": float(consistency.mean()),
         "switch_rate": float(switch.mean()),
@@ -171,3 +176,28 @@ def digit_consistency(videos: Tensor, classifier: nn.Module, batch_size: int = 2
         "clips": int(b),
         "frames": int(t),
     }
+
+
+def centroid_motion(videos: Tensor, eps: float = 1e-6) -> dict:
+    """Motion of the intensity-weighted centre ``(x, y)`` of each frame of ``videos`` ``(B, T, C, H, W)`` in
+    ``[0, 1]`` (channels summed), in pixels: ``centroid_speed`` = mean over clips and consecutive frame pairs of
+    the centre's displacement (px / frame; ``nan`` for ``T = 1``), ``centroid_travel`` = mean over clips of the
+    largest distance of the centre from its first-frame position (px). A frame with no intensity (below ``eps``
+    in total) has its centre in the middle of the frame. For one object on a black background this is the
+    object's motion; a still clip gives 0 for both.
+    """
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or not videos.is_floating_point():
+        raise InputError(f"centroid_motion: videos must be a floating (B, T, C, H, W) tensor, got "
+                         f"{tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__}.")
+    b, t, _, h, w = videos.shape
+    mass = videos.double().sum(2)  # (B, T, H, W)
+    total = mass.sum((-2, -1))
+    ys = torch.arange(h, dtype=torch.float64, device=videos.device)
+    xs = torch.arange(w, dtype=torch.float64, device=videos.device)
+    cx = (mass.sum(-2) * xs).sum(-1) / total.clamp_min(eps)
+    cy = (mass.sum(-1) * ys).sum(-1) / total.clamp_min(eps)
+    empty = total < eps
+    centre = torch.stack([torch.where(empty, (w - 1) / 2, cx), torch.where(empty, (h - 1) / 2, cy)], -1)  # (B, T, 2)
+    speed = (centre[:, 1:] - centre[:, :-1]).norm(dim=-1).mean() if t > 1 else torch.tensor(float("nan"))
+    travel = (centre - centre[:, :1]).norm(dim=-1).amax(1).mean()
+    return {"centroid_speed": float(speed), "centroid_travel": float(travel)}
