@@ -360,3 +360,14 @@ def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates
 def test_frame_transform_is_refused_for_tganv2(tmp_path):
     with pytest.raises(ConfigError, match="frame_transform"):
         Trainer(_cfg(tmp_path, "tganv2_ode_mmnist32", *TINY_TGANV2, "name=x", "gan.frame_transform=translate"))
+
+
+def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
+    from odevideo.training.factory import build_video_generator
+
+    paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32")).image
+    torch_init = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.tgan_image_init=default")).image
+    assert paper.fc_content.weight.abs().max() <= 0.01  # TGAN's Uniform(-0.01, 0.01)
+    assert torch_init.fc_content.weight.abs().max() > 0.01  # PyTorch's Kaiming-uniform bound is 1/sqrt(100)
+    with pytest.raises(ConfigError, match="tgan_image_init"):
+        _cfg(tmp_path, "tgan_ode_mmnist32", "gan.tgan_image_init=normal")

@@ -164,6 +164,8 @@ class GANConfig:
     # with frame_transform: the size of the image drawn per clip; a smaller one (a power of two >= 8) is put at the
     # centre of a black canvas before it is moved (an object on a plain background); None = the frame size
     sprite_size: int | None = None
+    # tgan: the image generator's weight init: uniform = TGAN's Uniform(-0.01, 0.01); default = PyTorch's
+    tgan_image_init: Literal["uniform", "default"] = "uniform"
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)

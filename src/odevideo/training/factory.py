@@ -213,7 +213,7 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
                                levels=g.levels, n_frames=d.num_frames)
     if cfg.model.family == "tgan":
         image = TGANImageGenerator(g.latent_dim + g.info_categories, g.latent_dim, d.channels,
-                                   g.sprite_size or d.image_size, conv_ch=g.gen_channels)
+                                   g.sprite_size or d.image_size, conv_ch=g.gen_channels, init=g.tgan_image_init)
         return TGANVideoGenerator(temporal, image, n_frames=d.num_frames, n_categories=g.info_categories,
                                   frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
                                   frame_size=d.image_size)
