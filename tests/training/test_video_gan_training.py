@@ -192,8 +192,8 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     assert isinstance(both["image"], MoCoGANImageDiscriminator) and isinstance(both["video"], TGANVideoDiscriminator)
     assert both["image"].main[0].out_channels == 4 and both["video"].main[0].out_channels == 6
     assert isinstance(critics("mocogan_mmnist32")["video"], MoCoGANVideoDiscriminator)
-    assert critics("mocogan_mmnist32")["image"].patch
-    assert not critics("mocogan_mmnist32", "gan.image_disc_patch=false")["image"].patch
+    assert not critics("mocogan_mmnist32")["image"].patch  # the presets' whole-frame one (session 9)
+    assert critics("mocogan_mmnist32", "gan.image_disc_patch=true")["image"].patch
     # gan.disc_noise: MoCoGAN's instance noise before every conv of both discriminators
     from odevideo.nn import GaussianInputNoise
 
@@ -352,9 +352,11 @@ def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates
     small = Trainer(_cfg(tmp_path, preset, "name=s", "gan.frame_transform=affine", "gan.sprite_size=8")).model
     assert small.image.image_size == 8 and small(2).shape == (2, 16, 1, 16, 16)
     for option, match in (("gan.frame_transform=flow", "frame_transform"), ("gan.frame_max_shift=0", "frame_max_shift"),
-                          ("gan.sprite_size=8", "sprite_size")):
+                          ("gan.sprite_size=32", "sprite_size")):
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, preset, "name=x", option))
+    with pytest.raises(ConfigError, match="sprite_size"):  # a smaller image that nothing moves
+        Trainer(_cfg(tmp_path, preset, "name=x", "gan.frame_transform=none", "gan.sprite_size=8"))
 
 
 def test_frame_transform_is_refused_for_tganv2(tmp_path):
