@@ -99,6 +99,13 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path):
     d = np.load(tmp_path / "d.npy")
     np.testing.assert_allclose(v[:, 8::2], d, atol=1e-5)
     assert main(["generate", run, "--num", "2", "--fps-factor", "2", "--output", str(tmp_path / "v.gif")]) == 0
+    # a still: one clip per row, its frames left to right (1-px padding), the same pixels as the .npy
+    assert main(["generate", run, "--num", "3", "--output", str(tmp_path / "s.png")]) == 0
+    from PIL import Image
+
+    still = np.asarray(Image.open(tmp_path / "s.png"))
+    assert still.shape[:2] == (3 * 17 + 1, 16 * 17 + 1)
+    np.testing.assert_allclose(still[18:34, 1 + 17 * 5:17 + 17 * 5].astype(float) / 255, d[1, 5, 0], atol=1 / 255 + 1e-6)
     assert main(["evaluate", run, "--metric", "pixel_fd", "--repeats", "2", "--samples", "4", "--num-clips", "8"]) == 0
     res = json.loads((tmp_path / "g" / "eval_test" / "eval_generator.json").read_text())
     assert res["metric"] == "pixel_fd" and len(res["values"]) == 2 and res["mean"] > 0

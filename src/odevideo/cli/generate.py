@@ -20,7 +20,8 @@ def add_parser(sub) -> None:
     s.add_argument("--times", help="frame times 'start:stop:step' or a comma list, e.g. -8:15:0.5 (default 0..T-1)")
     s.add_argument("--fps-factor", type=int, default=1, help="frames per training frame over 0..T-1 (ignored with --times)")
     s.add_argument("--fps", type=float, default=8.0, help="frame rate of the written file")
-    s.add_argument("--output", required=True, help=".gif/.mp4 (videos tiled in a grid) or .npy ((N, T, C, H, W) in [0, 1])")
+    s.add_argument("--output", required=True, help=".gif/.mp4 (videos tiled in a grid), .png (a still: one video per "
+                   "row, its frames left to right) or .npy ((N, T, C, H, W) in [0, 1])")
     s.set_defaults(func=run)
 
 
@@ -29,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     import torch
 
     from odevideo._atomic import atomic_write
-    from odevideo.data import make_grid, write_video
+    from odevideo.data import make_grid, save_image, write_video
     from odevideo.errors import InputError
     from odevideo.training import load_model
     from odevideo.training.factory import GAN_FAMILIES
@@ -53,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() == ".npy":
         atomic_write(out, lambda tmp: np.save(tmp, videos.numpy()), suffix=".tmp.npy")
+    elif out.suffix.lower() == ".png":  # a filmstrip per video: row i = video i, column k = time k
+        save_image(out, videos.reshape(-1, *videos.shape[2:]), nrow=videos.shape[1], padding=1)
     else:
         nrow = int(np.ceil(np.sqrt(args.num)))
         frames = torch.stack([make_grid(videos[:, k], nrow=nrow) for k in range(videos.shape[1])])
