@@ -214,6 +214,21 @@ def test_a_smaller_sprite_sits_at_the_centre_of_a_black_canvas_before_it_moves()
         TGANVideoGenerator(tgan_ode(), TGANImageGenerator(image_size=16, conv_ch=32), frame_size=32)
 
 
+def test_resize_conv_upsampling_has_no_checkerboard_from_a_constant_input():
+    # after the first 4x4 stage: a 4x4 stride-2 transposed convolution uses different kernel taps for even and odd
+    # output pixels, so a constant map comes out with a period-2 (checkerboard) pattern; nearest 2x + 3x3
+    # convolution keeps it constant away from the border
+    torch.manual_seed(0)
+    for up, flat in (("deconv", False), ("resize_conv", True)):
+        g = MoCoGANImageGenerator(4, 1, 16, 4, upsample=up).eval()
+        with torch.no_grad():
+            inner = g.main[3:](torch.ones(1, 8, 4, 4))[0, 0, 4:12, 4:12]
+        assert inner.shape == (8, 8) and (float(inner.max() - inner.min()) < 1e-6) == flat, up
+    assert count_parameters(MoCoGANImageGenerator(66, 1, 16, 64, upsample="resize_conv")) == 209_856
+    with pytest.raises(InputError, match="upsample"):
+        MoCoGANImageGenerator(upsample="bilinear")
+
+
 def test_sde_plug_in_and_wgan_step_reaches_the_temporal_generator():
     torch.manual_seed(0)
     sde = _small_tgan(SDETemporalGenerator(100, frame_dt=1 / 15)).eval()

@@ -201,6 +201,9 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
             and 0 < g.frame_max_shift < float("inf")):
         raise ConfigError(f"gan.frame_max_shift must be a positive finite number (half-frames), got "
                           f"{g.frame_max_shift!r}")
+    if g.gen_upsample != "deconv" and cfg.model.family != "mocogan":
+        raise ConfigError(f"gan.gen_upsample={g.gen_upsample} is for MoCoGAN's image generator; keep 'deconv' for "
+                          f"model.family={cfg.model.family}")
     if g.sprite_size is not None and (g.frame_transform == "none" or not 8 <= g.sprite_size <= d.image_size):
         raise ConfigError(f"gan.sprite_size={g.sprite_size} needs gan.frame_transform (translate / affine) and a size "
                           f"in [8, data.image_size={d.image_size}]; null = the frame size")
@@ -220,7 +223,7 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
                             video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories,
                             frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
-                            sprite_size=g.sprite_size)
+                            sprite_size=g.sprite_size, upsample=g.gen_upsample)
 
 
 def _has_image_disc(cfg: ExperimentConfig) -> bool:
