@@ -66,7 +66,8 @@ def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tm
     # differently. TGAN with its video discriminator alone: no frame picks that could differ between the passes.
     def generator_after_one_step(name, *extra):
         t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "gan.svc_every=0",
-                         "gan.loss=nonsaturating", "gan.image_disc=false", *extra))
+                         "gan.loss=nonsaturating", "gan.image_disc=false", "gan.disc_noise=0",
+                         "gan.joint_disc_batch=false", *extra))
         before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
         t._train_step()
         after = torch.cat([p.detach().flatten() for p in t.model.parameters()])
@@ -195,7 +196,7 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
         assert list(critics(preset)) == ["image", "video"], preset
     assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=false")) == ["video"]
     both = critics("tgan_mmnist32", "gan.image_disc=true", "gan.image_disc_channels=4", "gan.video_disc_channels=6",
-                   "gan.image_frames=3")
+                   "gan.image_frames=3", "gan.disc_noise=0")
     assert isinstance(both["image"], MoCoGANImageDiscriminator) and isinstance(both["video"], TGANVideoDiscriminator)
     assert both["image"].main[0].out_channels == 4 and both["video"].main[0].out_channels == 6
     assert isinstance(critics("mocogan_mmnist32")["video"], MoCoGANVideoDiscriminator)
@@ -374,8 +375,8 @@ def test_frame_transform_is_refused_for_tganv2(tmp_path):
 def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
     from odevideo.training.factory import build_video_generator
 
-    paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32")).image
-    torch_init = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.tgan_image_init=default")).image
+    paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.tgan_image_init=uniform")).image
+    torch_init = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32")).image  # the preset's
     assert paper.fc_content.weight.abs().max() <= 0.01  # TGAN's Uniform(-0.01, 0.01)
     assert torch_init.fc_content.weight.abs().max() > 0.01  # PyTorch's Kaiming-uniform bound is 1/sqrt(100)
     with pytest.raises(ConfigError, match="tgan_image_init"):
