@@ -141,8 +141,9 @@ def digit_consistency(videos: Tensor, classifier: nn.Module, batch_size: int = 2
     """Identity statistics of clips ``videos`` ``(B, T, 1, H, W)`` in ``[0, 1]`` (see the module docstring).
 
     Returns floats ``confidence``, ``consistency``, ``switch_rate`` (``nan`` for ``T = 1``), ``class_entropy``,
-    ``centroid_speed`` and ``centroid_travel`` (:func:`centroid_motion`), the int ``classes_covered``, ``clips`` and ``frames``, and ``majority_histogram`` (10 counts). Ties for the most
-    frequent class go to the lowest class index.
+    ``centroid_speed`` and ``centroid_travel`` (:func:`centroid_motion`), the int ``classes_covered``, ``clips``
+    and ``frames``, and ``majority_histogram`` (10 counts). Ties for the most frequent class go to the lowest class
+    index.
     """
     if not isinstance(videos, Tensor) or not videos.is_floating_point() or videos.dim() != 5 or videos.shape[2] != 1 \
             or videos.shape[0] == 0 or videos.shape[1] == 0:
