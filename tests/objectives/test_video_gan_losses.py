@@ -172,6 +172,28 @@ def test_image_discriminator_sees_one_random_frame_per_clip():
     assert bool((frames[:3] < 5).all()) and bool((frames[3:] >= 5).all())  # frames of their own clip
 
 
+def test_video_clips_limits_the_video_discriminator_to_the_first_clips():
+    seen_img, seen_vid = [], []
+    g, _ = _mocogan()
+    ds = {"image": _shape_probe(seen_img)(), "video": _shape_probe(seen_vid)()}
+    out = video_gan_losses(g, ds, _real(b=5, t=10), loss="hinge", image_frames=2, video_clips=2,
+                           generator_rng=torch.Generator().manual_seed(0))
+    assert seen_img == [torch.Size([10, 1, 16, 16])] * 2  # frames of all 5 clips
+    assert seen_vid == [torch.Size([2, 1, 10, 16, 16])] * 2  # the first 2 clips only
+    # the video scores are those of the first clips: the same as scoring a batch of just those
+    real = _real(b=5, t=10)
+    first = frames_to_discriminator(to_signed_range(real[:2]))
+    assert out.metrics["video_real"] == pytest.approx(float(ds["video"](first).mean().detach()), rel=1e-5)
+    seen_img.clear(), seen_vid.clear()
+    video_gan_generator_loss(ds, out.fake, loss="hinge", image_frames=1, video_clips=3, real=real)
+    assert seen_img == [torch.Size([10, 1, 16, 16])] and seen_vid == [torch.Size([6, 1, 10, 16, 16])]
+    for bad in (0, 6, True, 2.0):
+        with pytest.raises(InputError, match="video_clips"):
+            video_gan_losses(g, ds, real, loss="hinge", video_clips=bad)
+    with pytest.raises(InputError, match="video_clips"):
+        video_gan_generator_loss(ds, out.fake, loss="hinge", video_clips=6)
+
+
 def test_sde_generator_gets_the_step_rng_as_seed():
     g, ds = _tgan(temporal=SDETemporalGenerator(8))
     a = video_gan_losses(g, ds, _real(), loss="wgan", generator_rng=torch.Generator().manual_seed(7))

@@ -212,6 +212,23 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
             assert sigmas and set(sigmas) == {0.1}, (preset, role)
     with pytest.raises(InputError, match="sigma"):
         critics("mocogan_ode_mmnist32", "gan.disc_noise=-0.1")
+    # gan.image_disc_noise: the image discriminator's own noise; the video one keeps gan.disc_noise
+    for value, expect in (("0", set()), ("0.05", {0.05})):
+        split = critics("mocogan_ode_mmnist32", "gan.disc_noise=0.2", f"gan.image_disc_noise={value}")
+        assert {m.sigma for m in split["image"].modules() if isinstance(m, GaussianInputNoise)} == expect
+        assert {m.sigma for m in split["video"].modules() if isinstance(m, GaussianInputNoise)} == {0.2}
+    # gan.video_batch: the video discriminator scores the first clips of the step, the image one frames of all
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=vb", "train.batch_size=6", "gan.video_batch=2",
+                     "gan.image_frames=1", "gan.joint_disc_batch=true"))
+    sizes = {role: [] for role in t.critics}
+    for role, d in t.critics.items():
+        d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
+    t._train_step()
+    assert sizes == {"image": [12, 12], "video": [4, 4]}
+    for bad in ("0", "7"):
+        with pytest.raises(ConfigError, match="gan.video_batch"):
+            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{bad}", "train.batch_size=6",
+                         f"gan.video_batch={bad}"))
     # gan.joint_disc_batch: every discriminator call of an alternating step scores real and fake clips together
     t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=joint", "gan.joint_disc_batch=true"))
     sizes = {role: [] for role in t.critics}
@@ -367,9 +384,10 @@ def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates
         Trainer(_cfg(tmp_path, preset, "name=x", "gan.frame_transform=none", "gan.sprite_size=8"))
 
 
-def test_frame_transform_is_refused_for_tganv2(tmp_path):
-    with pytest.raises(ConfigError, match="frame_transform"):
-        Trainer(_cfg(tmp_path, "tganv2_ode_mmnist32", *TINY_TGANV2, "name=x", "gan.frame_transform=translate"))
+def test_options_of_the_tgan_mocogan_step_are_refused_for_tganv2(tmp_path):
+    for option in ("gan.frame_transform=translate", "gan.image_disc_noise=0.1", "gan.video_batch=2"):
+        with pytest.raises(ConfigError, match=option.split("=")[0]):
+            Trainer(_cfg(tmp_path, "tganv2_ode_mmnist32", *TINY_TGANV2, "name=x", option))
 
 
 def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):

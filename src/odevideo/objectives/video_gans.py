@@ -413,15 +413,24 @@ def _check_real(real: object) -> Tensor:
     return real
 
 
-def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch.Generator | None) -> Tensor:
-    """What the ``role`` discriminator scores of ``clips`` ``(B, T, C, H, W)``: the clips as ``(B, C, T, H, W)``
-    (video), ``image_frames`` frames per clip drawn with ``rng`` (image, :func:`sample_frames`) or as many
-    frame pairs (pair, :func:`sample_frame_pairs`)."""
+def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch.Generator | None,
+                         video_clips: int | None = None) -> Tensor:
+    """What the ``role`` discriminator scores of ``clips`` ``(B, T, C, H, W)``: the first ``video_clips`` (None:
+    all) clips as ``(B', C, T, H, W)`` (video), ``image_frames`` frames per clip of all clips drawn with ``rng``
+    (image, :func:`sample_frames`) or as many frame pairs (pair, :func:`sample_frame_pairs`)."""
     if role == "video":
-        return frames_to_discriminator(clips)
+        return frames_to_discriminator(clips if video_clips is None else clips[:video_clips])
     if role == "pair":
         return sample_frame_pairs(clips, image_frames, rng)
     return sample_frames(clips, image_frames, rng)
+
+
+def _check_video_clips(name: str, video_clips: object, batch: int) -> None:
+    if video_clips is None:
+        return
+    if isinstance(video_clips, bool) or not isinstance(video_clips, int) or not 1 <= video_clips <= batch:
+        raise InputError(f"{name}: video_clips must be None (all clips) or an integer in [1, {batch}] (the clips per "
+                         f"step), got {video_clips!r}; lower gan.video_batch or raise train.batch_size.")
 
 
 def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Module], loss: str) -> None:
@@ -458,6 +467,7 @@ def video_gan_losses(
     joint_batch: bool = False,
     pair_mismatch: bool = False,
     info_weight: float = 0.0,
+    video_clips: int | None = None,
 ) -> VideoGANLosses:
     """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
     discriminator on the real and on the (non-detached) fake batch.
@@ -504,6 +514,10 @@ def video_gan_losses(
             (``categories=``), and the image discriminator's Q head (``(logits, class_logits)``) must recover it
             from every fake frame it scores: ``info_weight *`` cross-entropy. Real frames carry no category.
             Needs a generator and an ``"image"`` discriminator with the same ``n_categories``.
+        video_clips: the video discriminator scores only the first ``video_clips`` real and fake clips (None: all);
+            the image and pair discriminators score frames of all of them. MoCoGAN draws its image and video
+            batches separately; with a larger batch and a small ``video_clips`` the image discriminator sees more
+            distinct generated images per step for little more than the cost of generating them.
 
     Returns:
         :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
@@ -527,6 +541,7 @@ def video_gan_losses(
             f"video_gan_losses: generator_rng must be a torch.Generator or None, got {type(generator_rng).__name__}."
         )
     real = _check_real(real)
+    _check_video_clips("video_gan_losses", video_clips, real.shape[0])
     if pair_mismatch and "pair" not in discriminators:
         raise InputError("video_gan_losses: pair_mismatch=True needs a 'pair' discriminator (gan.pair_disc: true).")
     if pair_mismatch and real.shape[0] < 2:
@@ -562,8 +577,8 @@ def video_gan_losses(
         if role not in discriminators:
             continue
         d = discriminators[role]
-        real_in = _discriminator_input(role, real_s, image_frames, generator_rng)
-        fake_in = _discriminator_input(role, fake, image_frames, generator_rng)
+        real_in = _discriminator_input(role, real_s, image_frames, generator_rng, video_clips)
+        fake_in = _discriminator_input(role, fake, image_frames, generator_rng, video_clips)
         mismatch = role == "pair" and pair_mismatch
         mis_in = sample_mismatched_frame_pairs(real_s, image_frames, generator_rng) if mismatch else None
         if r1_gamma > 0:
@@ -704,6 +719,7 @@ def video_gan_generator_loss(
     pair_mismatch: bool = False,
     categories: Tensor | None = None,
     info_weight: float = 0.0,
+    video_clips: int | None = None,
 ) -> Tensor:
     """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
     graph) from a fresh pass of each discriminator: the second half of an *alternating* step, where the
@@ -720,6 +736,8 @@ def video_gan_generator_loss(
     the discriminator's own step (:func:`video_gan_losses`), so its BatchNorm statistics stay the same.
     ``categories`` ``(B,)`` and ``info_weight > 0``: the InfoGAN term of :func:`video_gan_losses` for the fakes'
     categories (``VideoGANLosses.categories``), from the image discriminator's fresh pass.
+    ``video_clips``: the video discriminator scores only the first ``video_clips`` clips, as in
+    :func:`video_gan_losses`.
     """
     _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
     if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
@@ -732,15 +750,16 @@ def video_gan_generator_loss(
     if real is not None:
         real = _check_real(real)
         real_s = to_signed_range(real.detach()).to(fake.dtype)
+    _check_video_clips("video_gan_generator_loss", video_clips, fake.shape[0])
     gen_loss_fn = GAN_LOSSES[loss][0]
     terms = []
     for role in DISCRIMINATOR_ROLES:
         if role not in discriminators:
             continue
-        x = _discriminator_input(role, fake, image_frames, generator_rng)
+        x = _discriminator_input(role, fake, image_frames, generator_rng, video_clips)
         n, n_fake = 0, x.shape[0]
         if real is not None:
-            r = _discriminator_input(role, real_s, image_frames, generator_rng)
+            r = _discriminator_input(role, real_s, image_frames, generator_rng, video_clips)
             parts = [r, x]
             if role == "pair" and pair_mismatch:
                 parts.append(sample_mismatched_frame_pairs(real_s, image_frames, generator_rng))

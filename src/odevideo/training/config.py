@@ -130,6 +130,9 @@ class GANConfig:
     # MoCoGAN's instance noise: N(0, disc_noise^2) added before every conv of the discriminators while training
     # (its training commands: --use_noise --noise_sigma 0.1); 0 = off (TGAN has none)
     disc_noise: float = 0.0
+    # the image (and pair) discriminators' instance noise; None = disc_noise. Ours: the noise that keeps the video
+    # discriminator from running away also blurs the strokes that the image discriminator must judge
+    image_disc_noise: float | None = None
     # the per-frame image discriminator (MoCoGAN's patch D_i): None = the family's own (mocogan: yes, tgan: no);
     # true adds it to TGAN too (a video + image discriminator pair, as MoCoGAN), for both temporal generators
     image_disc: bool | None = None
@@ -138,6 +141,9 @@ class GANConfig:
     # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
     image_disc_patch: bool = True
     image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1); also pairs per clip
+    # clips per loss call (micro-batch) the video discriminator scores (the first, real and fake); the image
+    # discriminator sees frames of all of them (MoCoGAN draws separate image and video batches); None = all
+    video_batch: int | None = None
     # a frame-pair discriminator (our addition, in neither paper): MoCoGAN's whole-frame image discriminator on two
     # frames of one clip stacked on the channels, real pairs against generated ones, so a digit that turns into
     # another over a clip is told apart from a real clip directly (the 3-D video discriminator must learn that

@@ -181,6 +181,7 @@ def _check_tganv2(cfg: ExperimentConfig) -> None:
         ("gan.alternating", g.alternating), ("gan.joint_disc_batch", g.joint_disc_batch),
         ("gan.image_disc", bool(g.image_disc)), ("gan.spectral_norm", g.spectral_norm),
         ("gan.svc_every", g.svc_every > 0), ("gan.disc_noise", g.disc_noise > 0),
+        ("gan.image_disc_noise", bool(g.image_disc_noise)), ("gan.video_batch", g.video_batch is not None),
         ("gan.motion_norm", g.motion_norm != "none"), ("gan.pair_disc", g.pair_disc),
         ("gan.pair_mismatch", g.pair_mismatch), ("gan.frame_transform", g.frame_transform != "none"),
     ) if on]
@@ -234,6 +235,11 @@ def _has_image_disc(cfg: ExperimentConfig) -> bool:
 
 def _check_info(cfg: ExperimentConfig) -> None:
     g = cfg.gan
+    if g.video_batch is not None:
+        per_step = cfg.train.batch_size // max(cfg.train.grad_accum_steps, 1)
+        if isinstance(g.video_batch, bool) or not isinstance(g.video_batch, int) or not 1 <= g.video_batch <= per_step:
+            raise ConfigError(f"gan.video_batch={g.video_batch!r} must be null (all clips) or an integer in [1, "
+                              f"{per_step}] (train.batch_size / train.grad_accum_steps clips per loss call)")
     if isinstance(g.info_categories, bool) or not isinstance(g.info_categories, int) or g.info_categories < 0 \
             or g.info_categories == 1:
         raise ConfigError(f"gan.info_categories must be 0 (off) or an integer >= 2, got {g.info_categories!r}")
@@ -262,10 +268,11 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
                                                          levels=g.levels)
         return critics
     image_disc = _has_image_disc(cfg)
+    image_noise = g.disc_noise if g.image_disc_noise is None else g.image_disc_noise
     if image_disc:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
-                                                     spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise,
+                                                     spectral_norm=g.spectral_norm, noise_sigma=image_noise,
                                                      n_categories=g.info_categories)
     if g.pair_mismatch and not g.pair_disc:
         raise ConfigError("gan.pair_mismatch=true shows mismatched real pairs to the pair discriminator; turn it on "
@@ -273,7 +280,7 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     if g.pair_disc:
         critics["pair"] = MoCoGANImageDiscriminator(2 * d.channels, g.pair_disc_channels or g.image_disc_channels
                                                     or g.disc_channels, patch=False, image_size=d.image_size,
-                                                    spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
+                                                    spectral_norm=g.spectral_norm, noise_sigma=image_noise)
     if cfg.model.family == "tgan":
         critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
                                                   spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
@@ -297,7 +304,8 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch,
                             pair_mismatch=cfg.gan.pair_mismatch,
-                            info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0)
+                            info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0,
+                            video_clips=cfg.gan.video_batch)
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:

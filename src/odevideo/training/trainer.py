@@ -589,7 +589,8 @@ class Trainer:
                                                       generator_rng=rng, image_frames=cfg.gan.image_frames,
                                                       real=real, pair_mismatch=cfg.gan.pair_mismatch,
                                                       categories=categories,
-                                                      info_weight=cfg.gan.info_weight if categories is not None else 0.0)
+                                                      info_weight=cfg.gan.info_weight if categories is not None else 0.0,
+                                                      video_clips=cfg.gan.video_batch)
                 scale(g_loss * weight).backward(inputs=g_params)
             pending_g.clear()
             self._step_networks([groups[0]], all_finite)
