@@ -225,6 +225,13 @@ def test_resize_conv_upsampling_has_no_checkerboard_from_a_constant_input():
             inner = g.main[3:](torch.ones(1, 8, 4, 4))[0, 0, 4:12, 4:12]
         assert inner.shape == (8, 8) and (float(inner.max() - inner.min()) < 1e-6) == flat, up
     assert count_parameters(MoCoGANImageGenerator(66, 1, 16, 64, upsample="resize_conv")) == 209_856
+    # deconv_out_conv: the last transposed convolution keeps the width, a 3x3 convolution (with bias) makes the
+    # output: 267,648 - 64*1*16 (MoCoGAN's last deconv) + 64*64*16 + 2*64 (BN) + 64*9 + 1 = 332,865
+    smooth = MoCoGANImageGenerator(66, 1, 16, 64, upsample="deconv_out_conv")
+    assert count_parameters(smooth) == 332_865 and count_parameters(MoCoGANImageGenerator(66, 1, 16, 64)) == 267_648
+    last = smooth.main[-2]
+    assert isinstance(last, torch.nn.Conv2d) and last.kernel_size == (3, 3) and last.stride == (1, 1)
+    assert smooth(torch.randn(2, 66)).shape == (2, 1, 16, 16)
     with pytest.raises(InputError, match="upsample"):
         MoCoGANImageGenerator(upsample="bilinear")
 

@@ -88,7 +88,7 @@ def test_singular_value_clipping_after_discriminator_steps(tmp_path):
     assert max(top) <= 1.0 + 1e-4
 
 
-def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path):
+def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path, capsys):
     Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=g")).fit()
     run = str(tmp_path / "g")
     out = tmp_path / "v.npy"
@@ -107,6 +107,13 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path):
     still = np.asarray(Image.open(tmp_path / "s.png"))
     assert still.shape[:2] == (3 * 17 + 1, 16 * 17 + 1)
     np.testing.assert_allclose(still[18:34, 1 + 17 * 5:17 + 17 * 5].astype(float) / 255, d[1, 5, 0], atol=1 / 255 + 1e-6)
+    # --scale 3: every pixel becomes a 3x3 block
+    assert main(["generate", run, "--num", "3", "--scale", "3", "--output", str(tmp_path / "s3.png")]) == 0
+    big = np.asarray(Image.open(tmp_path / "s3.png")).astype(float) / 255
+    assert big.shape[:2] == (3 * 49 + 1, 16 * 49 + 1)
+    np.testing.assert_allclose(big[50:98, 1 + 49 * 5:49 + 49 * 5], np.kron(d[1, 5, 0], np.ones((3, 3))), atol=1 / 255 + 1e-6)
+    assert main(["generate", run, "--scale", "0", "--output", str(tmp_path / "x.png")]) != 0
+    assert "--scale" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
     assert main(["evaluate", run, "--metric", "pixel_fd", "--repeats", "2", "--samples", "4", "--num-clips", "8"]) == 0
     res = json.loads((tmp_path / "g" / "eval_test" / "eval_generator.json").read_text())
     assert res["metric"] == "pixel_fd" and len(res["values"]) == 2 and res["mean"] > 0

@@ -20,6 +20,8 @@ def add_parser(sub) -> None:
     s.add_argument("--times", help="frame times 'start:stop:step' or a comma list, e.g. -8:15:0.5 (default 0..T-1)")
     s.add_argument("--fps-factor", type=int, default=1, help="frames per training frame over 0..T-1 (ignored with --times)")
     s.add_argument("--fps", type=float, default=8.0, help="frame rate of the written file")
+    s.add_argument("--scale", type=int, default=1, help="enlarge every frame this many times (nearest neighbour) in a "
+                   ".gif/.mp4/.png, for viewing small frames; the .npy keeps the model's size")
     s.add_argument("--output", required=True, help=".gif/.mp4 (videos tiled in a grid), .png (a still: one video per "
                    "row, its frames left to right) or .npy ((N, T, C, H, W) in [0, 1])")
     s.set_defaults(func=run)
@@ -41,8 +43,8 @@ def run(args: argparse.Namespace) -> int:
     if cfg.model.family not in GAN_FAMILIES:
         raise InputError(f"{args.checkpoint} is a {cfg.model.family} run; `generate` samples video GANs "
                          f"({', '.join(GAN_FAMILIES)}). Use `odevideo predict` for conditional models")
-    if args.num < 1 or args.fps_factor < 1:
-        raise InputError("--num and --fps-factor must be >= 1")
+    if args.num < 1 or args.fps_factor < 1 or args.scale < 1:
+        raise InputError("--num, --fps-factor and --scale must be >= 1")
     if args.times:
         times = parse_times(args.times).float()
     else:
@@ -54,7 +56,11 @@ def run(args: argparse.Namespace) -> int:
     out = Path(args.output)
     if out.suffix.lower() == ".npy":
         atomic_write(out, lambda tmp: np.save(tmp, videos.numpy()), suffix=".tmp.npy")
-    elif out.suffix.lower() == ".png":  # a filmstrip per video: row i = video i, column k = time k
+        print(f"wrote {out}: {args.num} videos x {len(times)} frames at times {float(times[0]):g}..{float(times[-1]):g}")
+        return 0
+    if args.scale > 1:
+        videos = videos.repeat_interleave(args.scale, dim=-2).repeat_interleave(args.scale, dim=-1)
+    if out.suffix.lower() == ".png":  # a filmstrip per video: row i = video i, column k = time k
         save_image(out, videos.reshape(-1, *videos.shape[2:]), nrow=videos.shape[1], padding=1)
     else:
         nrow = int(np.ceil(np.sqrt(args.num)))

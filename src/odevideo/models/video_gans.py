@@ -471,9 +471,12 @@ class MoCoGANImageGenerator(nn.Module):
     ``upsample="resize_conv"`` (ours): every stride-2 transposed convolution becomes a nearest 2x upsampling and
     a 3x3 convolution (Odena et al. 2016), which cannot make the checkerboard pattern that a 4x4 stride-2
     transposed convolution makes when its kernel overlaps unevenly; same widths, fewer parameters.
+    ``upsample="deconv_out_conv"`` (ours): MoCoGAN's transposed convolutions, but the last one keeps the width
+    (+ BN + ReLU) and a 3x3 convolution makes the output, as TGAN's image generator ends: each output pixel then
+    mixes a 3x3 neighbourhood of the last feature map, so the last stage's period-2 pattern is smoothed.
     """
 
-    UPSAMPLES = ("deconv", "resize_conv")
+    UPSAMPLES = ("deconv", "resize_conv", "deconv_out_conv")
 
     def __init__(self, z_dim: int = 66, out_channels: int = 3, image_size: int = 64, ngf: int = 64,
                  upsample: str = "deconv"):
@@ -491,13 +494,18 @@ class MoCoGANImageGenerator(nn.Module):
         layers: list[nn.Module] = [nn.ConvTranspose2d(z_dim, chans[0], 4, 1, 0, bias=False),
                                    nn.BatchNorm2d(chans[0]), nn.ReLU()]
         def up(a: int, b: int) -> list[nn.Module]:
-            if upsample == "deconv":
-                return [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False)]
-            return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(a, b, 3, 1, 1, bias=False)]
+            if upsample == "resize_conv":
+                return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(a, b, 3, 1, 1, bias=False)]
+            return [nn.ConvTranspose2d(a, b, 4, 2, 1, bias=False)]
 
         for a, b in zip(chans[:-1], chans[1:]):
             layers += [*up(a, b), nn.BatchNorm2d(b), nn.ReLU()]
-        layers += [*up(chans[-1], out_channels), nn.Tanh()]
+        if upsample == "deconv_out_conv":
+            layers += [*up(chans[-1], chans[-1]), nn.BatchNorm2d(chans[-1]), nn.ReLU(),
+                       nn.Conv2d(chans[-1], out_channels, 3, 1, 1)]
+        else:
+            layers += up(chans[-1], out_channels)
+        layers.append(nn.Tanh())
         self.main = nn.Sequential(*layers)
         _dcgan_init(self)
 

@@ -173,8 +173,9 @@ class GANConfig:
     # tgan: the image generator's weight init: uniform = TGAN's Uniform(-0.01, 0.01); default = PyTorch's
     tgan_image_init: Literal["uniform", "default"] = "uniform"
     # mocogan: the image generator's 2x upsampling: deconv = MoCoGAN's 4x4 stride-2 transposed convolutions;
-    # resize_conv = nearest 2x + 3x3 convolution (no checkerboard pattern; Odena et al. 2016)
-    gen_upsample: Literal["deconv", "resize_conv"] = "deconv"
+    # resize_conv = nearest 2x + 3x3 convolution (no checkerboard pattern; Odena et al. 2016); deconv_out_conv =
+    # MoCoGAN's, but the last transposed convolution keeps the width and a 3x3 convolution makes the output (as TGAN)
+    gen_upsample: Literal["deconv", "resize_conv", "deconv_out_conv"] = "deconv"
     # false: one fused pass, generator and discriminators step on the same scores (simultaneous updates);
     # true: the discriminators step first, then the generator's loss is recomputed against the updated ones
     # (alternating, as DCGAN / MoCoGAN; one more discriminator pass on the fakes per step)
