@@ -232,6 +232,18 @@ def test_resize_conv_upsampling_has_no_checkerboard_from_a_constant_input():
     last = smooth.main[-2]
     assert isinstance(last, torch.nn.Conv2d) and last.kernel_size == (3, 3) and last.stride == (1, 1)
     assert smooth(torch.randn(2, 66)).shape == (2, 1, 16, 16)
+
+
+def test_mocogan_image_init_is_dcgans_normal_or_pytorchs_default():
+    torch.manual_seed(0)
+    dcgan = MoCoGANImageGenerator(66, 1, 16, 64).main[3].weight
+    default = MoCoGANImageGenerator(66, 1, 16, 64, init="default").main[3].weight
+    assert abs(float(dcgan.std()) - 0.02) < 0.002  # MoCoGAN's weights_init
+    # PyTorch's kaiming-uniform for ConvTranspose2d(128, 64, 4): bound 1/sqrt(fan_in), fan_in = 64 * 4 * 4
+    bound = 1 / (64 * 16) ** 0.5
+    assert float(default.abs().max()) <= bound and abs(float(default.std()) - bound / 3 ** 0.5) < 0.002
+    with pytest.raises(InputError, match="init"):
+        MoCoGANImageGenerator(init="uniform")
     with pytest.raises(InputError, match="upsample"):
         MoCoGANImageGenerator(upsample="bilinear")
 

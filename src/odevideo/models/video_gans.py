@@ -471,7 +471,8 @@ class MoCoGANImageGenerator(nn.Module):
     ``upsample="resize_conv"`` (ours): every stride-2 transposed convolution becomes a nearest 2x upsampling and
     a 3x3 convolution (Odena et al. 2016), which cannot make the checkerboard pattern that a 4x4 stride-2
     transposed convolution makes when its kernel overlaps unevenly; same widths, fewer parameters.
-    ``upsample="deconv_out_conv"`` (ours): MoCoGAN's transposed convolutions, but the last one keeps the width
+    ``init="dcgan"`` (default) is MoCoGAN's ``weights_init`` (conv weights N(0, 0.02)); ``"default"`` keeps
+    PyTorch's. ``upsample="deconv_out_conv"`` (ours): MoCoGAN's transposed convolutions, but the last one keeps the width
     (+ BN + ReLU) and a 3x3 convolution makes the output, as TGAN's image generator ends: each output pixel then
     mixes a 3x3 neighbourhood of the last feature map, so the last stage's period-2 pattern is smoothed.
     """
@@ -479,11 +480,14 @@ class MoCoGANImageGenerator(nn.Module):
     UPSAMPLES = ("deconv", "resize_conv", "deconv_out_conv")
 
     def __init__(self, z_dim: int = 66, out_channels: int = 3, image_size: int = 64, ngf: int = 64,
-                 upsample: str = "deconv"):
+                 upsample: str = "deconv", init: str = "dcgan"):
         super().__init__()
         if upsample not in self.UPSAMPLES:
             raise InputError(f"MoCoGANImageGenerator: upsample must be one of {', '.join(self.UPSAMPLES)}, got "
                              f"{upsample!r}.")
+        if init not in ("dcgan", "default"):
+            raise InputError(f"MoCoGANImageGenerator: init must be 'dcgan' (MoCoGAN's N(0, 0.02)) or 'default' "
+                             f"(PyTorch's), got {init!r}.")
         self.upsample = upsample
         self.z_dim = _positive_int("z_dim", z_dim)
         self.out_channels = _positive_int("out_channels", out_channels)
@@ -507,7 +511,8 @@ class MoCoGANImageGenerator(nn.Module):
             layers += up(chans[-1], out_channels)
         layers.append(nn.Tanh())
         self.main = nn.Sequential(*layers)
-        _dcgan_init(self)
+        if init == "dcgan":
+            _dcgan_init(self)
 
     def forward(self, z: Tensor) -> Tensor:
         z = _check_code(z, self.z_dim, "z", type(self).__name__)
@@ -539,7 +544,7 @@ class MoCoGANGenerator(nn.Module):
     ``max_shift`` half-frames): content and motion are then separate by construction. ``sprite_size`` (with a
     transform): the image generator draws a smaller image, put at the centre of a black canvas of the frame size
     before the transform (an object on a plain background); ``None`` = the frame size. ``upsample``: the image
-    generator's (:class:`MoCoGANImageGenerator`).
+    generator's, and ``image_init`` its ``init`` (:class:`MoCoGANImageGenerator`).
     """
 
     MOTION_NORMS = ("none", "tanh", "layer")
@@ -547,7 +552,7 @@ class MoCoGANGenerator(nn.Module):
     def __init__(self, motion: nn.Module, content_dim: int = 50, motion_dim: int = 16, out_channels: int = 3,
                  image_size: int = 64, ngf: int = 64, video_length: int = 16, motion_norm: str = "none",
                  n_categories: int = 0, frame_transform: str = "none", max_shift: float = 1.0,
-                 sprite_size: int | None = None, upsample: str = "deconv"):
+                 sprite_size: int | None = None, upsample: str = "deconv", image_init: str = "dcgan"):
         super().__init__()
         self.n_categories = _categories(n_categories)
         if motion_norm not in self.MOTION_NORMS:
@@ -570,7 +575,7 @@ class MoCoGANGenerator(nn.Module):
         self.frame_size = _image_size(image_size, type(self).__name__)
         size = _sprite_size(sprite_size, self.frame_size, self.transform, type(self).__name__)
         self.image = MoCoGANImageGenerator(content_dim + self.n_categories + motion_dim, out_channels, size, ngf,
-                                           upsample=upsample)
+                                           upsample=upsample, init=image_init)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
                 z_motion: Tensor | None = None, generator: torch.Generator | None = None,

@@ -172,6 +172,8 @@ class GANConfig:
     sprite_size: int | None = None
     # tgan: the image generator's weight init: uniform = TGAN's Uniform(-0.01, 0.01); default = PyTorch's
     tgan_image_init: Literal["uniform", "default"] = "uniform"
+    # mocogan: the image generator's weight init: dcgan = MoCoGAN's N(0, 0.02); default = PyTorch's
+    mocogan_image_init: Literal["dcgan", "default"] = "dcgan"
     # mocogan: the image generator's 2x upsampling: deconv = MoCoGAN's 4x4 stride-2 transposed convolutions;
     # resize_conv = nearest 2x + 3x3 convolution (no checkerboard pattern; Odena et al. 2016); deconv_out_conv =
     # MoCoGAN's, but the last transposed convolution keeps the width and a 3x3 convolution makes the output (as TGAN)

@@ -224,7 +224,7 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
                             video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories,
                             frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
-                            sprite_size=g.sprite_size, upsample=g.gen_upsample)
+                            sprite_size=g.sprite_size, upsample=g.gen_upsample, image_init=g.mocogan_image_init)
 
 
 def _has_image_disc(cfg: ExperimentConfig) -> bool:
