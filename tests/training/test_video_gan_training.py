@@ -147,6 +147,31 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     assert len(res["generated"]["consistency"]["values"]) == 2
     assert all(1 / 16 <= v <= 1 for v in res["generated"]["consistency"]["values"])
     assert "consistency: generated" in capsys.readouterr().out
+    # digit_fd: the frame Frechet protocol on the classifier's features (its own file; frame_fid's is not touched)
+    from odevideo.metrics.frechet import frechet_distance, gaussian_stats
+    from odevideo.training.generation import sample_videos
+
+    assert main(["evaluate", run, "--metric", "digit_fd", "--digit-classifier", str(clf_path),
+                 "--repeats", "1", "--samples", "4", "--num-clips", "8"]) == 0
+    fd = json.loads((tmp_path / "d" / "eval_test" / "eval_digit_fd.json").read_text())
+    assert fd["metric"] == "digit_fd" and len(fd["values"]) == 1 and fd["values"][0] > 0
+    assert again.embed(x).shape == (3, 16)  # 4 * width
+    # as the validation metric: the checkpoint is chosen by it, and the score is the Frechet distance of the
+    # classifier's features of the validation clips and of the fixed-seed samples
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=v", *mm, "gan.val_metric=digit_fd",
+                     f"gan.digit_classifier={clf_path}", "gan.val_samples=6"))
+    res_v = t.fit()
+    vals = [json.loads(ln) for ln in (res_v.run_dir / "metrics.jsonl").read_text().splitlines() if '"val"' in ln]
+    assert vals and all(v["val_metric"] == "digit_fd" and v["val_score"] > 0 for v in vals)
+    with torch.no_grad():
+        from odevideo.training.factory import batch_from_indices
+
+        real = batch_from_indices(t.val_set, range(6), cfg.data.frame_dt).frames.flatten(0, 1)
+        fake = sample_videos(t.model, 6, None, seed=t.cfg.train.seed + 7919).flatten(0, 1)
+        expect = frechet_distance(*gaussian_stats(again.embed(real)), *gaussian_stats(again.embed(fake)))
+    assert t._validate_generator()["val_score"] == pytest.approx(float(expect), rel=1e-3)
+    with pytest.raises(ConfigError, match="gan.digit_classifier"):
+        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=w", *mm, "gan.val_metric=digit_fd"))
     # a classifier trained for other frames is refused; runs on other data have no digits to score
     with pytest.raises(ConfigError, match="not a digit classifier"):
         fit_digit_classifier(_cfg(tmp_path, "tgan_ode_mmnist32", "name=e", *mm, "data.image_size=32"), path=clf_path)

