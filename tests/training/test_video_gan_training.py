@@ -238,7 +238,7 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     from odevideo.nn import GaussianInputNoise
 
     for preset in ("mocogan_ode_mmnist32", "tgan_ode_mmnist32"):
-        noisy = critics(preset, "gan.disc_noise=0.1")
+        noisy = critics(preset, "gan.disc_noise=0.1", "gan.image_disc_noise=null")  # null: the same noise
         for role in ("image", "video"):
             sigmas = [m.sigma for m in noisy[role].modules() if isinstance(m, GaussianInputNoise)]
             assert sigmas and set(sigmas) == {0.1}, (preset, role)
@@ -257,10 +257,17 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
         d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
     t._train_step()
     assert sizes == {"image": [12, 12], "video": [4, 4]}
-    for bad in ("0", "7"):
+    # at most video_batch: a loss call with fewer clips gives the video discriminator all of them
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=vb7", "train.batch_size=6", "gan.video_batch=7",
+                     "gan.image_frames=1", "gan.joint_disc_batch=true"))
+    sizes = {role: [] for role in t.critics}
+    for role, d in t.critics.items():
+        d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
+    t._train_step()
+    assert sizes == {"image": [12, 12], "video": [12, 12]}
+    for bad in ("0", "-1", "true"):
         with pytest.raises(ConfigError, match="gan.video_batch"):
-            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{bad}", "train.batch_size=6",
-                         f"gan.video_batch={bad}"))
+            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{bad}", f"gan.video_batch={bad}"))
     # gan.joint_disc_batch: every discriminator call of an alternating step scores real and fake clips together
     t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=joint", "gan.joint_disc_batch=true"))
     sizes = {role: [] for role in t.critics}

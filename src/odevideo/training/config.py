@@ -141,8 +141,9 @@ class GANConfig:
     # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
     image_disc_patch: bool = True
     image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1); also pairs per clip
-    # clips per loss call (micro-batch) the video discriminator scores (the first, real and fake); the image
-    # discriminator sees frames of all of them (MoCoGAN draws separate image and video batches); None = all
+    # at most this many clips of each loss call (micro-batch) for the video discriminator (the first, real and
+    # fake; all if the call has fewer); the image discriminator sees frames of all of them (MoCoGAN draws separate
+    # image and video batches); None = all
     video_batch: int | None = None
     # a frame-pair discriminator (our addition, in neither paper): MoCoGAN's whole-frame image discriminator on two
     # frames of one clip stacked on the channels, real pairs against generated ones, so a digit that turns into

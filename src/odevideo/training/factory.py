@@ -235,11 +235,10 @@ def _has_image_disc(cfg: ExperimentConfig) -> bool:
 
 def _check_info(cfg: ExperimentConfig) -> None:
     g = cfg.gan
-    if g.video_batch is not None:
-        per_step = cfg.train.batch_size // max(cfg.train.grad_accum_steps, 1)
-        if isinstance(g.video_batch, bool) or not isinstance(g.video_batch, int) or not 1 <= g.video_batch <= per_step:
-            raise ConfigError(f"gan.video_batch={g.video_batch!r} must be null (all clips) or an integer in [1, "
-                              f"{per_step}] (train.batch_size / train.grad_accum_steps clips per loss call)")
+    if g.video_batch is not None and (isinstance(g.video_batch, bool) or not isinstance(g.video_batch, int)
+                                      or g.video_batch < 1):
+        raise ConfigError(f"gan.video_batch={g.video_batch!r} must be null (all clips) or an integer >= 1 (at most "
+                          f"that many clips of each loss call for the video discriminator)")
     if isinstance(g.info_categories, bool) or not isinstance(g.info_categories, int) or g.info_categories < 0 \
             or g.info_categories == 1:
         raise ConfigError(f"gan.info_categories must be 0 (off) or an integer >= 2, got {g.info_categories!r}")
@@ -291,6 +290,13 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     return critics
 
 
+def video_clips(cfg: ExperimentConfig, clips: int) -> int | None:
+    """How many of a loss call's ``clips`` the video discriminator scores: ``gan.video_batch`` at most (None:
+    all; also when the call has no more clips than that, e.g. a small per-process batch)."""
+    n = cfg.gan.video_batch
+    return None if n is None or n >= clips else n
+
+
 def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDict, real: torch.Tensor,
                rng: torch.Generator):
     """One video-GAN step's losses (:func:`odevideo.objectives.video_gans.video_gan_losses`): real clips
@@ -305,7 +311,7 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch,
                             pair_mismatch=cfg.gan.pair_mismatch,
                             info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0,
-                            video_clips=cfg.gan.video_batch)
+                            video_clips=video_clips(cfg, real.shape[0]))
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:

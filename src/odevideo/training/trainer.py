@@ -57,6 +57,7 @@ from odevideo.training.factory import (
     autocast_context,
     autocast_dtype,
     gan_losses,
+    video_clips,
     batch_from_indices,
     build_critics,
     build_dataset,
@@ -610,7 +611,7 @@ class Trainer:
                                                       real=real, pair_mismatch=cfg.gan.pair_mismatch,
                                                       categories=categories,
                                                       info_weight=cfg.gan.info_weight if categories is not None else 0.0,
-                                                      video_clips=cfg.gan.video_batch)
+                                                      video_clips=video_clips(cfg, fake.shape[0]))
                 scale(g_loss * weight).backward(inputs=g_params)
             pending_g.clear()
             self._step_networks([groups[0]], all_finite)
