@@ -249,22 +249,16 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
         split = critics("mocogan_ode_mmnist32", "gan.disc_noise=0.2", f"gan.image_disc_noise={value}")
         assert {m.sigma for m in split["image"].modules() if isinstance(m, GaussianInputNoise)} == expect
         assert {m.sigma for m in split["video"].modules() if isinstance(m, GaussianInputNoise)} == {0.2}
-    # gan.video_batch: the video discriminator scores the first clips of the step, the image one frames of all
-    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=vb", "train.batch_size=6", "gan.video_batch=2",
-                     "gan.image_frames=1", "gan.joint_disc_batch=true"))
-    sizes = {role: [] for role in t.critics}
-    for role, d in t.critics.items():
-        d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
-    t._train_step()
-    assert sizes == {"image": [12, 12], "video": [4, 4]}
+    # gan.video_batch: the video discriminator scores the first clips of the step, the image one frames of all;
     # at most video_batch: a loss call with fewer clips gives the video discriminator all of them
-    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=vb7", "train.batch_size=6", "gan.video_batch=7",
-                     "gan.image_frames=1", "gan.joint_disc_batch=true"))
-    sizes = {role: [] for role in t.critics}
-    for role, d in t.critics.items():
-        d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
-    t._train_step()
-    assert sizes == {"image": [12, 12], "video": [12, 12]}
+    for video_batch, video_clips in ((2, 2), (7, 6)):
+        t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{video_batch}", "train.batch_size=6",
+                         f"gan.video_batch={video_batch}", "gan.image_frames=1", "gan.joint_disc_batch=true"))
+        sizes = {role: [] for role in t.critics}
+        for role, d in t.critics.items():
+            d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
+        t._train_step()
+        assert sizes == {"image": [12, 12], "video": [2 * video_clips] * 2}, video_batch
     for bad in ("0", "-1", "true"):
         with pytest.raises(ConfigError, match="gan.video_batch"):
             Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{bad}", f"gan.video_batch={bad}"))
