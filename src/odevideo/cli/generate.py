@@ -54,13 +54,11 @@ def run(args: argparse.Namespace) -> int:
     # TGANv2's ConvLSTM whole frames 0, 1, 2, ... (also past the training length); TGAN's 1-D deconvs frames 0..15
     videos = sample_videos(model, args.num, times, seed=args.seed)
     out = Path(args.output)
+    if args.scale > 1 and out.suffix.lower() != ".npy":  # the .npy keeps the model's size
+        videos = videos.repeat_interleave(args.scale, dim=-2).repeat_interleave(args.scale, dim=-1)
     if out.suffix.lower() == ".npy":
         atomic_write(out, lambda tmp: np.save(tmp, videos.numpy()), suffix=".tmp.npy")
-        print(f"wrote {out}: {args.num} videos x {len(times)} frames at times {float(times[0]):g}..{float(times[-1]):g}")
-        return 0
-    if args.scale > 1:
-        videos = videos.repeat_interleave(args.scale, dim=-2).repeat_interleave(args.scale, dim=-1)
-    if out.suffix.lower() == ".png":  # a filmstrip per video: row i = video i, column k = time k
+    elif out.suffix.lower() == ".png":  # a filmstrip per video: row i = video i, column k = time k
         save_image(out, videos.reshape(-1, *videos.shape[2:]), nrow=videos.shape[1], padding=1)
     else:
         nrow = int(np.ceil(np.sqrt(args.num)))

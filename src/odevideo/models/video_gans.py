@@ -471,10 +471,12 @@ class MoCoGANImageGenerator(nn.Module):
     ``upsample="resize_conv"`` (ours): every stride-2 transposed convolution becomes a nearest 2x upsampling and
     a 3x3 convolution (Odena et al. 2016), which cannot make the checkerboard pattern that a 4x4 stride-2
     transposed convolution makes when its kernel overlaps unevenly; same widths, fewer parameters.
-    ``init="dcgan"`` (default) is MoCoGAN's ``weights_init`` (conv weights N(0, 0.02)); ``"default"`` keeps
-    PyTorch's. ``upsample="deconv_out_conv"`` (ours): MoCoGAN's transposed convolutions, but the last one keeps the width
+    ``upsample="deconv_out_conv"`` (ours): MoCoGAN's transposed convolutions, but the last one keeps the width
     (+ BN + ReLU) and a 3x3 convolution makes the output, as TGAN's image generator ends: each output pixel then
     mixes a 3x3 neighbourhood of the last feature map, so the last stage's period-2 pattern is smoothed.
+
+    ``init="dcgan"`` (default) is MoCoGAN's ``weights_init`` (conv weights N(0, 0.02)); ``"default"`` keeps
+    PyTorch's.
     """
 
     UPSAMPLES = ("deconv", "resize_conv", "deconv_out_conv")

@@ -202,6 +202,10 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
             and 0 < g.frame_max_shift < float("inf")):
         raise ConfigError(f"gan.frame_max_shift must be a positive finite number (half-frames), got "
                           f"{g.frame_max_shift!r}")
+    if g.video_batch is not None and (isinstance(g.video_batch, bool) or not isinstance(g.video_batch, int)
+                                      or g.video_batch < 1):
+        raise ConfigError(f"gan.video_batch={g.video_batch!r} must be null (all clips) or an integer >= 1 (at most "
+                          f"that many clips of each loss call for the video discriminator)")
     if g.gen_upsample != "deconv" and cfg.model.family != "mocogan":
         raise ConfigError(f"gan.gen_upsample={g.gen_upsample} is for MoCoGAN's image generator; keep 'deconv' for "
                           f"model.family={cfg.model.family}")
@@ -235,10 +239,6 @@ def _has_image_disc(cfg: ExperimentConfig) -> bool:
 
 def _check_info(cfg: ExperimentConfig) -> None:
     g = cfg.gan
-    if g.video_batch is not None and (isinstance(g.video_batch, bool) or not isinstance(g.video_batch, int)
-                                      or g.video_batch < 1):
-        raise ConfigError(f"gan.video_batch={g.video_batch!r} must be null (all clips) or an integer >= 1 (at most "
-                          f"that many clips of each loss call for the video discriminator)")
     if isinstance(g.info_categories, bool) or not isinstance(g.info_categories, int) or g.info_categories < 0 \
             or g.info_categories == 1:
         raise ConfigError(f"gan.info_categories must be 0 (off) or an integer >= 2, got {g.info_categories!r}")

@@ -341,7 +341,8 @@ class Trainer:
         if not self.cfg.gan.digit_classifier:
             raise ConfigError("gan.val_metric=digit_fd needs gan.digit_classifier=PATH (a digit classifier checkpoint; "
                               "one is trained and saved there if the path holds none), or use gan.val_metric=pixel_fd")
-        with torch.random.fork_rng(devices=[]):
+        # rank 0 first: if the classifier has to be trained, it is trained and saved once, then loaded by the rest
+        with distributed.main_first(), torch.random.fork_rng(devices=[]):
             clf, _ = fit_digit_classifier(self.cfg, path=self.cfg.gan.digit_classifier,
                                           log=lambda m: print(m, file=sys.stderr) if self.is_main else None)
         return clf.to(self.device).eval()
