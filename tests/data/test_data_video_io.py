@@ -1,4 +1,3 @@
-import os
 import sys
 
 import numpy as np
@@ -143,10 +142,15 @@ def test_unreadable_sources(tmp_path):
         with pytest.raises(VideoFileError, match="empty") as err:
             read_video(tmp_path / name)
         assert name in str(err.value)
-    for name in ("junk.mp4", "junk.avi", "junk.gif", "junk.npy"):
-        (tmp_path / name).write_bytes(os.urandom(2000))
-        with pytest.raises(VideoFileError, match="junk"):
-            read_video(tmp_path / name)
+    for seed in (0, 12320):  # FFmpeg probes seed 12320's bytes as a raw H.263 stream with one frame
+        junk = np.random.default_rng(seed).bytes(2000)
+        for name in ("junk.mp4", "junk.avi", "junk.mkv", "junk.gif", "junk.npy"):
+            (tmp_path / name).write_bytes(junk)
+            with pytest.raises(VideoFileError, match="junk"):
+                read_video(tmp_path / name)
+    (tmp_path / "h263.mp4").write_bytes(np.random.default_rng(12320).bytes(2000))
+    with pytest.raises(VideoFileError, match="not a .mp4 container"):
+        read_video(tmp_path / "h263.mp4")
     (tmp_path / "empty_dir").mkdir()
     with pytest.raises(VideoFileError, match="no frame images"):
         read_video(tmp_path / "empty_dir")

@@ -64,6 +64,17 @@ __all__ = [
 
 #: Container formats handled by PyAV.
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+# FFmpeg demuxer names each extension may hold. FFmpeg probes content, not names, and will happily
+# "decode" a few random bytes as a raw H.263 stream; a container that does not match its extension
+# is refused instead of yielding garbage frames.
+_CONTAINERS = {
+    ".mp4": {"mov", "mp4"},
+    ".mov": {"mov", "mp4"},
+    ".m4v": {"mov", "mp4"},
+    ".mkv": {"matroska"},
+    ".webm": {"matroska", "webm"},
+    ".avi": {"avi"},
+}
 #: Frame image formats recognised inside a folder of frames.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
@@ -394,6 +405,12 @@ def _av_frames(path: Path, channels: int | None) -> tuple[Iterator[torch.Tensor]
     except errors as e:
         raise VideoFileError(f"{path}: cannot open video ({e}); the file is corrupt or not a video") from e
     try:
+        demuxer = container.format.name
+        if not set(demuxer.split(",")) & _CONTAINERS[path.suffix.lower()]:
+            raise VideoFileError(
+                f"{path}: the content is not a {path.suffix} container (FFmpeg reads it as {demuxer!r}); "
+                "the file is corrupt or has the wrong extension"
+            )
         if not container.streams.video:
             raise VideoFileError(f"{path}: the file has no video stream")
         stream = container.streams.video[0]
