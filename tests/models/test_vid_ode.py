@@ -438,6 +438,37 @@ def test_reference_warping_restarts_at_anchors_and_trains_the_flows():
         _model(warp_previous="cumulative")
 
 
+def test_warp_padding_reaches_the_chain_and_both_models():
+    from odevideo.models import VidRNN
+    from odevideo.models.vid_ode import compose_frame_chain
+    from odevideo.training import ExperimentConfig, build_model
+    from odevideo.training.configio import load_config
+
+    ref = torch.zeros(1, 1, 8, 8)
+    ref[0, 0, :, 0] = 1.0  # a bright left column, touching the edge
+    flows = torch.zeros(1, 3, 2, 8, 8)
+    flows[:, :, 0] = -1.0  # content moves right one pixel per step
+    border = compose_frame_chain(_heads(flows), ref, use_mask_composition=False)["raw_frames"]
+    zeros = compose_frame_chain(_heads(flows), ref, use_mask_composition=False, warp_padding="zeros")["raw_frames"]
+    # border padding smears the column into a growing band; zeros padding moves it
+    assert float(border[0, 2, 0, 0, :4].sum()) == pytest.approx(4.0)
+    torch.testing.assert_close(zeros[0, 2, 0, 0], torch.tensor([0.0, 0, 0, 1, 0, 0, 0, 0]))
+    frames, times = _clip()
+    query = torch.tensor([0.45, 0.55])
+    a = _model()(frames, times, None, query).frames
+    b = _model(warp_padding="zeros")(frames, times, None, query).frames
+    assert torch.isfinite(b).all() and not torch.equal(a, b)
+    with pytest.raises(InputError, match="warp_padding"):
+        _model(warp_padding="reflection")
+    rnn = VidRNN(in_channels=1, hidden_channels=8, warp_padding="zeros")
+    assert rnn.warp_padding == "zeros"
+    with pytest.raises(InputError, match="warp_padding"):
+        VidRNN(in_channels=1, hidden_channels=8, warp_padding="wrap")
+    for preset in ("vid_ode_bb32_extrap", "vid_rnn_bb32_interp"):
+        cfg = load_config(ExperimentConfig, preset, None, ["model.warp_padding=zeros"])
+        assert build_model(cfg).warp_padding == "zeros"
+
+
 @pytest.mark.parametrize("family", ["vid_ode", "vid_rnn"])
 def test_flow_per_time_scales_the_flow_by_the_gap_to_the_warped_frame(family):
     from odevideo.models import VidRNN

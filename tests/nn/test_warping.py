@@ -37,6 +37,21 @@ def test_border_padding_repeats_edge_pixels():
     torch.testing.assert_close(out, img[:, :, :, -1:].expand_as(img), rtol=0, atol=1e-5)
 
 
+def test_zeros_padding_reads_black_outside_the_image_and_matches_border_inside():
+    img = _img()
+    flow = torch.zeros(2, 2, 8, 10)
+    flow[:, 0] = -2.0  # backward flow: columns 0 and 1 sample from outside the left edge
+    border, zeros = warp(img, flow), warp(img, flow, "zeros")
+    torch.testing.assert_close(zeros[..., 2:], border[..., 2:], rtol=0, atol=1e-6)
+    torch.testing.assert_close(zeros[..., :2], torch.zeros_like(zeros[..., :2]), rtol=0, atol=1e-6)
+    torch.testing.assert_close(border[..., :2], img[..., :1].expand(-1, -1, -1, 2), rtol=0, atol=1e-5)
+    half = torch.full((2, 2, 8, 10), 0.0)
+    half[:, 0] = -0.5  # column 0 blends the first pixel with the zero outside it
+    torch.testing.assert_close(warp(img, half, "zeros")[..., 0], 0.5 * img[..., 0], rtol=0, atol=1e-5)
+    with pytest.raises(InputError, match="padding"):
+        warp(img, flow, "reflection")
+
+
 def test_half_pixel_flow_interpolates_bilinearly():
     img = _img()
     flow = torch.zeros(2, 2, 8, 10)

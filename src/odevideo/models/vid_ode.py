@@ -72,7 +72,7 @@ from odevideo.models.base import (
     last_observed_index,
 )
 from odevideo.nn.convgru import ConvODEFunc, ODEConvGRUEncoder
-from odevideo.nn.warping import compose, warp
+from odevideo.nn.warping import WARP_PADDINGS, compose, warp
 from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
 __all__ = [
@@ -206,6 +206,7 @@ def compose_frame_chain(
     anchor_frames: Tensor | None = None,
     use_anchor: Tensor | None = None,
     flow_scale: Tensor | None = None,
+    warp_padding: str = "border",
 ) -> dict[str, Tensor | None]:
     """Eq. 2 frame after frame: ``X_k = M_k * W(F_k, X_{k-1}) + (1 - M_k) * D_k`` from ``X_0 = ref_frame``.
 
@@ -225,6 +226,7 @@ def compose_frame_chain(
             of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
         flow_scale: optional ``(B, Q)`` factors applied to G's flows (``flow_per_time``: G's flow head is a
             velocity, the flow applied is the velocity times the time gap).
+        warp_padding: what a flow that points outside the frame reads (:func:`~odevideo.nn.warping.warp`).
 
     Returns:
         ``raw_frames``, ``warped`` ``(B, Q, C, H, W)``; ``flows`` ``(B, Q, 2, H, W)`` (None without warping);
@@ -257,11 +259,11 @@ def compose_frame_chain(
             if total_flow is None:
                 total_flow = step
             else:
-                chained = step + warp(total_flow, step)
+                chained = step + warp(total_flow, step)  # flows compose with border padding, always
                 total_flow = chained if anchored is None else torch.where(anchored, step, chained)
-            warped = warp(source, total_flow)
+            warped = warp(source, total_flow, warp_padding)
         else:
-            warped = warp(prev, flows[:, k]) if use_flow_warping else prev
+            warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
         raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
         warped_all.append(warped)
         raw_all.append(raw)
@@ -349,6 +351,9 @@ class VidODE(ContinuousTimeVideoModel):
             methods choose their steps from the whole batch; use a fixed-step method with ``step_size`` when
             each clip's result must not depend on its batch.
         decoder_start, first_prev, warp_previous: see the module docstring.
+        warp_padding: ``"border"`` (the authors') or ``"zeros"``: what a flow that points outside the frame
+            reads (:func:`~odevideo.nn.warping.warp`); zeros keeps objects on a black background from
+            leaving a tail at the edge.
         use_flow_warping, use_mask_composition: ablation switches (module docstring).
         run_backwards: run the ODE-ConvGRU backwards in time (the authors' default).
         flow_stride: the flow is averaged over ``flow_stride x flow_stride`` cells and upsampled bilinearly
@@ -395,6 +400,7 @@ class VidODE(ContinuousTimeVideoModel):
         ode_rate: float = 1.0,
         anchor_observed: bool = False,
         flow_per_time: bool = False,
+        warp_padding: str = "border",
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -410,6 +416,7 @@ class VidODE(ContinuousTimeVideoModel):
         self.decoder_start = _choice("decoder_start", decoder_start, DECODER_STARTS)
         self.first_prev = _choice("first_prev", first_prev, FIRST_PREVS)
         self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS)
+        self.warp_padding = _choice("warp_padding", warp_padding, WARP_PADDINGS)
         self.use_flow_warping = bool(use_flow_warping)
         self.use_mask_composition = bool(use_mask_composition)
         self.flow_stride = check_flow_stride(flow_stride)
@@ -538,7 +545,7 @@ class VidODE(ContinuousTimeVideoModel):
         chain = compose_frame_chain(
             heads, ref_frame, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
             use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
-            flow_scale=flow_scale, **anchors,
+            flow_scale=flow_scale, warp_padding=self.warp_padding, **anchors,
         )
         return VidODEPrediction(
             frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain, **common,

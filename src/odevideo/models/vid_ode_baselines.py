@@ -50,6 +50,7 @@ from odevideo.models.base import (
     last_observed_index,
 )
 from odevideo.models.vid_ode import (
+    WARP_PADDINGS,
     WARP_PREVIOUS,
     VidODEConvDecoder,
     VidODEConvEncoder,
@@ -313,13 +314,14 @@ class VidRNN(nn.Module):
     states at the query times). ``step``: time units per decoder ConvGRU step (the training frame interval,
     0.1 for the presets). Flow warping and mask composition as in Vid-ODE (chain from the last observed
     frame at or before the first query; the first query's previous state is the state at that frame's time);
-    ``anchor_observed``, ``warp_previous`` and ``flow_per_time`` as in :class:`~odevideo.models.vid_ode.VidODE`
+    ``anchor_observed``, ``warp_previous``, ``warp_padding`` and ``flow_per_time`` as in :class:`~odevideo.models.vid_ode.VidODE`
     (the flow is the head times the gap in decoder steps).
     """
 
     def __init__(self, in_channels: int = 3, hidden_channels: int = 128, n_downs: int = 2, step: float = 0.1,
                  max_steps: int = 1000, flow_stride: int = 1, mask_init: float | None = None,
-                 anchor_observed: bool = False, warp_previous: str = "output", flow_per_time: bool = False):
+                 anchor_observed: bool = False, warp_previous: str = "output", flow_per_time: bool = False,
+                 warp_padding: str = "border"):
         super().__init__()
         _check_hidden(hidden_channels, n_downs)
         if not (isinstance(step, (int, float)) and math.isfinite(step) and step > 0):
@@ -333,6 +335,7 @@ class VidRNN(nn.Module):
         self.flow_stride = check_flow_stride(flow_stride)
         self.anchor_observed = bool(anchor_observed)
         self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS, "VidRNN")
+        self.warp_padding = _choice("warp_padding", warp_padding, WARP_PADDINGS, "VidRNN")
         self.flow_per_time = bool(flow_per_time)
 
     def _check(self, frames, times, mask, query_times):
@@ -397,7 +400,7 @@ class VidRNN(nn.Module):
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1))
         heads = heads.view(b, q, *heads.shape[1:])
         ch = compose_frame_chain(heads, ref_frame, flow_stride=self.flow_stride, warp_previous=self.warp_previous,
-                                 flow_scale=flow_scale, **chain_anchors)
+                                 warp_padding=self.warp_padding, flow_scale=flow_scale, **chain_anchors)
         return ch["raw_frames"], ch["flows"], ch["differences"], ch["masks"], ch["warped"], heads
 
     def forward(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> VidODEPrediction:

@@ -11,7 +11,9 @@ Conventions
   ``d`` pixels to ``2 d / (W - 1)``. With this choice a zero flow samples exactly at pixel centres and is the
   identity (up to float rounding). (The authors build an ``align_corners=True`` grid but call
   ``grid_sample`` with the default ``align_corners=False``, so their zero flow slightly rescales the image.)
-* ``padding_mode="border"``: samples that fall outside the image take the nearest edge pixel.
+* ``padding="border"`` (default): samples that fall outside the image take the nearest edge pixel.
+  ``padding="zeros"``: they read 0, which suits objects on a black background (bouncing balls, Moving MNIST):
+  border padding repeats an object that touches the edge into the frame, a tail that grows frame after frame.
 
 Global transforms (:func:`affine_warp`, :class:`CodeToAffine`) use ``F.affine_grid`` / ``grid_sample`` with
 ``align_corners=False`` (the identity matrix then reproduces the image exactly) in normalised coordinates: a
@@ -29,7 +31,7 @@ from torch.nn import functional as F
 
 from odevideo.errors import InputError
 
-__all__ = ["warp", "compose", "flow_to_grid", "affine_warp", "CodeToAffine"]
+__all__ = ["WARP_PADDINGS", "warp", "compose", "flow_to_grid", "affine_warp", "CodeToAffine"]
 
 
 def flow_to_grid(flow: Tensor) -> Tensor:
@@ -43,11 +45,17 @@ def flow_to_grid(flow: Tensor) -> Tensor:
     return torch.stack([gx, gy], dim=-1)
 
 
-def warp(image: Tensor, flow: Tensor) -> Tensor:
+WARP_PADDINGS = ("border", "zeros")
+
+
+def warp(image: Tensor, flow: Tensor, padding: str = "border") -> Tensor:
     """Backward-warps ``image`` ``(N, C, H, W)`` by the pixel ``flow`` ``(N, 2, H, W)`` (see module docstring).
 
-    Bilinear, ``align_corners=True``, ``padding_mode="border"``; differentiable w.r.t. image and flow.
+    Bilinear, ``align_corners=True``, ``padding`` ``"border"`` or ``"zeros"`` for samples outside the image;
+    differentiable w.r.t. image and flow.
     """
+    if padding not in WARP_PADDINGS:
+        raise InputError(f"warp padding must be one of {', '.join(WARP_PADDINGS)}, got {padding!r}.")
     if image.dim() != 4 or flow.dim() != 4:
         raise InputError(f"warp expects image (N, C, H, W) and flow (N, 2, H, W), got {tuple(image.shape)} and {tuple(flow.shape)}.")
     if flow.shape[1] != 2 or flow.shape[0] != image.shape[0] or flow.shape[2:] != image.shape[2:]:
@@ -56,7 +64,7 @@ def warp(image: Tensor, flow: Tensor) -> Tensor:
             f"image, got {tuple(flow.shape)}."
         )
     grid = flow_to_grid(flow.to(image.dtype))
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode="border", align_corners=True)
+    return F.grid_sample(image, grid, mode="bilinear", padding_mode=padding, align_corners=True)
 
 
 def compose(warped: Tensor, difference: Tensor, mask: Tensor) -> Tensor:

@@ -76,6 +76,8 @@ class ModelConfig:
     first_prev: Literal["state", "embedding"] = "state"
     # output: X_{k-1} (eq. 2); warped: the authors' code; reference: the reference frame by the composed flows (ours)
     warp_previous: Literal["output", "warped", "reference"] = "output"
+    # vid_ode / vid_rnn: what a flow pointing outside the frame reads; zeros suits objects on black backgrounds
+    warp_padding: Literal["border", "zeros"] = "border"
     use_flow_warping: bool = True  # ablation (D)/(E)
     use_mask_composition: bool = True  # ablation (E)
     mask_init: float | None = None  # vid_ode / vid_rnn: composition mask M at initialisation (None = sigmoid(~0) = 0.5)

@@ -62,7 +62,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
             warp_previous=m.warp_previous, use_flow_warping=m.use_flow_warping,
             use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards, flow_stride=m.flow_stride,
             mask_init=m.mask_init, ode_autocast=m.ode_autocast, ode_rate=m.ode_rate,
-            anchor_observed=m.anchor_observed, flow_per_time=m.flow_per_time,
+            anchor_observed=m.anchor_observed, flow_per_time=m.flow_per_time, warp_padding=m.warp_padding,
         )
     if m.family in ("ode_fc", "ode_conv"):
         stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
@@ -75,7 +75,7 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
     if m.family == "vid_rnn":
         return VidRNN(**conv, step=m.rnn_step, flow_stride=m.flow_stride, mask_init=m.mask_init,
                       anchor_observed=m.anchor_observed, warp_previous=m.warp_previous,
-                      flow_per_time=m.flow_per_time)
+                      flow_per_time=m.flow_per_time, warp_padding=m.warp_padding)
     raise ConfigError(
         f"unknown model.family {m.family!r}; use latent_ode_vae, ode2vae, encoder_ode_decoder, "
         f"{', '.join(VID_ODE_FAMILIES)}, {', '.join(GAN_FAMILIES)}"
