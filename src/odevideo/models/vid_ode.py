@@ -49,7 +49,9 @@ mode at test time), decoder start at the last observed time (``decoder_start`` a
 with ``align_corners`` (:mod:`odevideo.nn.warping`), and the chain warps the previous *output* frame as in
 eq. 2 (their code warps the previous *warped* image, composing only at the end: ``warp_previous="warped"``).
 ``warp_previous="reference"`` (not in the paper) warps the reference frame by the composed flows instead of
-chaining bilinear resamplings (:func:`compose_frame_chain`).
+chaining bilinear resamplings (:func:`compose_frame_chain`). ``decoder_feedback`` (not in the paper) gives G
+the Conv-Encoder map of the previous generated frame as a third input, so the flow is drawn knowing where
+the objects of that frame are; G then runs one frame at a time.
 """
 
 from __future__ import annotations
@@ -475,7 +477,8 @@ class VidODE(ContinuousTimeVideoModel):
         parts = []
         for k in range(hq.shape[1]):
             if anchors:
-                prev = torch.where(anchors["use_anchor"][:, k, None, None, None], anchors["anchor_frames"][:, k].float(), prev)
+                use = anchors["use_anchor"][:, k, None, None, None]
+                prev = torch.where(use, anchors["anchor_frames"][:, k].float(), prev)
             seen = self.encoder(prev).to(hq.dtype)
             heads = self.decoder(torch.cat([hq[:, k], h_prev[:, k], seen], dim=1)).float()[:, None]
             part = compose_frame_chain(

@@ -314,8 +314,8 @@ class VidRNN(nn.Module):
     states at the query times). ``step``: time units per decoder ConvGRU step (the training frame interval,
     0.1 for the presets). Flow warping and mask composition as in Vid-ODE (chain from the last observed
     frame at or before the first query; the first query's previous state is the state at that frame's time);
-    ``anchor_observed``, ``warp_previous``, ``warp_padding`` and ``flow_per_time`` as in :class:`~odevideo.models.vid_ode.VidODE`
-    (the flow is the head times the gap in decoder steps).
+    ``anchor_observed``, ``warp_previous``, ``warp_padding`` and ``flow_per_time`` as in
+    :class:`~odevideo.models.vid_ode.VidODE` (the flow is the head times the gap in decoder steps).
     """
 
     def __init__(self, in_channels: int = 3, hidden_channels: int = 128, n_downs: int = 2, step: float = 0.1,
