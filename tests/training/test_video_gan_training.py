@@ -114,6 +114,16 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path, capsys)
     np.testing.assert_allclose(big[50:98, 1 + 49 * 5:49 + 49 * 5], np.kron(d[1, 5, 0], np.ones((3, 3))), atol=1 / 255 + 1e-6)
     assert main(["generate", run, "--scale", "0", "--output", str(tmp_path / "x.png")]) != 0
     assert "--scale" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
+    # --real: the run's own test clips in the same layout, the reference for the samples
+    assert main(["generate", run, "--real", "--num", "2", "--output", str(tmp_path / "r.npy")]) == 0
+    from odevideo.training.factory import batch_from_indices, build_dataset
+
+    cfg = load_model(run)[1]
+    want = batch_from_indices(build_dataset(cfg, "test"), range(2), cfg.data.frame_dt).frames
+    np.testing.assert_array_equal(np.load(tmp_path / "r.npy"), want.numpy())
+    assert main(["generate", run, "--real", "val", "--num", "2", "--output", str(tmp_path / "r.png")]) == 0
+    assert main(["generate", run, "--real", "--times=0:3:1", "--output", str(tmp_path / "y.png")]) != 0
+    assert "--real" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
     assert main(["evaluate", run, "--metric", "pixel_fd", "--repeats", "2", "--samples", "4", "--num-clips", "8"]) == 0
     res = json.loads((tmp_path / "g" / "eval_test" / "eval_generator.json").read_text())
     assert res["metric"] == "pixel_fd" and len(res["values"]) == 2 and res["mean"] > 0

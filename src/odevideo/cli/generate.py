@@ -22,6 +22,9 @@ def add_parser(sub) -> None:
     s.add_argument("--fps", type=float, default=8.0, help="frame rate of the written file")
     s.add_argument("--scale", type=int, default=1, help="enlarge every frame this many times (nearest neighbour) in a "
                    ".gif/.mp4/.png, for viewing small frames; the .npy keeps the model's size")
+    s.add_argument("--real", nargs="?", const="test", choices=["train", "val", "test"], metavar="SPLIT",
+                   help="write the first --num clips of the run's own dataset (split SPLIT, default test) in the "
+                   "same layout instead of generated ones: the reference to view the samples against")
     s.add_argument("--output", required=True, help=".gif/.mp4 (videos tiled in a grid), .png (a still: one video per "
                    "row, its frames left to right) or .npy ((N, T, C, H, W) in [0, 1])")
     s.set_defaults(func=run)
@@ -45,14 +48,20 @@ def run(args: argparse.Namespace) -> int:
                          f"({', '.join(GAN_FAMILIES)}). Use `odevideo predict` for conditional models")
     if args.num < 1 or args.fps_factor < 1 or args.scale < 1:
         raise InputError("--num, --fps-factor and --scale must be >= 1")
-    if args.times:
-        times = parse_times(args.times).float()
+    if args.real is not None:
+        if args.times or args.fps_factor != 1:
+            raise InputError("--real writes the dataset's clips at their own frames; drop --times / --fps-factor")
+        videos, what = _real_clips(cfg, args.real, args.num)
     else:
-        n = cfg.data.num_frames
-        times = torch.arange((n - 1) * args.fps_factor + 1, dtype=torch.float32) / args.fps_factor
-    # the temporal generator decides which times it can make: the ODE/SDE ones any real times; MoCoGAN's GRU and
-    # TGANv2's ConvLSTM whole frames 0, 1, 2, ... (also past the training length); TGAN's 1-D deconvs frames 0..15
-    videos = sample_videos(model, args.num, times, seed=args.seed)
+        if args.times:
+            times = parse_times(args.times).float()
+        else:
+            n = cfg.data.num_frames
+            times = torch.arange((n - 1) * args.fps_factor + 1, dtype=torch.float32) / args.fps_factor
+        # the temporal generator decides which times it can make: the ODE/SDE ones any real times; MoCoGAN's GRU and
+        # TGANv2's ConvLSTM whole frames 0, 1, 2, ... (also past the training length); TGAN's 1-D deconvs 0..15
+        videos = sample_videos(model, args.num, times, seed=args.seed)
+        what = f"at times {float(times[0]):g}..{float(times[-1]):g}"
     out = Path(args.output)
     if args.scale > 1 and out.suffix.lower() != ".npy":  # the .npy keeps the model's size
         videos = videos.repeat_interleave(args.scale, dim=-2).repeat_interleave(args.scale, dim=-1)
@@ -64,5 +73,16 @@ def run(args: argparse.Namespace) -> int:
         nrow = int(np.ceil(np.sqrt(args.num)))
         frames = torch.stack([make_grid(videos[:, k], nrow=nrow) for k in range(videos.shape[1])])
         write_video(out, frames, fps=args.fps)
-    print(f"wrote {out}: {args.num} videos x {len(times)} frames at times {float(times[0]):g}..{float(times[-1]):g}")
+    print(f"wrote {out}: {videos.shape[0]} videos x {videos.shape[1]} frames {what}")
     return 0
+
+
+def _real_clips(cfg, split: str, num: int):
+    """The first ``num`` clips ``(num, T, C, H, W)`` in [0, 1] of the run's ``split``, as the run's config builds it."""
+    from odevideo.errors import InputError
+    from odevideo.training.factory import batch_from_indices, build_dataset
+
+    dataset = build_dataset(cfg, split)
+    if len(dataset) < num:
+        raise InputError(f"--real {split}: the run's {split} split has {len(dataset)} clips, fewer than --num {num}")
+    return batch_from_indices(dataset, range(num), cfg.data.frame_dt).frames.float(), f"(the {split} split's clips)"
