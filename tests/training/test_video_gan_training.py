@@ -124,6 +124,8 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path, capsys)
     assert main(["generate", run, "--real", "val", "--num", "2", "--output", str(tmp_path / "r.png")]) == 0
     assert main(["generate", run, "--real", "--times=0:3:1", "--output", str(tmp_path / "y.png")]) != 0
     assert "--real" in capsys.readouterr().err and not (tmp_path / "y.png").exists()
+    assert main(["generate", run, "--real", "--num", "100000", "--output", str(tmp_path / "z.png")]) != 0
+    assert "fewer than --num" in capsys.readouterr().err and not (tmp_path / "z.png").exists()
     assert main(["evaluate", run, "--metric", "pixel_fd", "--repeats", "2", "--samples", "4", "--num-clips", "8"]) == 0
     res = json.loads((tmp_path / "g" / "eval_test" / "eval_generator.json").read_text())
     assert res["metric"] == "pixel_fd" and len(res["values"]) == 2 and res["mean"] > 0
