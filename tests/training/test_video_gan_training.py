@@ -48,14 +48,18 @@ def test_gan_preset_trains_validates_and_keeps_best(tmp_path, preset):
     assert cfg.model.family in ("tgan", "mocogan") and (res.run_dir / "samples" / "step_000004.gif").exists()
 
 
-def test_gan_run_resumes_exactly(tmp_path, interrupt_fit):
-    full = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=full")).fit()
-    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part"))
+@pytest.mark.parametrize("ema", [[], ["train.ema_decay=0.9"]], ids=["raw", "ema"])
+def test_gan_run_resumes_exactly(tmp_path, interrupt_fit, ema):
+    full = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=full", *ema)).fit()
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part", *ema))
     interrupt_fit(t, at_step=3)
-    Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part"), resume=True).fit()
+    Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=part", *ema), resume=True).fit()
     a, b = (load_checkpoint(p / "checkpoints" / "last") for p in (full.run_dir, tmp_path / "part"))
     for k, v in a.model_state.items():
         assert torch.equal(b.model_state[k], v), k
+    if ema:  # the generator's moving average is the saved model; its trained weights resume too
+        for k, v in a.extra_state["trained_model_state"].items():
+            assert torch.equal(b.extra_state["trained_model_state"][k], v), k
     for k, v in a.extra_state["critics"].items():
         assert torch.equal(b.extra_state["critics"][k], v), k
 
@@ -282,6 +286,16 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     t._train_step()
     b, k = t.cfg.train.batch_size, t.cfg.gan.image_frames
     assert sizes == {"image": [2 * b * k, 2 * b * k], "video": [2 * b, 2 * b]}
+    # gan.real_label: one-sided label smoothing of the nonsaturating loss only, refused where it would be ignored
+    for bad in ("gan.real_label=0.5", "gan.real_label=1.1", "gan.real_label=true"):
+        with pytest.raises(ConfigError, match="gan.real_label"):
+            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", bad))
+    with pytest.raises(ConfigError, match="nonsaturating"):
+        Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", "gan.real_label=0.9", "gan.loss=hinge"))
+    with pytest.raises(ConfigError, match="tgan / mocogan"):
+        Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=rl", *TINY_TGANV2, "gan.real_label=0.9"))
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl9", "gan.real_label=0.9"))
+    assert np.isfinite(t._train_step()["disc_loss"])
     # gan.motion_norm reaches MoCoGAN's generator
     assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "gan.motion_norm=tanh")).model.motion_norm == "tanh"
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))

@@ -130,6 +130,9 @@ class GANConfig:
     svc_every: int = 5  # singular value clipping every N discriminator steps (wgan, TGAN); 0 = off
     spectral_norm: bool = False  # spectral norm in the discriminators (the modern, stabler option)
     r1_gamma: float = 0.0  # R1 penalty weight on real videos; 0 = off
+    # nonsaturating loss: the discriminators' target for real inputs; 0.9 = one-sided label smoothing (Salimans et
+    # al. 2016: a discriminator cannot grow its real logits without bound); 1 = none (MoCoGAN, DCGAN)
+    real_label: float = 1.0
     # MoCoGAN's instance noise: N(0, disc_noise^2) added before every conv of the discriminators while training
     # (its training commands: --use_noise --noise_sigma 0.1); 0 = off (TGAN has none)
     disc_noise: float = 0.0
@@ -241,6 +244,10 @@ class TrainConfig:
     lr_decay_every: int = 1000
     warmup_steps: int = 50
     grad_clip: float = 10.0  # max global grad norm; 0 disables clipping
+    # Exponential moving average of the model's weights (GANs: the generator's, as ProGAN / StyleGAN / BigGAN),
+    # decay min(ema_decay, (1+n)/(10+n)) after n updates; 0 = off. With it on, validation, the best checkpoint,
+    # evaluate / predict / generate all use the average; the trained weights stay in the checkpoint for --resume.
+    ema_decay: float = 0.0
     max_minutes: float | None = None  # wall-clock budget (training time summed over resumes)
     log_every: int = 25
     eval_every: int = 250

@@ -10,7 +10,8 @@ Run directory layout (``<output_dir>/<name>/``)::
 
 Exact resume: the batch of step s and every random draw inside step s depend only on
 (train.seed, s) (and on the process rank and micro-batch index, which a resumed run repeats), and the
-checkpoint holds model, optimizer, scheduler, step and (fp16) the gradient scaler. A run resumed from the
+checkpoint holds model, optimizer, scheduler, step, (fp16) the gradient scaler and (``train.ema_decay``) the
+moving average of the weights. A run resumed from the
 checkpoint written after step s continues exactly like the uninterrupted run. Batches are built in this
 process or, with ``train.num_workers > 0``, by DataLoader worker processes: the same batches either way
 (:class:`~odevideo.training.factory.StepBatches`).
@@ -51,6 +52,7 @@ from odevideo.training import distributed
 from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.configio import from_dict, save_config, to_dict
+from odevideo.training.ema import build_ema
 from odevideo.training.factory import (
     GAN_FAMILIES,
     StepBatches,
@@ -225,6 +227,8 @@ class Trainer:
         if cfg.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)
         self.opt, self.sched = build_optimizer(cfg, self.model)
+        # train.ema_decay: a moving average of the weights, the model that is validated, saved and sampled
+        self.ema = build_ema(self.model, cfg.train.ema_decay) if cfg.train.ema_decay else None
         # Discriminators (adversarial objectives): their own optimizer, saved in the checkpoint's extra state.
         self.gan = cfg.model.family in GAN_FAMILIES
         self._inception = None
@@ -275,7 +279,16 @@ class Trainer:
                 f"the checkpoint in {self.run_dir} was trained with a different model/data config; "
                 f"resume with the same preset and overrides (see {self.run_dir / 'config.yaml'})"
             )
-        self.model.load_state_dict(ck.model_state)
+        # with a moving average, model_state holds the average and the trained weights travel in the extra state
+        trained = ck.extra_state.get("trained_model_state")
+        self.model.load_state_dict(trained if trained is not None else ck.model_state)
+        if self.ema is not None:
+            if trained is not None:
+                self.ema.module.load_state_dict(ck.model_state)
+                self.ema.n_averaged.fill_(int(ck.extra_state["ema_updates"]))
+            else:  # the run had no average so far: start one from the trained weights
+                self.ema.n_averaged.zero_()
+                self.ema.update_parameters(self.model)
         self.opt.load_state_dict(ck.optimizer_state)
         self.sched.load_state_dict(ck.scheduler_state)
         if self.critics is not None:
@@ -314,17 +327,26 @@ class Trainer:
         if self.critics is not None:
             extra.update(critics=self.critics.state_dict(), critics_optimizer=self.opt_d.state_dict(),
                          critics_scheduler=self.sched_d.state_dict())
+        if self.ema is not None:
+            extra.update(trained_model_state=self.model.state_dict(), ema_updates=int(self.ema.n_averaged),
+                         ema_decay=self.cfg.train.ema_decay)
         if self.scaler is not None:
             extra.update(grad_scaler=self.scaler.state_dict(), fp16_skipped_steps=self.skipped_steps,
                          fp16_skipped_in_a_row=self.skipped_in_a_row)
         save_checkpoint(
             self.ckpt_dir / name,
-            model_state=self.model.state_dict(),
+            model_state=self.eval_model.state_dict(),  # the weights to use: the average when there is one
             optimizer_state=self.opt.state_dict(),
             scheduler_state=self.sched.state_dict(),
             extra_state=extra,
             config=to_dict(self.cfg),
         )
+
+    @property
+    def eval_model(self) -> nn.Module:
+        """The model that is validated, saved as ``model_state`` and sampled: the moving average of the weights
+        with ``train.ema_decay``, else the trained model itself."""
+        return self.ema.module if self.ema is not None else self.model
 
     def _log(self, record: dict) -> None:
         if not self.is_main:
@@ -362,7 +384,7 @@ class Trainer:
         cfg, g = self.cfg, self.cfg.gan
         n = min(g.val_samples, len(self.val_set))
         real = batch_from_indices(self.val_set, range(n), cfg.data.frame_dt).frames
-        fake = sample_videos(self.model, n, None, seed=cfg.train.seed + 7919, batch_size=cfg.eval.batch_size,
+        fake = sample_videos(self.eval_model, n, None, seed=cfg.train.seed + 7919, batch_size=cfg.eval.batch_size,
                              device=self.device).cpu()
         if g.val_metric == "frame_fid":
             if self._inception is None:
@@ -390,7 +412,8 @@ class Trainer:
         cfg = self.cfg
         if self.gan:
             return self._validate_generator()
-        self.model.eval()
+        model = self.eval_model
+        model.eval()
         se, n, nfe = 0.0, 0, 0
         first = None
         bs = cfg.eval.batch_size
@@ -401,14 +424,14 @@ class Trainer:
             batch = batch_from_indices(self.val_set, idx, cfg.data.frame_dt).to(self.device)
             task = validation_task(cfg, batch)
             with autocast_context(cfg, self.device):
-                pred = self.model(task.context_frames, task.context_times, task.context_mask, task.query_times)
+                pred = model(task.context_frames, task.context_times, task.context_mask, task.query_times)
             err = ((pred.frames.float() - task.targets) ** 2).flatten(2).mean(-1)
             se += err[task.target_mask].sum().item()
             n += int(task.target_mask.sum())
             nfe += pred.nfe
             if first is None:
                 first = (task.targets[: cfg.eval.num_sample_clips], pred.frames[: cfg.eval.num_sample_clips].float())
-        self.model.train()
+        model.train()
         se, n, nfe = distributed.all_reduce_sum([se, n, nfe])
         if self.is_main and first is not None:  # rank 0 always runs validation batch 0
             self._write_samples(*first)
@@ -619,6 +642,8 @@ class Trainer:
         else:
             self._step_networks(groups, all_finite)
             self._clip_discriminators()
+        if self.ema is not None:
+            self.ema.update_parameters(self.model)
         out = {k: (int(round(v)) if k in int_keys else v) for k, v in sums.items()}
         if scaler is not None:
             scaler.update()
