@@ -2,6 +2,7 @@ import math
 
 import pytest
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from odevideo.errors import InputError
@@ -405,6 +406,21 @@ def test_loss_signs():
     img, vid = mocogan_discriminator_loss(good_real, good_fake, good_real[:2], good_fake[:2])
     assert math.isclose(float(img), ns, rel_tol=1e-6) and math.isclose(float(vid), ns, rel_tol=1e-6)
     assert mocogan_generator_loss(good_real, good_real) < mocogan_generator_loss(good_fake, good_fake)
+
+
+def test_one_sided_label_smoothing_is_the_bce_against_the_smoothed_target():
+    real, fake = torch.tensor([-1.0, 0.5, 3.0]), torch.tensor([-2.0, 0.2])
+    got = nonsaturating_discriminator_loss(real, fake, real_label=0.9)
+    want = (F.binary_cross_entropy_with_logits(real, torch.full_like(real, 0.9))
+            + F.binary_cross_entropy_with_logits(fake, torch.zeros_like(fake)))
+    torch.testing.assert_close(got, want)
+    # the real term is smallest at the finite logit log(0.9 / 0.1), not at +inf
+    logits = torch.linspace(0.0, 6.0, 601)
+    terms = torch.stack([nonsaturating_discriminator_loss(x[None], torch.tensor([-30.0]), real_label=0.9)
+                         for x in logits])
+    assert float(logits[terms.argmin()]) == pytest.approx(math.log(9.0), abs=0.01)
+    torch.testing.assert_close(nonsaturating_discriminator_loss(real, fake, real_label=1.0),
+                               nonsaturating_discriminator_loss(real, fake))
 
 
 def test_r1_penalty():

@@ -121,6 +121,23 @@ def test_each_loss_reaches_only_its_own_parameters(loss):
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
 
 
+def test_label_smoothing_changes_only_the_discriminators_real_term():
+    g, ds = _mocogan()
+    real = _real(t=10)
+    base = video_gan_losses(g, ds, real, loss="nonsaturating", generator_rng=torch.Generator().manual_seed(3))
+    smooth = video_gan_losses(g, ds, real, loss="nonsaturating", generator_rng=torch.Generator().manual_seed(3),
+                              real_label=0.9)
+    assert smooth.metrics["loss"] == pytest.approx(base.metrics["loss"], rel=1e-6)  # the generator's is unchanged
+    for role in ds:  # each discriminator: + 0.1 * (softplus(D(real)) - softplus(-D(real))) = + 0.1 * mean D(real)
+        extra = 0.1 * smooth.metrics[f"{role}_real"]
+        assert smooth.metrics[f"{role}_d_loss"] == pytest.approx(base.metrics[f"{role}_d_loss"] + extra, rel=1e-5,
+                                                                 abs=1e-6)
+    with pytest.raises(InputError, match="nonsaturating"):
+        video_gan_losses(g, ds, real, loss="hinge", real_label=0.9)
+    with pytest.raises(InputError, match="real_label"):
+        video_gan_losses(g, ds, real, loss="nonsaturating", real_label=0.4)
+
+
 def test_r1_adds_a_positive_penalty_equal_to_r1_penalty():
     g, ds = _tgan()
     real = _real()

@@ -19,6 +19,7 @@ Pure functions on discriminator scores (higher = "more real") or on modules; no 
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -92,9 +93,19 @@ def hinge_generator_loss(fake: Tensor) -> Tensor:
     return -_scores(fake, "fake").mean()
 
 
-def nonsaturating_discriminator_loss(real: Tensor, fake: Tensor) -> Tensor:
-    """BCE with logits: ``E[softplus(-D(real))] + E[softplus(D(fake))]`` (real -> 1, fake -> 0)."""
-    return F.softplus(-_scores(real, "real")).mean() + F.softplus(_scores(fake, "fake")).mean()
+def nonsaturating_discriminator_loss(real: Tensor, fake: Tensor, real_label: float = 1.0) -> Tensor:
+    """BCE with logits: ``E[softplus(-D(real))] + E[softplus(D(fake))]`` (real -> 1, fake -> 0).
+
+    ``real_label < 1``: one-sided label smoothing (Salimans et al. 2016, "Improved techniques for training
+    GANs"): real scores are pulled towards ``real_label`` instead of 1, i.e. the real term is the BCE
+    ``real_label * softplus(-D) + (1 - real_label) * softplus(D)``, whose minimum sits at the finite logit
+    ``log(real_label / (1 - real_label))`` (2.2 for 0.9); fakes keep the target 0.
+    """
+    real = _scores(real, "real")
+    real_term = F.softplus(-real)
+    if real_label != 1.0:
+        real_term = real_label * real_term + (1.0 - real_label) * F.softplus(real)
+    return real_term.mean() + F.softplus(_scores(fake, "fake")).mean()
 
 
 def nonsaturating_generator_loss(fake: Tensor) -> Tensor:
@@ -468,6 +479,7 @@ def video_gan_losses(
     pair_mismatch: bool = False,
     info_weight: float = 0.0,
     video_clips: int | None = None,
+    real_label: float = 1.0,
 ) -> VideoGANLosses:
     """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
     discriminator on the real and on the (non-detached) fake batch.
@@ -518,6 +530,9 @@ def video_gan_losses(
             the image and pair discriminators score frames of all of them. MoCoGAN draws its image and video
             batches separately; with a larger batch and a small ``video_clips`` the image discriminator sees more
             distinct generated images per step for little more than the cost of generating them.
+        real_label: ``loss="nonsaturating"`` only: the discriminators' target for real inputs; ``< 1`` is
+            one-sided label smoothing (:func:`nonsaturating_discriminator_loss`; Salimans et al. use 0.9). The
+            generator's loss is unchanged.
 
     Returns:
         :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
@@ -540,6 +555,12 @@ def video_gan_losses(
         raise InputError(
             f"video_gan_losses: generator_rng must be a torch.Generator or None, got {type(generator_rng).__name__}."
         )
+    if isinstance(real_label, bool) or not isinstance(real_label, (int, float)) or not 0.5 < real_label <= 1.0:
+        raise InputError(f"video_gan_losses: real_label must lie in (0.5, 1] (1 = no smoothing, e.g. 0.9), got "
+                         f"{real_label!r}.")
+    if real_label != 1.0 and loss != "nonsaturating":
+        raise InputError(f"video_gan_losses: real_label={real_label} (one-sided label smoothing) is a target of the "
+                         f"nonsaturating (BCE) loss; loss={loss!r} has no targets: keep real_label=1.")
     real = _check_real(real)
     _check_video_clips("video_gan_losses", video_clips, real.shape[0])
     if pair_mismatch and "pair" not in discriminators:
@@ -571,6 +592,8 @@ def video_gan_losses(
         )
     real_s = to_signed_range(real.detach()).to(fake.dtype)
     gen_loss_fn, disc_loss_fn = GAN_LOSSES[loss]
+    if real_label != 1.0:
+        disc_loss_fn = functools.partial(nonsaturating_discriminator_loss, real_label=float(real_label))
     g_terms, d_terms = [], []
     logs: dict[str, Tensor] = {}
     for role in DISCRIMINATOR_ROLES:

@@ -262,6 +262,16 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
 
     g, d = cfg.gan, cfg.data
+    if not (isinstance(g.real_label, (int, float)) and not isinstance(g.real_label, bool)
+            and 0.5 < g.real_label <= 1.0):
+        raise ConfigError(f"gan.real_label must lie in (0.5, 1] (1 = no label smoothing; Salimans et al.: 0.9), got "
+                          f"{g.real_label!r}")
+    if g.real_label != 1.0 and g.loss != "nonsaturating":
+        raise ConfigError(f"gan.real_label={g.real_label} smooths the targets of the nonsaturating (BCE) loss; "
+                          f"gan.loss={g.loss} has none: set gan.real_label=1 or gan.loss=nonsaturating")
+    if g.real_label != 1.0 and cfg.model.family == "tganv2":
+        raise ConfigError("gan.real_label (one-sided label smoothing) is for tgan / mocogan; TGANv2's multi-level "
+                          "step has no such option: set gan.real_label=1")
     critics = nn.ModuleDict()
     if cfg.model.family == "tganv2":
         from odevideo.models.tganv2 import TGANv2MultiLevelDiscriminator
@@ -315,7 +325,7 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch,
                             pair_mismatch=cfg.gan.pair_mismatch,
                             info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0,
-                            video_clips=video_clips(cfg, real.shape[0]))
+                            video_clips=video_clips(cfg, real.shape[0]), real_label=cfg.gan.real_label)
 
 
 def build_critics(cfg: ExperimentConfig) -> nn.ModuleDict | None:
