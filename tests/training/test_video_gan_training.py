@@ -296,6 +296,14 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
         Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=rl", *TINY_TGANV2, "gan.real_label=0.9"))
     t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl9", "gan.real_label=0.9"))
     assert np.isfinite(t._train_step()["disc_loss"])
+    # gan.minibatch_std: a layer of the image discriminator whose groups divide the step's frames
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mb", "gan.minibatch_std=2"))
+    assert t.critics["image"].minibatch_std == 2 and np.isfinite(t._train_step()["disc_loss"])
+    for bad, match in (("gan.minibatch_std=1", "group size >= 2"), ("gan.minibatch_std=4", "make it a divisor")):
+        with pytest.raises(ConfigError, match=match):
+            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mb", bad))
+    with pytest.raises(ConfigError, match="image_disc=true"):
+        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=mb", "gan.minibatch_std=2", "gan.image_disc=false"))
     # gan.motion_norm reaches MoCoGAN's generator
     assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "gan.motion_norm=tanh")).model.motion_norm == "tanh"
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))

@@ -47,6 +47,7 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
+from odevideo.nn.minibatch_std import MinibatchStdDev
 from odevideo.nn.noise import GaussianInputNoise
 from odevideo.nn.warping import CodeToAffine, affine_warp
 
@@ -635,10 +636,14 @@ class MoCoGANImageDiscriminator(nn.Module):
     ``n_categories > 0`` (ours, for ``gan.info_categories``): the last conv has ``1 + n_categories`` outputs and
     ``forward`` returns ``(logits, class_logits (N, n_categories))``, the class logits averaged over the patches:
     InfoGAN's Q head on every frame, sharing the discriminator's body.
+    ``minibatch_std > 0`` (``gan.minibatch_std``; ProGAN's layer, not in MoCoGAN): the last conv also sees the
+    feature spread over consecutive groups of that many frames (:class:`~odevideo.nn.MinibatchStdDev`), so a
+    batch of near-identical fakes stands out; the batch must be a multiple of the group size.
     """
 
     def __init__(self, in_channels: int = 3, ndf: int = 64, patch: bool = True, image_size: int = 64,
-                 spectral_norm: bool = False, noise_sigma: float = 0.0, n_categories: int = 0):
+                 spectral_norm: bool = False, noise_sigma: float = 0.0, n_categories: int = 0,
+                 minibatch_std: int = 0):
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
         self.image_size = _image_size(image_size, type(self).__name__, minimum=16)
@@ -656,8 +661,13 @@ class MoCoGANImageDiscriminator(nn.Module):
                 layers.append(nn.BatchNorm2d(b))
             layers.append(nn.LeakyReLU(0.2))
         layers += _noise_layers(noise_sigma)
-        layers.append(sn(nn.Conv2d(chans[-1], out, 4, 2, 1, bias=False) if patch
-                         else nn.Conv2d(chans[-1], out, 4, 1, 0, bias=False)))
+        self.minibatch_std = 0
+        last_in = chans[-1]
+        if minibatch_std != 0:
+            layers.append(MinibatchStdDev(minibatch_std))  # validates the group size
+            self.minibatch_std, last_in = minibatch_std, last_in + 1
+        layers.append(sn(nn.Conv2d(last_in, out, 4, 2, 1, bias=False) if patch
+                         else nn.Conv2d(last_in, out, 4, 1, 0, bias=False)))
         self.main = nn.Sequential(*layers)
         self.patch = patch
         if not spectral_norm:

@@ -12,11 +12,12 @@ from odevideo.nn.discriminators import ImageDiscriminator, PatchDiscriminator, S
 from odevideo.nn.warping import compose, warp  # noqa: E402
 
 # video-GAN discriminators (MoCoGAN)
+from odevideo.nn.minibatch_std import MinibatchStdDev  # noqa: E402
 from odevideo.nn.noise import GaussianInputNoise  # noqa: E402
 
 __all__ += [
     "ConvGRUCell", "ConvODEFunc", "ODEConvGRUEncoder",
     "PatchDiscriminator", "ImageDiscriminator", "SequenceDiscriminator",
     "warp", "compose",
-    "GaussianInputNoise",
+    "GaussianInputNoise", "MinibatchStdDev",
 ]

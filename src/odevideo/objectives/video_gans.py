@@ -436,6 +436,16 @@ def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch
     return sample_frames(clips, image_frames, rng)
 
 
+def _check_joint_groups(name: str, role: str, discriminator: nn.Module, n_real: int) -> None:
+    """A minibatch-std discriminator (``gan.minibatch_std``) scoring ``[real; fake]`` in one call: its consecutive
+    groups must not straddle the real/fake boundary, or the spread of a group would mix both."""
+    group = getattr(_unwrap(discriminator), "minibatch_std", 0)
+    if group and n_real % group:
+        raise InputError(f"{name}: discriminators[{role!r}] groups {group} samples for its minibatch std, but the "
+                         f"joint batch holds {n_real} real ones first, so a group would mix real and fake samples; "
+                         f"make the per-process batch x image_frames a multiple of {group}.")
+
+
 def _check_video_clips(name: str, video_clips: object, batch: int) -> None:
     if video_clips is None:
         return
@@ -609,6 +619,7 @@ def video_gan_losses(
         n_real, n_fake = real_in.shape[0], fake_in.shape[0]
         info = n_info and role == "image"
         if joint_batch:
+            _check_joint_groups("video_gan_losses", role, d, n_real)
             parts = [real_in, fake_in] + ([mis_in] if mismatch else [])
             out = d(torch.cat(parts))
             scores = _logits(out, f"discriminators[{role!r}](real and fake)")
@@ -787,6 +798,7 @@ def video_gan_generator_loss(
             if role == "pair" and pair_mismatch:
                 parts.append(sample_mismatched_frame_pairs(real_s, image_frames, generator_rng))
             n, x = r.shape[0], torch.cat(parts)
+            _check_joint_groups("video_gan_generator_loss", role, discriminators[role], n)
         out = discriminators[role](x)
         scores = _logits(out, f"discriminators[{role!r}](fake)")
         term = gen_loss_fn(scores[n:n + n_fake])

@@ -143,6 +143,9 @@ class GANConfig:
     # true adds it to TGAN too (a video + image discriminator pair, as MoCoGAN), for both temporal generators
     image_disc: bool | None = None
     image_disc_channels: int | None = None  # its first width; None = disc_channels
+    # ProGAN's minibatch standard deviation before the image discriminator's last conv, over consecutive groups of
+    # this many frames (a batch of identical fakes stands out: against mode collapse); 0 = off (MoCoGAN)
+    minibatch_std: int = 0
     # MoCoGAN's PatchImageDiscriminator (true; (H/16)^2 patch logits) or its ImageDiscriminator (false; one logit
     # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
     image_disc_patch: bool = True

@@ -258,10 +258,9 @@ def _check_info(cfg: ExperimentConfig) -> None:
         raise ConfigError(f"gan.info_weight must be a positive finite number, got {g.info_weight!r}")
 
 
-def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
-    from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
-
-    g, d = cfg.gan, cfg.data
+def _check_discriminator_options(cfg: ExperimentConfig) -> None:
+    """gan.real_label and gan.minibatch_std: refused where they would be ignored."""
+    g = cfg.gan
     if not (isinstance(g.real_label, (int, float)) and not isinstance(g.real_label, bool)
             and 0.5 < g.real_label <= 1.0):
         raise ConfigError(f"gan.real_label must lie in (0.5, 1] (1 = no label smoothing; Salimans et al.: 0.9), got "
@@ -272,6 +271,24 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
     if g.real_label != 1.0 and cfg.model.family == "tganv2":
         raise ConfigError("gan.real_label (one-sided label smoothing) is for tgan / mocogan; TGANv2's multi-level "
                           "step has no such option: set gan.real_label=1")
+    if isinstance(g.minibatch_std, bool) or not isinstance(g.minibatch_std, int) or g.minibatch_std < 0 \
+            or g.minibatch_std == 1:
+        raise ConfigError(f"gan.minibatch_std must be 0 (off) or a group size >= 2 (ProGAN: 4), got {g.minibatch_std!r}")
+    if g.minibatch_std and not _has_image_disc(cfg):
+        raise ConfigError("gan.minibatch_std is a layer of the image discriminator: set gan.image_disc=true, or "
+                          "gan.minibatch_std=0")
+    if g.minibatch_std:
+        frames = cfg.train.batch_size * g.image_frames  # the image discriminator's real frames per step (global)
+        if frames % g.minibatch_std:
+            raise ConfigError(f"gan.minibatch_std={g.minibatch_std} groups the image discriminator's frames, "
+                              f"{frames} per step (train.batch_size x gan.image_frames): make it a divisor")
+
+
+def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
+    from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
+
+    g, d = cfg.gan, cfg.data
+    _check_discriminator_options(cfg)
     critics = nn.ModuleDict()
     if cfg.model.family == "tganv2":
         from odevideo.models.tganv2 import TGANv2MultiLevelDiscriminator
@@ -286,7 +303,7 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
                                                      spectral_norm=g.spectral_norm, noise_sigma=image_noise,
-                                                     n_categories=g.info_categories)
+                                                     n_categories=g.info_categories, minibatch_std=g.minibatch_std)
     if g.pair_mismatch and not g.pair_disc:
         raise ConfigError("gan.pair_mismatch=true shows mismatched real pairs to the pair discriminator; turn it on "
                           "with gan.pair_disc=true (or set gan.pair_mismatch=false)")
