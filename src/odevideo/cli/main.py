@@ -53,11 +53,16 @@ def cmd_train(args) -> int:
     try:
         trainer = Trainer(cfg, resume=args.resume)
         res = trainer.fit()
-        if not trainer.is_main:  # rank 0 reports and evaluates
+        is_main, world, gan = trainer.is_main, trainer.dist.world_size, bool(trainer.gan)
+        # Every rank leaves the process group here, together (fit ends with a barrier) and while the interpreter
+        # is fully alive: the DDP wrapper holds the group, so it goes first. A group torn down by one rank while
+        # another still works in it, or at interpreter exit, can abort the process in gloo's threads.
+        del trainer
+        distributed.shutdown()
+        if not is_main:  # rank 0 reports and evaluates
             return 0
-        world = trainer.dist.world_size
         procs = f" on {world} processes" if world > 1 else ""
-        what = f"validation {cfg.gan.val_metric}" if trainer.gan else "validation MSE"
+        what = f"validation {cfg.gan.val_metric}" if gan else "validation MSE"
         print(f"trained {res.step} steps{procs} in {res.elapsed_s / 60:.1f} min; best {what} "
               f"{res.best_val_mse:.5f}; run: {res.run_dir}")
         if args.evaluate:

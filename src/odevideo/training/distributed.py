@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import gc
 import os
 from dataclasses import dataclass
 
@@ -148,8 +149,10 @@ def init_from_env(device_spec: str = "auto", timeout_minutes: float = 30.0) -> t
 
 
 def shutdown() -> None:
-    """Destroy the process group if one exists (call once at the end of the program)."""
+    """Destroy the process group if one exists (call once at the end of the program, after dropping what holds
+    the group, such as a ``DistributedDataParallel`` wrapper). Idempotent."""
     if dist.is_available() and dist.is_initialized():
+        gc.collect()  # objects in reference cycles that still hold the group are freed now, not at exit
         dist.destroy_process_group()
 
 
