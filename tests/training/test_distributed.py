@@ -316,3 +316,35 @@ def test_video_gan_trains_on_two_processes(tmp_path):
     assert proc.stdout.count("trained 2 steps on 2 processes") == 1
     ck = load_checkpoint(tmp_path / "gan" / "checkpoints" / "last")
     assert ck.extra_state["world_size"] == 2 and "critics" in ck.extra_state
+
+
+def test_train_command_frees_the_trainer_and_leaves_the_group_before_rank_0_reports(tmp_path, ddp, monkeypatch):
+    """`odevideo train` ends the process group on every rank right after fit, with the Trainer (and so the DDP
+    wrapper that holds the group) already freed, and only then reports and evaluates on rank 0: a group torn down
+    by one rank while another still used it, or at interpreter exit, aborted a rank in gloo's threads in CI."""
+    import gc
+    import weakref
+
+    import odevideo.training as training
+    from odevideo.cli.main import main
+
+    trainers, events = [], []
+    real_fit, real_evaluate = training.Trainer.fit, training.evaluate
+
+    def fit(self):
+        trainers.append(weakref.ref(self))
+        return real_fit(self)
+
+    def shutdown():
+        gc.collect()
+        events.append(("shutdown", trainers[0]() is None))
+
+    def evaluate(model, cfg):
+        events.append(("evaluate", None))
+        return real_evaluate(model, cfg)
+
+    monkeypatch.setattr(training.Trainer, "fit", fit)
+    monkeypatch.setattr(training.distributed, "shutdown", shutdown)
+    monkeypatch.setattr(training, "evaluate", evaluate)
+    assert main([*_train_args(ddp, tmp_path, "order"), "--evaluate"]) == 0
+    assert events[:2] == [("shutdown", True), ("evaluate", None)]
