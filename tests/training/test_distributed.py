@@ -311,7 +311,7 @@ def test_video_gan_trains_on_two_processes(tmp_path):
     gan = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "data.val_clips=8",
            "gan.gen_channels=16", "gan.disc_channels=8", "gan.val_samples=8", "train.steps=2", "train.batch_size=4",
            "train.eval_every=2", "train.checkpoint_every=2", "train.progress=false", "train.max_minutes=null",
-           "train.bf16=false", "eval.num_sample_clips=2"]
+           "train.bf16=false", "eval.num_sample_clips=2", "gan.minibatch_std=2"]  # 2 clips per rank: groups of 2
     proc = _cli(tmp_path, _preset_args("tgan_ode_mmnist32", tmp_path, "gan", gan))
     assert proc.stdout.count("trained 2 steps on 2 processes") == 1
     ck = load_checkpoint(tmp_path / "gan" / "checkpoints" / "last")

@@ -26,7 +26,11 @@ GAN_PRESETS = ["tgan_ode_mmnist32", "tgan_mmnist32", "tgan_sde_mmnist32", "mocog
 
 
 def _cfg(tmp_path, preset, *extra) -> ExperimentConfig:
-    return load_config(ExperimentConfig, preset, None, [*TINY_GAN, f"output_dir={tmp_path}", *extra])
+    overrides = [*TINY_GAN, f"output_dir={tmp_path}", *extra]
+    cfg = load_config(ExperimentConfig, preset, None, overrides)
+    if cfg.gan.minibatch_std > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
+        cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, "gan.minibatch_std=2", *overrides[len(TINY_GAN):]])
+    return cfg
 
 
 @pytest.mark.parametrize("preset", GAN_PRESETS)
@@ -70,7 +74,7 @@ def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tm
     # differently. TGAN with its video discriminator alone: no frame picks that could differ between the passes.
     def generator_after_one_step(name, *extra):
         t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "gan.svc_every=0",
-                         "gan.loss=nonsaturating", "gan.image_disc=false", "gan.disc_noise=0",
+                         "gan.loss=nonsaturating", "gan.image_disc=false", "gan.minibatch_std=0", "gan.disc_noise=0",
                          "gan.joint_disc_batch=false", *extra))
         before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
         t._train_step()
@@ -237,12 +241,15 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     def critics(preset, *extra):
         return Trainer(_cfg(tmp_path, preset, f"name={preset}{len(extra)}", *extra)).critics
 
-    assert list(critics("tgan_ode_mmnist32", "gan.image_disc=null")) == ["video"]
+    assert list(critics("tgan_ode_mmnist32", "gan.image_disc=null", "gan.minibatch_std=0")) == ["video"]
     assert list(critics("tgan_ode_paper_mmnist32")) == ["video"]  # TGAN's own training keeps TGAN's critic
     assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=null")) == ["image", "video"]
     for preset in GAN_PRESETS:  # the tiny presets: image + video discriminators for both families
         assert list(critics(preset)) == ["image", "video"], preset
-    assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=false")) == ["video"]
+        # ... with ProGAN's minibatch standard deviation (groups of 4 frames) in the image one
+        assert load_config(ExperimentConfig, preset, None, []).gan.minibatch_std == 4, preset
+    assert load_config(ExperimentConfig, "tgan_ode_paper_mmnist32", None, []).gan.minibatch_std == 0
+    assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=false", "gan.minibatch_std=0")) == ["video"]
     both = critics("tgan_mmnist32", "gan.image_disc=true", "gan.image_disc_channels=4", "gan.video_disc_channels=6",
                    "gan.image_frames=3", "gan.disc_noise=0")
     assert isinstance(both["image"], MoCoGANImageDiscriminator) and isinstance(both["video"], TGANVideoDiscriminator)
@@ -429,6 +436,7 @@ def test_info_categories_option_trains_and_generates(tmp_path, preset):
     for option, match in (("gan.info_categories=1", "info_categories"), ("gan.info_weight=0", "info_weight"),
                           ("gan.image_disc=false", "image discriminator")):
         extra = [option] if option.startswith("gan.info_categories") else ["gan.info_categories=3", option]
+        extra += ["gan.minibatch_std=0"]  # the presets' own image-discriminator layer would be refused first
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, preset, "name=x", *extra))
 
