@@ -1,4 +1,3 @@
-import time
 
 import numpy as np
 import pytest
@@ -69,11 +68,9 @@ def test_oblique_collision_keeps_tangential_components():
     assert abs(vel[-1, 1, 1]) > 1.0  # most of the momentum went to the resting ball
 
 
-def test_generation_speed_and_loader():
+def test_generation_and_loader():  # speed: benchmarks, not tests (CI machines are shared)
     ds = BouncingBalls(num_clips=1000)
-    t0 = time.perf_counter()
     clips = [ds[i] for i in range(1000)]
-    assert time.perf_counter() - t0 < 10.0  # typically ~1 s
     assert len(clips) == 1000
     loader = torch.utils.data.DataLoader(ds, batch_size=8, collate_fn=ds.collate_fn)
     batch = next(iter(loader))
