@@ -140,6 +140,16 @@ def test_oracle_scores_zero_and_beats_copy_last(task):
     for oracle, copy in zip(res["models"]["oracle"], res["models"]["copy_last"]):
         assert oracle["mse"] == 0.0 and oracle["psnr"] == 100.0 and oracle["ssim"] == pytest.approx(1.0)
         assert copy["mse"] > 1e-3 and copy["mse_x1e3"] > oracle["mse_x1e3"]
+    # clip-paired, per rate: the mean of per-clip differences is the gap of the means; the oracle wins every clip
+    paired = res["paired_with_first_model"]
+    assert paired["first_model"] == "oracle" and list(paired["per_rate"]) == ["1", "0.8", "0.6", "0.4", "0.2"]
+    for rate, (oracle, copy) in zip(paired["per_rate"], zip(res["models"]["oracle"], res["models"]["copy_last"])):
+        vs = paired["per_rate"][rate]["copy_last"]
+        assert vs["mse"]["mean_difference"] == pytest.approx(oracle["mse"] - copy["mse"], abs=1e-9)
+        assert vs["psnr"]["mean_difference"] == pytest.approx(oracle["psnr"] - copy["psnr"], abs=1e-6)
+        assert vs["psnr"]["first_better_share"] == 1.0 and vs["mse"]["first_better_share"] == 1.0
+        assert vs["psnr"]["standard_error"] > 0 and vs["lpips"] is None
+    assert "paired_with_first_model" not in sampling_rate_sweep(CopyLast(), frames, times, task=task, rates=(1.0,))
 
 
 def test_unseen_timestep_interpolation_vid_ode_vs_vid_rnn():

@@ -371,7 +371,10 @@ def sampling_rate_sweep(
 
     Returns:
         JSON-able dict: the protocol, indices, and ``models[name]``: one entry per rate with the metric means,
-        per-target curves (``per_target``), the mean number of observed inputs and a digest of the masks.
+        per-target curves (``per_target``), the mean number of observed inputs and a digest of the masks; with
+        two or more models, ``paired_with_first_model``: per rate (``{"1": {other: {...}}}``), every other model
+        against the first on the same clips and masks (mean per-clip difference, its standard error, the share of
+        clips the first wins, per metric).
     """
     models = _check_models(model)
     frames, times = _check_clips(frames, times)
@@ -396,17 +399,30 @@ def sampling_rate_sweep(
         "num_clips": int(frames.shape[0]), "num_observed": n, "input_indices": inputs, "target_indices": targets,
         "seed": seed, "rates": list(rates), "metric_conventions": METRIC_CONVENTIONS, "models": {},
     }
+    scored: dict[str, dict[float, dict[str, Tensor | None]]] = {}
     for name, m in models.items():
         rows = []
+        scored[name] = {}
         for rate in rates:
             mask = masks[rate]
             pred = _predict(m, ctx, ctx_t, mask.to(frames.device), tgt_t, bs)
-            scores = _frame_scores(pred, tgt, lpips)
+            scores = scored[name][rate] = _frame_scores(pred, tgt, lpips)
             rows.append({
                 "rate": rate, "observed_inputs_per_clip": float(mask.sum(1).double().mean()),
                 **_summarise(scores), "per_target": _per_target(scores), "mask_sha256": _mask_digest(mask),
             })
         result["models"][name] = rows
+    if len(models) > 1:
+        first = next(iter(models))
+        result["paired_with_first_model"] = {
+            "first_model": first,
+            "note": "per clip: first - other of the clip's mean over the targets, at each rate; psnr/ssim: > 0 means "
+                    "the first is better, mse/lpips: < 0 means the first is better",
+            "per_rate": {
+                f"{rate:g}": {name: _paired(scored[first][rate], scored[name][rate]) for name in models if name != first}
+                for rate in rates
+            },
+        }
     return result
 
 
