@@ -3,9 +3,11 @@ augmentation and the task formulations."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
+from odevideo.cli.main import main as cli_main
 from odevideo.data import ClipBatch
 from odevideo.errors import InputError
 from odevideo.objectives import make_task
@@ -52,6 +54,16 @@ def test_preset_trains_checkpoints_and_evaluates(tmp_path, preset):
     else:
         assert "extrapolation" in sections
     assert all(v["model"]["mse"] >= 0 for v in sections.values())
+    # ... and predicts from the command line: frames after the 3 observed ones (t = 0, 0.1, 0.2), off the frame grid
+    # too; an interpolating model also between them
+    query = ([0.05, 0.15] if getattr(model, "interpolates", True) else []) + [0.25, 0.3, 0.45]
+    out = tmp_path / "pred.npy"
+    rc = cli_main(["predict", str(res.run_dir), "--sample", "1", "--times", ",".join(map(str, query)),
+                   "--output", str(out)])
+    assert rc == 0
+    frames = np.load(out)
+    assert frames.shape[0] == len(query) and frames.shape[-2:] == (16, 16)
+    assert np.isfinite(frames).all() and frames.min() >= 0 and frames.max() <= 1
 
 
 def test_adversarial_run_resumes_exactly_with_its_discriminators(tmp_path, interrupt_fit):
