@@ -26,10 +26,10 @@ GAN_PRESETS = ["tgan_ode_mmnist32", "tgan_mmnist32", "tgan_sde_mmnist32", "mocog
 
 
 def _cfg(tmp_path, preset, *extra) -> ExperimentConfig:
-    overrides = [*TINY_GAN, f"output_dir={tmp_path}", *extra]
-    cfg = load_config(ExperimentConfig, preset, None, overrides)
+    tail = [f"output_dir={tmp_path}", *extra]  # after TINY_GAN, so that a test's own overrides win
+    cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, *tail])
     if cfg.gan.minibatch_std > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
-        cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, "gan.minibatch_std=2", *overrides[len(TINY_GAN):]])
+        cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, "gan.minibatch_std=2", *tail])
     return cfg
 
 
