@@ -36,7 +36,8 @@ def add_parser(sub) -> None:
 
 
 def _clips(cfg, split: str, n: int):
-    from odevideo.training.factory import batch_from_indices, build_dataset
+    from odevideo.data.build import build_dataset
+    from odevideo.training.batches import batch_from_indices
 
     ds = build_dataset(cfg, split)
     return batch_from_indices(ds, range(min(n, len(ds))), cfg.data.frame_dt)
@@ -44,11 +45,11 @@ def _clips(cfg, split: str, n: int):
 
 def run(args: argparse.Namespace) -> int:
     from odevideo.errors import InputError
-    from odevideo.training import load_model
+    from odevideo.training import load_run
     from odevideo.training import vid_ode_experiments as ex
-    from odevideo.training.evaluation import load_lpips
+    from odevideo.evaluation.conditional import load_lpips
 
-    loaded = [load_model(r, which=args.which) for r in args.runs]
+    loaded = [load_run(r, which=args.which) for r in args.runs]
     labels = args.labels.split(",") if args.labels else [Path(r).resolve().name for r in args.runs]
     if len(labels) != len(loaded):
         raise InputError(f"--labels names {len(labels)} models but {len(loaded)} runs were given")

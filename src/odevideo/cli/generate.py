@@ -37,15 +37,16 @@ def run(args: argparse.Namespace) -> int:
     from odevideo._atomic import atomic_write
     from odevideo.data import make_grid, save_image, write_video
     from odevideo.errors import InputError
-    from odevideo.training import load_model
-    from odevideo.training.factory import GAN_FAMILIES
-    from odevideo.training.generation import sample_videos
-    from odevideo.training.inference import parse_times
+    from odevideo.training import load_run
+    from odevideo.methods import METHODS
+    from odevideo.methods.video_gan.generation import sample_videos
+    from odevideo.evaluation.inference import parse_times
 
-    model, cfg = load_model(args.checkpoint, which=args.which)
-    if cfg.model.family not in GAN_FAMILIES:
-        raise InputError(f"{args.checkpoint} is a {cfg.model.family} run; `generate` samples video GANs "
-                         f"({', '.join(GAN_FAMILIES)}). Use `odevideo predict` for conditional models")
+    model, cfg = load_run(args.checkpoint, which=args.which)
+    if METHODS[cfg.method].conditional:
+        generative = ", ".join(name for name, m in METHODS.items() if not m.conditional)
+        raise InputError(f"{args.checkpoint} is a {cfg.method} run; `generate` samples generative methods "
+                         f"({generative}). Use `odevideo predict` for conditional models")
     if args.num < 1 or args.fps_factor < 1 or args.scale < 1:
         raise InputError("--num, --fps-factor and --scale must be >= 1")
     if args.real is not None:
@@ -80,7 +81,8 @@ def run(args: argparse.Namespace) -> int:
 def _real_clips(cfg, split: str, num: int):
     """The first ``num`` clips ``(num, T, C, H, W)`` in [0, 1] of the run's ``split``, as the run's config builds it."""
     from odevideo.errors import InputError
-    from odevideo.training.factory import batch_from_indices, build_dataset
+    from odevideo.data.build import build_dataset
+    from odevideo.training.batches import batch_from_indices
 
     dataset = build_dataset(cfg, split)
     if len(dataset) < num:

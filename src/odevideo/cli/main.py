@@ -66,9 +66,9 @@ def cmd_train(args) -> int:
         print(f"trained {res.step} steps{procs} in {res.elapsed_s / 60:.1f} min; best {what} "
               f"{res.best_val_mse:.5f}; run: {res.run_dir}")
         if args.evaluate:
-            from odevideo.training import load_model
+            from odevideo.training import load_run
 
-            model, cfg = load_model(res.run_dir)
+            model, cfg = load_run(res.run_dir)
             result = evaluate(model, cfg)
             paths = save_results(result, res.run_dir / "eval")
             print(format_table(result))
@@ -79,12 +79,12 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from odevideo.training import evaluate, format_table, load_model, save_results
+    from odevideo.training import evaluate, format_table, load_run, save_results
 
-    model, cfg = load_model(args.checkpoint, which=args.which)
-    from odevideo.training.factory import GAN_FAMILIES
+    from odevideo.methods import get_method
 
-    if cfg.model.family in GAN_FAMILIES:
+    model, cfg = load_run(args.checkpoint, which=args.which)
+    if not get_method(cfg.method).conditional:
         return _evaluate_generator(args, model, cfg)
     if args.lpips_dir:
         cfg.eval.lpips, cfg.eval.lpips_dir = True, args.lpips_dir
@@ -106,8 +106,9 @@ def _evaluate_generator(args, model, cfg) -> int:
     import torch
 
     from odevideo._atomic import atomic_write_text
-    from odevideo.training.factory import batch_from_indices, build_dataset
-    from odevideo.training.generation import generator_scores, pixel_frame_features
+    from odevideo.data.build import build_dataset
+    from odevideo.training.batches import batch_from_indices
+    from odevideo.methods.video_gan.generation import generator_scores, pixel_frame_features
 
     ds = build_dataset(cfg, args.split)
     n = min(args.num_clips or cfg.eval.num_clips, len(ds))
@@ -120,7 +121,7 @@ def _evaluate_generator(args, model, cfg) -> int:
         ext = (InceptionFeatureExtractor.from_file(cfg.gan.inception_weights) if cfg.gan.inception_weights
                else InceptionFeatureExtractor.pretrained(download=cfg.data.download))
     elif args.metric == "digit_fd":  # the frame-level Frechet protocol on the digit classifier's features
-        from odevideo.training.digit_scores import fit_digit_classifier
+        from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
 
         ext = fit_digit_classifier(cfg, path=args.digit_classifier, log=lambda m: print(m, file=sys.stderr))[0].embed
     else:  # the same frame-level Frechet protocol on 8x8-pooled pixels
@@ -145,8 +146,8 @@ def _evaluate_digits(args, model, cfg, real) -> int:
 
     from odevideo._atomic import atomic_write_text
     from odevideo.metrics.digit_consistency import digit_consistency
-    from odevideo.training.digit_scores import fit_digit_classifier
-    from odevideo.training.generation import sample_videos
+    from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
+    from odevideo.methods.video_gan.generation import sample_videos
 
     clf, info = fit_digit_classifier(cfg, path=args.digit_classifier, log=lambda m: print(m, file=sys.stderr))
     fake = sample_videos(model, args.repeats * args.samples, seed=args.seed)
@@ -184,7 +185,7 @@ def _load_input_clip(args, cfg):
 
     from odevideo.errors import InputError
     from odevideo.training import build_dataset
-    from odevideo.training.inference import parse_times
+    from odevideo.evaluation.inference import parse_times
 
     if args.input:
         from odevideo.data import read_video
@@ -222,10 +223,10 @@ def cmd_predict(args) -> int:
     import torch
 
     from odevideo.data import write_video
-    from odevideo.training import load_model
-    from odevideo.training.inference import parse_times, predict_clip
+    from odevideo.training import load_run
+    from odevideo.evaluation.inference import parse_times, predict_clip
 
-    model, cfg = load_model(args.checkpoint, which=args.which)
+    model, cfg = load_run(args.checkpoint, which=args.which)
     frames, times, _truth = _load_input_clip(args, cfg)
     if args.times:
         query = parse_times(args.times)
@@ -243,11 +244,11 @@ def cmd_predict(args) -> int:
 
 
 def cmd_latents(args) -> int:
-    from odevideo.training import build_dataset, load_model
-    from odevideo.training.factory import batch_from_indices
-    from odevideo.training.inference import latent_trajectories, plot_latent_trajectories
+    from odevideo.training import build_dataset, load_run
+    from odevideo.training.batches import batch_from_indices
+    from odevideo.evaluation.inference import latent_trajectories, plot_latent_trajectories
 
-    model, cfg = load_model(args.checkpoint, which=args.which)
+    model, cfg = load_run(args.checkpoint, which=args.which)
     ds = build_dataset(cfg, args.split)
     batch = batch_from_indices(ds, range(min(args.num_clips, len(ds))), cfg.data.frame_dt)
     n_obs = cfg.objective.num_observed
@@ -264,8 +265,8 @@ def cmd_demo(args) -> int:
     import torch
 
     from odevideo.data import make_grid, write_video
-    from odevideo.training import ExperimentConfig, Trainer, build_dataset, evaluate, format_table, load_config, load_model, save_results
-    from odevideo.training.inference import predict_clip
+    from odevideo.training import ExperimentConfig, Trainer, build_dataset, evaluate, format_table, load_config, load_run, save_results
+    from odevideo.evaluation.inference import predict_clip
 
     overrides = list(args.overrides)
     overrides.append(f"output_dir={args.output_dir}")
@@ -275,7 +276,7 @@ def cmd_demo(args) -> int:
     t0 = time.perf_counter()
     res = Trainer(cfg, resume=args.resume).fit()
     print(f"[demo] trained {res.step} steps in {res.elapsed_s / 60:.1f} min")
-    model, cfg = load_model(res.run_dir)
+    model, cfg = load_run(res.run_dir)
     result = evaluate(model, cfg)
     paths = save_results(result, res.run_dir / "eval")
     print(format_table(result))

@@ -1,14 +1,25 @@
-"""Training engine: typed configs, checkpoints, the loop, evaluation and inference."""
+"""The training loop and the experiment config: ``Trainer(cfg).fit()`` trains any method of the registry."""
 
-from odevideo.training.config import DataConfig, EvalConfig, ExperimentConfig, ModelConfig, ObjectiveConfig, TrainConfig
-from odevideo.training.configio import list_presets, load_config
-from odevideo.training.evaluation import evaluate, format_table, save_results
-from odevideo.training.factory import build_dataset, build_model
-from odevideo.training.inference import load_model, parse_times, predict_clip
+import importlib
+
+from odevideo.configio import list_presets, load_config
+from odevideo.data.build import build_dataset
+from odevideo.training.config import EvalConfig, ExperimentConfig, TrainConfig, experiment_config
 from odevideo.training.trainer import Trainer, TrainResult
 
+# evaluation helpers, importable from here too (loaded on first use: evaluation imports this package)
+_LAZY = {"evaluate": "odevideo.evaluation.conditional", "format_table": "odevideo.evaluation.conditional",
+         "save_results": "odevideo.evaluation.conditional", "load_run": "odevideo.evaluation.inference",
+         "parse_times": "odevideo.evaluation.inference", "predict_clip": "odevideo.evaluation.inference"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'odevideo.training' has no attribute {name!r}")
+
+
 __all__ = [
-    "DataConfig", "EvalConfig", "ExperimentConfig", "ModelConfig", "ObjectiveConfig", "TrainConfig",
-    "list_presets", "load_config", "evaluate", "format_table", "save_results", "build_dataset", "build_model",
-    "load_model", "parse_times", "predict_clip", "Trainer", "TrainResult",
+    "EvalConfig", "ExperimentConfig", "TrainConfig", "experiment_config", "list_presets", "load_config",
+    "build_dataset", "Trainer", "TrainResult", *_LAZY,
 ]

@@ -193,7 +193,7 @@ class _Encoder:
                               self.encode(v, f"{name}.{k}", f"{where}.{k}")])
             return {_DICT: items}
         if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            from odevideo.training.configio import to_dict
+            from odevideo.configio import to_dict
 
             return self.encode(to_dict(obj), name, where)
         raise CheckpointError(

@@ -26,13 +26,13 @@ import torch
 import torch.distributed as dist
 
 from odevideo.errors import ConfigError
+from odevideo.seeding import rank_seed  # noqa: F401  (re-exported: the loop seeds its streams with it)
 
 __all__ = [
     "DistInfo", "env_info", "select_device", "init_from_env", "shutdown", "get_rank", "get_world_size",
     "is_main", "barrier", "main_first", "all_reduce_sum", "any_true", "broadcast_", "rank_seed",
 ]
 
-_MASK64 = (1 << 64) - 1
 
 
 @dataclass(frozen=True)
@@ -256,22 +256,3 @@ def broadcast_(values: list[float], src: int = 0) -> list[float]:
     t = torch.tensor(values, dtype=torch.float64, device=_comm_device())
     dist.broadcast(t, src=src)
     return t.tolist()
-
-
-def _splitmix64(x: int) -> int:
-    x = (x + 0x9E3779B97F4A7C15) & _MASK64
-    x = ((x ^ (x >> 30)) * 0xBF58476D1CE4E5B9) & _MASK64
-    x = ((x ^ (x >> 27)) * 0x94D049BB133111EB) & _MASK64
-    return x ^ (x >> 31)
-
-
-def rank_seed(*parts: int) -> int:
-    """A 63-bit seed that is a fixed hash of integers, e.g. ``rank_seed(seed, step, rank, micro_batch)``.
-
-    Distinct tuples give unrelated seeds, so every (step, rank, micro-batch) has its own reproducible
-    random stream and a resumed run draws exactly what an uninterrupted one would have drawn.
-    """
-    h = 0
-    for p in parts:
-        h = _splitmix64(h ^ (int(p) & _MASK64))
-    return h >> 1

@@ -50,7 +50,7 @@ Protocols (quotes from the paper; "input" = frames the model is given, "target" 
   magnitude ``|F|`` (normalised by its maximum over the plotted clip) for every query time.
 
 Metric conventions (data range [0, 1], predictions clamped to [0, 1] as in
-:func:`odevideo.training.evaluation.frame_metrics`): ``mse`` per pixel (figure 6 plots it x 1e-3, also given as
+:func:`odevideo.evaluation.conditional.frame_metrics`): ``mse`` per pixel (figure 6 plots it x 1e-3, also given as
 ``mse_x1e3``), ``psnr`` per frame (capped at 100 dB) and ``ssim`` per frame (frames of at least 11x11 pixels,
 else None), ``lpips`` per frame (AlexNet v0.1; frames of at least 31x31 pixels; None without an LPIPS model),
 all averaged over target frames and clips. Results do not depend on ``batch_size`` when the model's per-clip
@@ -79,7 +79,7 @@ from odevideo.data.sampling import random_drop_mask
 from odevideo.errors import InputError
 from odevideo.metrics import LPIPS, SSIM_WIN_SIZE, lpips_per_frame, mse_per_pixel, psnr, ssim
 from odevideo.metrics.lpips import MIN_SIZE as LPIPS_MIN_SIZE
-from odevideo.training.evaluation import PSNR_CAP_DB
+from odevideo.evaluation.conditional import PSNR_CAP_DB
 
 __all__ = [
     "DEFAULT_RATES", "TASKS", "sweep_masks", "sampling_rate_sweep", "unseen_timestep_interpolation",
@@ -643,9 +643,9 @@ def composition_components(
 ) -> CompositionComponents:
     """Figure 3: warped image, image difference, mask, output and flow of a Vid-ODE-style model at ``query_times``.
 
-    ``model`` must return a :class:`~odevideo.models.VidODEPrediction` with flows, differences, masks and warped
-    images (:class:`~odevideo.models.VidODE` with warping and mask composition, or
-    :class:`~odevideo.models.VidRNN`). ``frames`` ``(B, T, C, H, W)`` (or one clip), ``times``, ``mask`` as for
+    ``model`` must return a :class:`~odevideo.methods.vid_ode.vid_ode.VidODEPrediction` with flows, differences, masks and warped
+    images (:class:`~odevideo.methods.vid_ode.vid_ode.VidODE` with warping and mask composition, or
+    :class:`~odevideo.methods.vid_ode.baselines.VidRNN`). ``frames`` ``(B, T, C, H, W)`` (or one clip), ``times``, ``mask`` as for
     the model; ``query_times`` ``(B, Q)`` or ``(Q,)``; ``targets`` ``(B, Q, C, H, W)`` optional ground truth.
     """
     _check_model(model)

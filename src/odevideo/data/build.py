@@ -1,0 +1,115 @@
+"""The datasets of a ``data`` config: synthetic generators, the user's own clips and the papers' datasets."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+
+from odevideo.data.bouncing_balls import BouncingBalls
+from odevideo.data.config import DataConfig
+from odevideo.data.moving_mnist import MovingMNIST
+from odevideo.data.video_folder import VideoFolderDataset
+from odevideo.errors import ConfigError
+
+_SPLIT_OFFSET = {"train": 0, "val": 1, "test": 2}
+
+
+def build_dataset(d: DataConfig, split: str) -> torch.utils.data.Dataset:
+    """The ``train``/``val``/``test`` clips of the ``data`` config ``d`` (deterministic from ``d.seed``).
+
+    With ``data.cache_dir`` the synthetic datasets' splits named in ``data.cache_splits`` come from the
+    on-disk cache (:func:`odevideo.data.cached_clips`; generated there first if missing or stale): the
+    same clips, bit for bit. Several processes: build under the training loop's ``main_first``
+    so that rank 0 generates and the others load."""
+    d = getattr(d, "data", d)  # an experiment config works too
+    dataset = _build_generator(d, split)
+    if d.cache_dir is None:
+        return dataset
+    bad = [s for s in d.cache_splits if s not in _SPLIT_OFFSET]
+    if bad:
+        raise ConfigError(f"data.cache_splits={d.cache_splits} holds {bad}; use a list of train, val, test")
+    if split not in d.cache_splits or not hasattr(dataset, "cache_description"):
+        return dataset  # only the synthetic generators are cached; file datasets are read as they are
+    import sys
+
+    from odevideo.data import cached_clips
+
+    return cached_clips(dataset, d.cache_dir, f"{d.dataset}-{split}", dataset.cache_description(),
+                        frame_dt=d.frame_dt, log=lambda line: print(line, file=sys.stderr, flush=True))
+
+
+def _build_generator(d: DataConfig, split: str) -> torch.utils.data.Dataset:
+    n = {"train": d.train_clips, "val": d.val_clips, "test": d.test_clips}[split]
+    if d.dataset == "moving_mnist":
+        if d.channels != 1:
+            raise ConfigError("moving_mnist clips have 1 channel; set data.channels=1")
+        return MovingMNIST(
+            split=split, num_digits=d.num_digits, num_frames=d.num_frames, size=d.image_size, num_clips=n,
+            seed=d.seed, data_dir=d.data_dir, download=d.download, frame_dt=d.frame_dt,
+        )
+    if d.dataset == "bouncing_balls":
+        if d.channels != 1:
+            raise ConfigError("bouncing_balls clips have 1 channel; set data.channels=1")
+        # Bouncing balls has no digit pools: splits are disjoint seed streams.
+        return BouncingBalls(
+            num_clips=n, num_frames=d.num_frames, size=d.image_size, num_balls=d.num_balls,
+            seed=d.seed * 3 + _SPLIT_OFFSET[split] + 1_000_003 * _SPLIT_OFFSET[split], frame_dt=d.frame_dt,
+        )
+    if d.dataset == "video_folder":
+        # The user's own clips: <data_dir>/{train,val,test}/ each hold clips as video files, GIFs, .npy
+        # arrays or folders of frames. Frames are centre-cropped to a square and resized to image_size.
+        if not d.data_dir:
+            raise ConfigError(
+                "data.dataset=video_folder needs data.data_dir=PATH, a folder with train/, val/ and test/ "
+                "sub-folders of clips (video files, GIFs, .npy or folders of frames)"
+            )
+        return VideoFolderDataset(
+            Path(d.data_dir) / split, d.num_frames, d.image_size, window="random" if split == "train" else "first",
+            seed=d.seed + _SPLIT_OFFSET[split], crop="center", channels=d.channels, frame_dt=d.frame_dt,
+            recursive=True,
+        )
+    if d.dataset in _PAPER_VIDEO_DATASETS:
+        return _paper_video_dataset(d, split)
+    raise ConfigError(
+        f"unknown data.dataset {d.dataset!r}; use bouncing_balls, moving_mnist, video_folder, "
+        f"{', '.join(_PAPER_VIDEO_DATASETS)}"
+    )
+
+
+_PAPER_VIDEO_DATASETS = ("kth", "moving_gif", "penn_action", "ucf101")
+#: every HOLDOUT_EVERY-th clip of the official train split is the validation split (and not trained on)
+HOLDOUT_EVERY = 20
+
+
+def _paper_video_dataset(d: DataConfig, split: str):
+    """KTH Action / Moving GIF / Penn Action with Vid-ODE's preprocessing, UCF101 (``data.fold``) with TGAN's
+    (:mod:`odevideo.data`).
+
+    These datasets only have train and test splits; validation (best checkpoint) uses every
+    :data:`HOLDOUT_EVERY`-th clip of the train split, which training then skips. Augmentation is the
+    trainer's (``data.augment_flip`` / ``data.augment_rotate_degrees``), so the loaders' own is off."""
+    from odevideo.data import UCF101, KTHAction, MovingGif, PennAction
+
+    if not d.data_dir:
+        raise ConfigError(f"data.dataset={d.dataset} needs data.data_dir=PATH (see `odevideo.data` for the layouts)")
+    source = "test" if split == "test" else "train"
+    window = "random" if split == "train" else "first"
+    if d.dataset == "ucf101":
+        if d.fold not in (1, 2, 3):
+            raise ConfigError(f"data.fold={d.fold}: UCF101 has the official splits 1, 2 and 3")
+        full = UCF101(d.data_dir, source, d.fold, d.num_frames, d.image_size, channels=d.channels, window=window,
+                      frame_dt=d.frame_dt, seed=d.seed)
+    else:
+        cls = {"kth": KTHAction, "moving_gif": MovingGif, "penn_action": PennAction}[d.dataset]
+        full = cls(d.data_dir, source, d.num_frames, d.image_size, channels=d.channels, window=window,
+                   augment=False, frame_dt=d.frame_dt, seed=d.seed)
+    if split == "test":
+        return full
+    keep = [i for i in range(len(full)) if (i % HOLDOUT_EVERY == 0) == (split == "val")]
+    if not keep:
+        raise ConfigError(f"{d.data_dir} holds too few {d.dataset} clips for a {split} split (every "
+                          f"{HOLDOUT_EVERY}th train clip is held out for validation)")
+    return torch.utils.data.Subset(full, keep)
+
+

@@ -1,0 +1,37 @@
+"""Which clips a run trains and evaluates on (the ``data`` section of an experiment config)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+
+@dataclass
+class DataConfig:
+    """Which clips to train and evaluate on."""
+
+    # kth / moving_gif / penn_action: Vid-ODE's datasets from data_dir (validation = every 20th train clip)
+    dataset: Literal[
+        "bouncing_balls", "moving_mnist", "video_folder", "kth", "moving_gif", "penn_action", "ucf101",
+    ] = "bouncing_balls"
+    image_size: int = 32
+    channels: int = 1
+    num_frames: int = 20
+    frame_dt: float = 0.1  # time units between consecutive frames
+    num_digits: int = 1  # moving_mnist
+    num_balls: int = 3  # bouncing_balls
+    fold: int = 1  # ucf101: the official train/test split (1, 2 or 3)
+    train_clips: int = 100_000  # training stream length; clip i is a pure function of (seed, i)
+    val_clips: int = 128
+    test_clips: int = 256
+    data_dir: str | None = None  # moving_mnist: local MNIST files (gz/raw IDX); video_folder: root with train/val/test
+    download: bool = True
+    seed: int = 0
+    drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability
+    augment_flip: float = 0.0  # training clips: probability of a horizontal flip (Vid-ODE: 0.5)
+    augment_rotate_degrees: float = 0.0  # training clips: rotation by U(-d, d) degrees, same for every frame (Vid-ODE: 10)
+    # Pre-generated synthetic clips (bouncing_balls, moving_mnist) cached on disk as .npy + .json (the
+    # generating config): generated once (rank 0 first, a file lock against other runs), then loaded by
+    # every process and run. None = off (clips are generated on the fly). Same clips either way.
+    cache_dir: str | None = None
+    cache_splits: list[str] = field(default_factory=lambda: ["val", "test"])  # add "train" for the training stream

@@ -1,0 +1,1 @@
+"""Evaluation on top of trained models: conditional tables, generative scores, inference helpers."""

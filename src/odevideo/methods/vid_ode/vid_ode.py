@@ -1,0 +1,604 @@
+"""Vid-ODE (Park, Kim, Lee, Choo, Lee, Kim, Choi; AAAI 2021), paper section 3 and figure 2.
+
+Pipeline for one clip:
+
+1. **Conv-Encoder E**: every observed frame -> feature map ``(hidden_channels, H / 4, W / 4)``
+   (conv3x3 + norm + ReLU, then ``n_downs = 2`` stride-2 4x4 conv + norm + ReLU blocks doubling the width).
+2. **ODE-ConvGRU** (:class:`~odevideo.nn.ODEConvGRUEncoder`, eq. 1): runs over the observed feature maps
+   backwards in time; conv-ODE flow between observations, ConvGRU update at each one. Its final state
+   ``h_enc`` summarises the whole observed clip.
+3. **Decoder ODE** (conv dynamics f_phi): ``h(t)`` with ``h(t_start) = h_enc`` solved to every query time.
+   ``decoder_start`` chooses ``t_start`` (per clip):
+
+   * ``"last_observed"`` (default): the last observed time ``T``, the paper's ``h_{s_0} = h_T``. Extrapolated
+     frames at ``s > T`` then evolve for exactly ``s - T``; query times before ``T`` are solved backwards.
+   * ``"first_observed"``: the earliest observed time (the latent-ODE convention for a backwards encoder).
+   * ``"first_target"``: the first query time (the authors' code, kept for compatibility): the first
+     query always gets ``h_enc`` itself, whatever its distance to the observations.
+
+4. **Conv-Decoder G** (eq. 2): ``G(h_{s_k}, h_{s_{k-1}})`` -> optical flow ``F`` (2 channels, pixels),
+   image difference ``D`` (C channels, tanh) and composition mask ``M`` (1 channel, sigmoid).
+5. **Composition** Psi: ``X_k = M * warp(X_{k-1}, F) + (1 - M) * D``, frame after frame in query order.
+
+Where the frame chain starts (the "reference" frame ``X_{s_0}``): the last *observed* frame at or before the
+first query time. For extrapolation (all queries after the observations) that is the last observed frame,
+as in the paper; for interpolation / reconstruction starting at the first observed time it is the first
+observed frame, as in the authors' interpolation mode. ``h_{s_0}`` is the decoder state at the reference
+time (``first_prev="state"``, paper) or the encoder embedding ``E(X_{s_0})`` (``first_prev="embedding"``,
+the authors' code).
+
+Query times must be strictly increasing (the frames are generated autoregressively, each warping the
+previous one) and must not precede the first observed frame of the clip (there would be no frame to warp
+from): both raise :class:`~odevideo.errors.InputError`. Between, at, and after observations all work.
+
+Outputs: ``frames`` are the composed frames clamped to [0, 1]; the composition itself is not bounded
+(``D`` is in [-1, 1]), so the unclamped frames are kept in ``raw_frames`` and, since Vid-ODE has no
+sigmoid output, also in ``logits`` (there are no logits: ``logits`` holds the unclamped frames, which is
+what the L1 losses should use). In the vanilla ablation (no warping, no mask composition) G's C-channel
+head *is* a logit map: ``frames = sigmoid(logits)``. ``latents`` are the decoder states ``h(s_k)`` flattened
+to ``(B, Q, hidden_channels * H/4 * W/4)``; :class:`VidODEPrediction` adds the feature maps, flows,
+differences, masks and warped images (paper figure 3).
+
+Ablations (paper table 5): ``use_flow_warping=False, use_mask_composition=False`` = (B) vanilla Vid-ODE
+(G predicts the frame directly); ``use_flow_warping=True, use_mask_composition=False`` = (D) pure warping
+of the previous frame (``M = 1``); both True = (E) the full model. Mask composition without warping
+composes the *unwarped* previous frame with ``D``. (C) differs from (B) only in the loss (adversarial terms).
+
+Deliberate differences from the authors' code: GroupNorm instead of BatchNorm (which they leave in train
+mode at test time), decoder start at the last observed time (``decoder_start`` above), warping consistent
+with ``align_corners`` (:mod:`odevideo.nn.warping`), and the chain warps the previous *output* frame as in
+eq. 2 (their code warps the previous *warped* image, composing only at the end: ``warp_previous="warped"``).
+``warp_previous="reference"`` (not in the paper) warps the reference frame by the composed flows instead of
+chaining bilinear resamplings (:func:`compose_frame_chain`). ``decoder_feedback`` (not in the paper) gives G
+the Conv-Encoder map of the previous generated frame as a third input, so the flow is drawn knowing where
+the objects of that frame are; G then runs one frame at a time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torch.utils.checkpoint import checkpoint
+
+from odevideo.errors import InputError
+from odevideo.methods.prediction import (
+    ContinuousTimeVideoModel,
+    VideoPrediction,
+    check_inputs,
+    first_observed_index,
+    gather_time,
+    last_observed_index,
+)
+from odevideo.nn.convgru import ConvODEFunc, ODEConvGRUEncoder
+from odevideo.nn.warping import WARP_PADDINGS, compose, warp
+from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
+
+__all__ = [
+    "VidODE", "VidODEPrediction", "VidODEConvEncoder", "VidODEConvDecoder", "AUTHORS_DECODER_SOLVER",
+    "compose_frame_chain", "observation_anchors", "gather_anchors", "frame_gaps",
+]
+
+#: The authors' decoder solver (``--dec_diff dopri5``, rtol 1e-3, atol 1e-4).
+AUTHORS_DECODER_SOLVER = SolverConfig(method="dopri5", rtol=1e-3, atol=1e-4)
+
+DECODER_STARTS = ("last_observed", "first_observed", "first_target")
+FIRST_PREVS = ("state", "embedding")
+WARP_PREVIOUS = ("output", "warped", "reference")
+
+
+@dataclass
+class VidODEPrediction(VideoPrediction):
+    """:class:`VideoPrediction` plus Vid-ODE's intermediate outputs (``None`` where an ablation drops them).
+
+    Attributes:
+        raw_frames: ``(B, Q, C, H, W)`` composed frames before clamping to [0, 1] (use these in L1 losses).
+        hidden: ``(B, Q, K, h, w)`` decoder states ``h(s_k)`` as feature maps.
+        flows: ``(B, Q, 2, H, W)`` optical flow in pixels (x, y), or None without warping.
+        differences: ``(B, Q, C, H, W)`` image differences ``D`` in [-1, 1], or None without mask composition.
+        masks: ``(B, Q, 1, H, W)`` composition masks ``M`` in [0, 1], or None without mask composition.
+        warped: ``(B, Q, C, H, W)`` warped previous frames ``W(F, X_{k-1})``, or None in the vanilla model.
+        reference_frames: ``(B, C, H, W)`` the observed frame the chain starts from.
+        reference_times: ``(B,)`` its time.
+        start_times: ``(B,)`` the time at which the decoder ODE starts from the encoder state.
+    """
+
+    raw_frames: Tensor | None = None
+    hidden: Tensor | None = None
+    flows: Tensor | None = None
+    differences: Tensor | None = None
+    masks: Tensor | None = None
+    warped: Tensor | None = None
+    reference_frames: Tensor | None = None
+    reference_times: Tensor | None = None
+    start_times: Tensor | None = None
+
+
+def _norm(channels: int) -> nn.Module:
+    # GroupNorm: no batch statistics, so train and eval mode agree (the authors' BatchNorm does not).
+    return nn.GroupNorm(math.gcd(8, channels), channels)
+
+
+class VidODEConvEncoder(nn.Module):
+    """Conv-Encoder E: ``(N, C, H, W)`` -> ``(N, hidden_channels, H / 2**n_downs, W / 2**n_downs)``."""
+
+    def __init__(self, in_channels: int, hidden_channels: int = 128, n_downs: int = 2):
+        super().__init__()
+        ch = hidden_channels // 2**n_downs
+        layers: list[nn.Module] = [nn.Conv2d(in_channels, ch, 3, 1, 1), _norm(ch), nn.ReLU()]
+        for _ in range(n_downs):
+            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), _norm(ch * 2), nn.ReLU()]
+            ch *= 2
+        self.net = nn.Sequential(*layers)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x)
+
+
+class VidODEConvDecoder(nn.Module):
+    """Conv-Decoder G: ``cat(h_k, h_{k-1})`` ``(N, 2 K, h, w)`` -> ``(N, 2 + C + 1, H, W)`` raw heads.
+
+    ``in_maps`` feature maps of K channels go in (2 in the paper; 3 with ``decoder_feedback``, where the
+    encoding of the previous output frame is the third).
+
+    ``n_ups`` times bilinear x2 upsampling + conv3x3 + norm + ReLU halving the width, then a conv3x3 to the
+    flow (2), image (C) and mask (1) channels, without activation (applied by the model).
+
+    ``mask_init`` in (0, 1) sets the mask logit's bias so that the composition mask starts at that value
+    (None: the default init, M about 0.5). With M = 0.5 the quickest way down the L1 loss is to fade
+    every frame towards the image difference, a plateau on which the flow is learnt slowly; a mask that
+    starts near 1 lets warping carry the frame from the first steps.
+    """
+
+    def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2, mask_init: float | None = None,
+                 in_maps: int = 2):
+        super().__init__()
+        ch = in_maps * hidden_channels
+        layers: list[nn.Module] = []
+        for _ in range(n_ups):
+            layers += [
+                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                nn.Conv2d(ch, ch // 2, 3, 1, 1), _norm(ch // 2), nn.ReLU(),
+            ]
+            ch //= 2
+        layers += [nn.Conv2d(ch, 2 + out_channels + 1, 3, 1, 1)]
+        self.net = nn.Sequential(*layers)
+        # Recompute G's full-resolution activations in the backward pass instead of storing them
+        # (train.activation_checkpointing): G runs on every (clip, query) pair at frame resolution.
+        self.activation_checkpointing = False
+        if mask_init is not None:
+            if not 0.0 < float(mask_init) < 1.0:
+                raise InputError(f"mask_init={mask_init!r} must lie strictly between 0 and 1 (or be None for the default init).")
+            with torch.no_grad():
+                layers[-1].bias[-1].fill_(math.log(mask_init / (1.0 - mask_init)))
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.activation_checkpointing and torch.is_grad_enabled():
+            return checkpoint(self.net, x, use_reentrant=False)
+        return self.net(x)
+
+
+def coarse_flow(flow: Tensor, stride: int) -> Tensor:
+    """``(N, 2, H, W)`` -> the same flow averaged over ``stride x stride`` cells and bilinearly upsampled back.
+
+    A flow on a coarse grid: every pixel of a cell shares (an interpolation of) the cell's vector, so the
+    warping gradient, which exists only where the image has edges, trains the whole cell. (On bouncing
+    balls 32x32, stride 4 learnt no faster than per-pixel flow in a 300-step probe; off by default.)
+    """
+    h, w = flow.shape[-2:]
+    if h % stride or w % stride:
+        raise InputError(f"frame size {h}x{w} is not divisible by flow_stride={stride}; choose a divisor of both.")
+    coarse = nn.functional.avg_pool2d(flow, stride)
+    return nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
+
+
+def check_flow_stride(flow_stride: int) -> int:
+    if isinstance(flow_stride, bool) or not isinstance(flow_stride, int) or flow_stride < 1:
+        raise InputError(f"flow_stride={flow_stride!r} must be a positive integer (1 = a flow vector per pixel).")
+    return flow_stride
+
+
+def compose_frame_chain(
+    heads: Tensor,
+    ref_frame: Tensor,
+    *,
+    flow_stride: int = 1,
+    use_flow_warping: bool = True,
+    use_mask_composition: bool = True,
+    warp_previous: str = "output",
+    anchor_frames: Tensor | None = None,
+    use_anchor: Tensor | None = None,
+    flow_scale: Tensor | None = None,
+    warp_padding: str = "border",
+) -> dict[str, Tensor | None]:
+    """Eq. 2 frame after frame: ``X_k = M_k * W(F_k, X_{k-1}) + (1 - M_k) * D_k`` from ``X_0 = ref_frame``.
+
+    Args:
+        heads: ``(B, Q, 2 + C + 1, H, W)`` raw outputs of G: flow (pixels), image difference, mask logit.
+        ref_frame: ``(B, C, H, W)`` the observed frame the chain starts from.
+        flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
+        use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
+            (at least one of the first two must be on; without both G predicts frames directly).
+            ``warp_previous="reference"`` (ours): frame k warps the chain's reference frame (or its latest
+            anchor) by the composition of the flows ``F_1 .. F_k`` instead of warping ``X_{k-1}`` by ``F_k``:
+            one bilinear resampling per frame instead of one per step, so shapes do not blur step after step
+            and objects that touch can be pulled apart again. ``X_{k-1}``'s difference-map content is then
+            not carried to frame k (each frame composes its own ``D_k``).
+        anchor_frames, use_anchor: ``(B, Q, C, H, W)`` and bool ``(B, Q)`` (both or neither): where
+            ``use_anchor[b, k]``, frame k is made from ``anchor_frames[b, k]`` (an observed frame) in place
+            of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
+        flow_scale: optional ``(B, Q)`` factors applied to G's flows (``flow_per_time``: G's flow head is a
+            velocity, the flow applied is the velocity times the time gap).
+        warp_padding: what a flow that points outside the frame reads (:func:`~odevideo.nn.warping.warp`).
+
+    Returns:
+        ``raw_frames``, ``warped`` ``(B, Q, C, H, W)``; ``flows`` ``(B, Q, 2, H, W)`` (None without warping);
+        ``differences`` in [-1, 1] and ``masks`` in [0, 1] (None without mask composition).
+    """
+    heads = heads.float()  # the chain runs in float32, also under autocast: errors compound frame after frame
+    b, q, _, hh, ww = heads.shape
+    c = ref_frame.shape[1]
+    flows = heads[:, :, :2]
+    if flow_scale is not None:
+        flows = flows * flow_scale.to(flows.dtype)[:, :, None, None, None]
+    if flow_stride > 1:
+        flows = coarse_flow(flows.flatten(0, 1), flow_stride).view(b, q, 2, hh, ww)
+    differences = torch.tanh(heads[:, :, 2 : 2 + c]) if use_mask_composition else None
+    masks = torch.sigmoid(heads[:, :, 2 + c :]) if use_mask_composition else None
+    if (anchor_frames is None) != (use_anchor is None):
+        raise InputError("compose_frame_chain: pass anchor_frames and use_anchor together (or neither).")
+    prev = ref_frame.float()
+    source, total_flow = prev, None  # warp_previous="reference": the frame all flows are applied to, their composition
+    warped_all, raw_all = [], []
+    for k in range(q):
+        anchored = None if use_anchor is None else use_anchor[:, k, None, None, None]
+        if anchored is not None:
+            prev = torch.where(anchored, anchor_frames[:, k].float(), prev)
+        if warp_previous == "reference" and use_flow_warping:
+            if anchored is not None:
+                source = torch.where(anchored, anchor_frames[:, k].float(), source)
+            # Backward warps compose as W(W(I, A), B) = W(I, B + W(A, B)): the flow from frame k to the source.
+            step = flows[:, k]
+            if total_flow is None:
+                total_flow = step
+            else:
+                chained = step + warp(total_flow, step)  # flows compose with border padding, always
+                total_flow = chained if anchored is None else torch.where(anchored, step, chained)
+            warped = warp(source, total_flow, warp_padding)
+        else:
+            warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
+        raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
+        warped_all.append(warped)
+        raw_all.append(raw)
+        prev = warped if warp_previous == "warped" else raw.clamp(0.0, 1.0)
+    return dict(
+        raw_frames=torch.stack(raw_all, dim=1), warped=torch.stack(warped_all, dim=1),
+        flows=flows if use_flow_warping else None, differences=differences, masks=masks,
+    )
+
+
+def _stack_chain(parts: list[dict[str, Tensor | None]]) -> dict[str, Tensor | None]:
+    """One-frame chain outputs (each ``(B, 1, ...)`` or None) -> the whole chain's ``(B, Q, ...)``."""
+    return {key: None if parts[0][key] is None else torch.cat([p[key] for p in parts], dim=1) for key in parts[0]}
+
+
+def observation_anchors(times: Tensor, mask: Tensor, query_times: Tensor) -> tuple[Tensor, Tensor]:
+    """Which observed frame each query's frame should be made from, when re-anchoring on observations.
+
+    Query ``k >= 1`` is anchored on the latest observed frame strictly before ``query_times[:, k]`` if that
+    frame is not older than the previous query ``query_times[:, k - 1]``: a real frame then lies between
+    the two queries, and warping it is better than warping the previous *generated* frame. Query 0 is
+    never anchored here (the chain's reference frame already is an observed frame).
+
+    Args:
+        times, mask: ``(B, T)`` observation times and which of them are observed.
+        query_times: ``(B, Q)`` strictly increasing query times.
+
+    Returns:
+        ``index`` ``(B, Q)`` long: the anchor's index into the T observations (0 where unused), and
+        ``use`` ``(B, Q)`` bool.
+    """
+    before = mask[:, None, :] & (times[:, None, :] < query_times[:, :, None])  # (B, Q, T)
+    ar = torch.arange(times.shape[1], device=times.device)
+    idx = torch.where(before, ar, -1).max(dim=2).values  # (B, Q), -1: no observation before
+    safe = idx.clamp_min(0)
+    anchor_t = torch.gather(times, 1, safe)
+    prev_q = torch.cat([torch.full_like(query_times[:, :1], float("inf")), query_times[:, :-1]], dim=1)
+    use = (idx >= 0) & (anchor_t >= prev_q)
+    return safe, use
+
+
+def gather_anchors(observed: Tensor, obs_states: Tensor, times: Tensor, mask: Tensor, query_times: Tensor) -> dict:
+    """The inputs of a re-anchored chain (:func:`observation_anchors`), for VidODE and VidRNN alike.
+
+    Args:
+        observed: ``(B, T, C, H, W)`` the observations, unobserved ones zeroed.
+        obs_states: ``(B, T, K, h, w)`` decoder states at the observation times.
+        times, mask, query_times: as in :func:`observation_anchors`.
+
+    Returns:
+        ``anchor_frames`` ``(B, Q, C, H, W)`` and ``use_anchor`` ``(B, Q)`` for :func:`compose_frame_chain`,
+        and ``anchor_states`` ``(B, Q, K, h, w)``: the states G pairs with anchored frames in place of ``h_{k-1}``.
+    """
+    idx, use = observation_anchors(times, mask, query_times)
+    ar = torch.arange(observed.shape[0], device=observed.device)[:, None]
+    return dict(anchor_frames=observed[ar, idx], use_anchor=use, anchor_states=obs_states[ar, idx],
+                anchor_times=times[ar, idx])
+
+
+def frame_gaps(ref_time: Tensor, query_times: Tensor, anchors: dict | None = None) -> Tensor:
+    """``(B, Q)`` time from the frame each query's frame is warped from to the query (``flow_per_time``).
+
+    That frame is the previous query's (the reference frame's, ``ref_time`` ``(B,)``, for query 0), or the
+    anchor's where ``anchors`` (:func:`gather_anchors`) re-anchors the chain.
+    """
+    prev = torch.cat([ref_time[:, None], query_times[:, :-1]], dim=1)
+    if anchors is not None:
+        prev = torch.where(anchors["use_anchor"], anchors["anchor_times"].to(prev.dtype), prev)
+    return query_times - prev
+
+
+def _choice(name: str, value: str, valid: tuple[str, ...], owner: str = "VidODE") -> str:
+    if value not in valid:
+        raise InputError(f"{owner} {name}={value!r} is not supported; use one of: {', '.join(valid)}.")
+    return value
+
+
+class VidODE(ContinuousTimeVideoModel):
+    """``forward(frames (B,T,C,H,W), times (B,T), mask (B,T) | None, query_times (B,Q) | (Q,)) -> VidODEPrediction``.
+
+    See the module docstring for the model, the time conventions and the ablation switches.
+
+    Args:
+        in_channels: frame channels C.
+        hidden_channels: channels of the hidden feature maps (the authors' 128 = 32 * 2**2).
+        n_downs: stride-2 levels of E (and upsampling levels of G); H and W must be divisible by ``2**n_downs``.
+        ode_hidden, ode_layers: width and depth of both conv ODE functions (default ``hidden_channels // 2``, 2).
+        encoder_solver: ODE-ConvGRU solver; None = one Euler step per gap (the authors').
+        decoder_solver: decoder ODE solver; None = dopri5, rtol 1e-3, atol 1e-4 (the authors'). Adaptive
+            methods choose their steps from the whole batch; use a fixed-step method with ``step_size`` when
+            each clip's result must not depend on its batch.
+        decoder_start, first_prev, warp_previous: see the module docstring.
+        warp_padding: ``"border"`` (the authors') or ``"zeros"``: what a flow that points outside the frame
+            reads (:func:`~odevideo.nn.warping.warp`); zeros keeps objects on a black background from
+            leaving a tail at the edge.
+        use_flow_warping, use_mask_composition: ablation switches (module docstring).
+        run_backwards: run the ODE-ConvGRU backwards in time (the authors' default).
+        flow_stride: the flow is averaged over ``flow_stride x flow_stride`` cells and upsampled bilinearly
+            (:func:`coarse_flow`); 1 = a free vector per pixel (the authors').
+        mask_init: the composition mask at initialisation (:class:`VidODEConvDecoder`); None = about 0.5.
+        ode_autocast: under ``torch.autocast``, run the convolutions of the ODE dynamics and of the
+            ConvGRU in the autocast dtype as well (the states stay float32). Off: they run in float32.
+        ode_rate: both ODEs are ``dh/dt = ode_rate * f(h)`` (:class:`~odevideo.nn.ConvODEFunc`): with
+            ``1 / frame_dt`` a net output of order one moves the state by order one per frame interval,
+            whatever unit the clip times use.
+        anchor_observed: re-anchor the frame chain on observations (not in the paper; off = eq. 2 as
+            published). Where an observed frame lies between the previous query time and the current one,
+            the current frame warps that *observed* frame (and G pairs ``h_k`` with the decoder state at its
+            time) instead of the previous *generated* frame (:func:`observation_anchors`). Extrapolation is
+            unchanged (no observation follows the first query); in interpolation every in-between frame is
+            made from its nearest earlier observation instead of the end of a chain of generated frames,
+            and training on the observed frames becomes one-interval-ahead prediction from the true frame.
+            Needs ``first_prev="state"``.
+        flow_per_time: G's flow head is a velocity (not in the paper): the flow applied to a frame is the
+            head times ``ode_rate`` times the time gap to the frame it warps (:func:`frame_gaps`). At the
+            training gap nothing changes but the scale; at another gap (an in-between time, irregular
+            sampling) the displacement scales with the gap instead of being whatever G says for a pair of
+            states it never saw in training. Off: the head is the flow in pixels (the paper).
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        hidden_channels: int = 128,
+        n_downs: int = 2,
+        ode_hidden: int | None = None,
+        ode_layers: int = 2,
+        encoder_solver: SolverConfig | None = None,
+        decoder_solver: SolverConfig | None = None,
+        decoder_start: str = "last_observed",
+        first_prev: str = "state",
+        warp_previous: str = "output",
+        use_flow_warping: bool = True,
+        use_mask_composition: bool = True,
+        run_backwards: bool = True,
+        flow_stride: int = 1,
+        mask_init: float | None = None,
+        ode_autocast: bool = False,
+        ode_rate: float = 1.0,
+        anchor_observed: bool = False,
+        flow_per_time: bool = False,
+        warp_padding: str = "border",
+        decoder_feedback: bool = False,
+    ):
+        super().__init__()
+        if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
+            raise InputError(
+                f"hidden_channels={hidden_channels} must be a positive multiple of 2**n_downs={2 ** n_downs} "
+                f"(E starts at hidden_channels / 2**n_downs channels and doubles them at every level)."
+            )
+        if decoder_solver is not None and not isinstance(decoder_solver, SolverConfig):
+            raise InputError(f"decoder_solver must be a SolverConfig or None, got {type(decoder_solver).__name__}.")
+        self.in_channels = in_channels
+        self.hidden_channels = hidden_channels
+        self.n_downs = n_downs
+        self.decoder_start = _choice("decoder_start", decoder_start, DECODER_STARTS)
+        self.first_prev = _choice("first_prev", first_prev, FIRST_PREVS)
+        self.warp_previous = _choice("warp_previous", warp_previous, WARP_PREVIOUS)
+        self.warp_padding = _choice("warp_padding", warp_padding, WARP_PADDINGS)
+        self.use_flow_warping = bool(use_flow_warping)
+        self.use_mask_composition = bool(use_mask_composition)
+        self.flow_stride = check_flow_stride(flow_stride)
+        self.ode_autocast = bool(ode_autocast)
+        self.anchor_observed = bool(anchor_observed)
+        self.flow_per_time = bool(flow_per_time)
+        self.ode_rate = float(ode_rate)
+        if self.anchor_observed and self.first_prev != "state":
+            raise InputError(
+                "anchor_observed=True pairs each anchored frame with the decoder state at the observation's time; "
+                "it needs first_prev='state' (got 'embedding')."
+            )
+        self.decoder_feedback = bool(decoder_feedback)
+        if self.decoder_feedback and (self.vanilla or self.warp_previous == "reference"):
+            raise InputError(
+                "decoder_feedback feeds G the previous frame of the warping chain; it needs flow warping or mask "
+                "composition and warp_previous 'output' or 'warped' (got the vanilla model or 'reference')."
+            )
+        ode_hidden = ode_hidden or max(1, hidden_channels // 2)
+
+        self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
+        self.ode_encoder = ODEConvGRUEncoder(
+            hidden_channels, hidden_channels, ode_hidden=ode_hidden, ode_layers=ode_layers,
+            solver=encoder_solver, run_backwards=run_backwards, ode_rate=ode_rate,
+        )
+        self.decoder_dynamics = NFECounter(ConvODEFunc(hidden_channels, ode_hidden, ode_layers, rate=ode_rate))
+        self.decoder_solver = decoder_solver if decoder_solver is not None else AUTHORS_DECODER_SOLVER
+        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init,
+                                         in_maps=3 if self.decoder_feedback else 2)
+
+    @property
+    def vanilla(self) -> bool:
+        """True for ablation (B): G predicts the frames directly."""
+        return not (self.use_flow_warping or self.use_mask_composition)
+
+    def _feedback_chain(self, hq: Tensor, h_prev: Tensor, ref_frame: Tensor, flow_scale: Tensor | None,
+                        anchors: dict[str, Tensor]) -> dict[str, Tensor | None]:
+        """Eq. 2 frame after frame with G also seeing E(X_{k-1}) (``decoder_feedback``; not in the paper).
+
+        In the paper G sees only the ODE states, so the flow for frame k is drawn blind of where the objects
+        of the generated frame X_{k-1} actually are, and every error of the chain is carried on. Here G gets
+        the Conv-Encoder's map of X_{k-1} as a third input (as the ConvGRU baseline re-encodes its output),
+        one frame at a time. ``hq``, ``h_prev`` ``(B, Q, K, h, w)``; returns :func:`compose_frame_chain`'s dict.
+        """
+        prev = ref_frame.float()
+        parts = []
+        for k in range(hq.shape[1]):
+            if anchors:
+                use = anchors["use_anchor"][:, k, None, None, None]
+                prev = torch.where(use, anchors["anchor_frames"][:, k].float(), prev)
+            seen = self.encoder(prev).to(hq.dtype)
+            heads = self.decoder(torch.cat([hq[:, k], h_prev[:, k], seen], dim=1)).float()[:, None]
+            part = compose_frame_chain(
+                heads, prev, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
+                use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
+                flow_scale=None if flow_scale is None else flow_scale[:, k : k + 1], warp_padding=self.warp_padding,
+            )
+            parts.append(part)
+            prev = part["warped"][:, 0] if self.warp_previous == "warped" else part["raw_frames"][:, 0].clamp(0.0, 1.0)
+        return _stack_chain(parts)
+
+    # ------------------------------------------------------------------------------------------------------------
+
+    def _check(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor):
+        times, mask, query_times = check_inputs(frames, times, mask, query_times)
+        c, h, w = frames.shape[2:]
+        if c != self.in_channels:
+            raise InputError(f"VidODE was built for {self.in_channels}-channel frames, got {c}; set in_channels={c}.")
+        step = 2**self.n_downs
+        if h % step or w % step:
+            raise InputError(
+                f"frame size {h}x{w} is not divisible by 2**n_downs={step}; resize/crop the frames to a multiple "
+                f"of {step} or lower n_downs."
+            )
+        if query_times.shape[1] == 0:
+            raise InputError("query_times is empty; ask for at least one time.")
+        if query_times.shape[1] > 1 and not bool((query_times[:, 1:] > query_times[:, :-1]).all()):
+            raise InputError(
+                "VidODE needs strictly increasing query_times in every clip: each frame is made by warping the "
+                "previous one. Sort the query times (and drop duplicates), then reorder the outputs if needed."
+            )
+        first_obs = gather_time(times, first_observed_index(mask))
+        early = query_times[:, 0] < first_obs
+        if bool(early.any()):
+            b = int(early.nonzero()[0, 0])
+            raise InputError(
+                f"query time {float(query_times[b, 0]):g} of clip {b} precedes its first observed frame at "
+                f"{float(first_obs[b]):g}: Vid-ODE generates each frame by warping the previous one and has no "
+                f"frame to start from before the observations. Ask only for times >= the first observed time."
+            )
+        return times, mask, query_times
+
+    def forward(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> VidODEPrediction:
+        times, mask, query_times = self._check(frames, times, mask, query_times)
+        b, t, c, hh, ww = frames.shape
+        q = query_times.shape[1]
+
+        # The chain starts from the last observed frame at or before the first query time.
+        ref_idx = last_observed_index(mask & (times <= query_times[:, :1]))
+        ref_frame = gather_time(frames, ref_idx)
+        ref_time = gather_time(times, ref_idx)
+        first_obs = gather_time(times, first_observed_index(mask))
+        last_obs = gather_time(times, last_observed_index(mask))
+        start = {"last_observed": last_obs, "first_observed": first_obs, "first_target": query_times[:, 0]}[
+            self.decoder_start
+        ]
+
+        # Unobserved frames are zeroed before E: they never reach the encoder (nor NaNs they may hold).
+        observed = torch.where(mask[:, :, None, None, None], frames, torch.zeros_like(frames))
+        emb = self.encoder(observed.flatten(0, 1))
+        emb = emb.view(b, t, *emb.shape[1:])
+
+        nfe_enc = self.ode_encoder.dynamics.nfe_forward
+        nfe_dec = self.decoder_dynamics.nfe_forward
+        # The ODE states are float32 in any case (low-precision states accumulate error over steps). By
+        # default the ODE nets and the ConvGRU run in float32 too; ode_autocast lets their convolutions
+        # follow the caller's autocast (the solver's and the GRU's state updates still promote to float32).
+        ode_precision = (
+            contextlib.nullcontext() if self.ode_autocast
+            else torch.autocast(device_type=frames.device.type, enabled=False)
+        )
+        with ode_precision:
+            h_enc = self.ode_encoder(emb.float(), times.float(), mask)
+            with_ref = self.first_prev == "state"
+            solve_times = torch.cat([ref_time[:, None], query_times], dim=1) if with_ref else query_times
+            n_solve = solve_times.shape[1]
+            if self.anchor_observed and not self.vanilla:  # the states at the observation times pair with anchored frames
+                solve_times = torch.cat([solve_times, times], dim=1)
+            hs = odeint_batch(
+                self.decoder_dynamics, h_enc, solve_times.float(), t0=start.float(), solver=self.decoder_solver
+            )
+            hs, h_obs = hs[:, :n_solve], hs[:, n_solve:]
+        nfe = (self.ode_encoder.dynamics.nfe_forward - nfe_enc) + (self.decoder_dynamics.nfe_forward - nfe_dec)
+        if with_ref:
+            h_first_prev, hq = hs[:, 0], hs[:, 1:]
+        else:
+            h_first_prev, hq = self.encoder(ref_frame).to(hs.dtype), hs
+        h_prev = torch.cat([h_first_prev[:, None], hq[:, :-1]], dim=1)
+        anchors = {}
+        if self.anchor_observed and not self.vanilla:
+            anchors = gather_anchors(observed, h_obs, times, mask, query_times)
+            h_prev = torch.where(anchors["use_anchor"][:, :, None, None, None],
+                                 anchors.pop("anchor_states").to(h_prev.dtype), h_prev)
+        flow_scale = None
+        if self.flow_per_time:
+            flow_scale = self.ode_rate * frame_gaps(ref_time, query_times, anchors or None).float()
+        anchors.pop("anchor_times", None)
+
+        if self.decoder_feedback:
+            chain = self._feedback_chain(hq, h_prev, ref_frame, flow_scale, anchors)
+            return VidODEPrediction(
+                frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain,
+                latents=hq.flatten(2), query_times=query_times, nfe=nfe, hidden=hq,
+                reference_frames=ref_frame, reference_times=ref_time, start_times=start,
+            )
+        heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1)).float()
+        heads = heads.view(b, q, *heads.shape[1:])
+        common = dict(
+            latents=hq.flatten(2), query_times=query_times, nfe=nfe, hidden=hq,
+            reference_frames=ref_frame, reference_times=ref_time, start_times=start,
+        )
+        if self.vanilla:
+            image_raw = heads[:, :, 2 : 2 + c]
+            frames_out = image_raw.sigmoid()
+            return VidODEPrediction(frames=frames_out, logits=image_raw, raw_frames=frames_out, **common)
+        chain = compose_frame_chain(
+            heads, ref_frame, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
+            use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
+            flow_scale=flow_scale, warp_padding=self.warp_padding, **anchors,
+        )
+        return VidODEPrediction(
+            frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain, **common,
+        )

@@ -1,0 +1,840 @@
+"""Losses and Lipschitz constraints of the video GANs (TGAN, MoCoGAN and their ODE/SDE variants; issue 4).
+
+Pure functions on discriminator scores (higher = "more real") or on modules; no training loop here.
+
+* TGAN's baseline (Saito et al., 2017): the WGAN critic/generator losses :func:`wgan_discriminator_loss`,
+  :func:`wgan_generator_loss`, and singular value clipping, :func:`singular_value_clipping_` every ``every``
+  discriminator updates (TGAN's UCF-101 config: 5): :func:`clip_singular_values_` (every conv/linear weight,
+  reshaped ``(out, -1)``, gets its singular values clipped to ``<= 1``) and :func:`clamp_batchnorm_gamma_` (BN
+  gamma clamped to ``[0.01 std, std]``, ``std`` the running standard deviation).
+* The modern option: :func:`hinge_discriminator_loss` / :func:`hinge_generator_loss`, with spectral norm
+  (:func:`apply_spectral_norm`, or ``spectral_norm=True`` on the discriminators) and/or :func:`r1_penalty`.
+* MoCoGAN (Tulyakov et al., 2018): the non-saturating (BCE-with-logits) losses on the image and video
+  discriminators, :func:`mocogan_discriminator_loss` and :func:`mocogan_generator_loss`.
+* One training step: :func:`video_gan_losses` (one generator pass, one pass of each discriminator on real and on
+  the non-detached fake; back-propagate with :func:`~odevideo.methods.vid_ode.losses.backward_gan`, re-exported
+  here), :func:`video_gan_generator_loss` (the generator's loss against the updated discriminators, for
+  alternating steps) and :func:`after_discriminator_step` (TGAN's clipping schedule).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from odevideo.errors import InputError
+from odevideo.methods.video_gan.networks import frames_to_discriminator, to_signed_range
+from odevideo.methods.vid_ode.losses import backward_gan
+
+__all__ = [
+    "wgan_discriminator_loss",
+    "wgan_generator_loss",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "nonsaturating_discriminator_loss",
+    "nonsaturating_generator_loss",
+    "mocogan_discriminator_loss",
+    "mocogan_generator_loss",
+    "r1_penalty",
+    "clip_singular_values_",
+    "clamp_batchnorm_gamma_",
+    "singular_value_clipping_",
+    "apply_spectral_norm",
+    "GAN_LOSSES",
+    "DISCRIMINATOR_ROLES",
+    "VideoGANLosses",
+    "video_gan_losses",
+    "video_gan_generator_loss",
+    "multilevel_gan_losses",
+    "sample_frames",
+    "sample_frame_pairs",
+    "sample_mismatched_frame_pairs",
+    "temporal_generator",
+    "takes_noise_seed",
+    "after_discriminator_step",
+    "backward_gan",
+]
+
+
+def _scores(x: object, name: str) -> Tensor:
+    if not isinstance(x, Tensor) or not x.is_floating_point() or x.numel() == 0:
+        raise InputError(f"{name} must be a non-empty floating tensor of discriminator scores, got {type(x).__name__}.")
+    return x
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# losses (all to be minimised; scores: higher = more real)
+
+
+def wgan_discriminator_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """WGAN critic loss ``E[D(fake)] - E[D(real)]`` (TGAN's ``loss_dis``)."""
+    return _scores(fake, "fake").mean() - _scores(real, "real").mean()
+
+
+def wgan_generator_loss(fake: Tensor) -> Tensor:
+    """WGAN generator loss ``-E[D(fake)]``."""
+    return -_scores(fake, "fake").mean()
+
+
+def hinge_discriminator_loss(real: Tensor, fake: Tensor) -> Tensor:
+    """Hinge loss ``E[relu(1 - D(real))] + E[relu(1 + D(fake))]``."""
+    return F.relu(1.0 - _scores(real, "real")).mean() + F.relu(1.0 + _scores(fake, "fake")).mean()
+
+
+def hinge_generator_loss(fake: Tensor) -> Tensor:
+    """Generator loss of the hinge GAN, ``-E[D(fake)]``."""
+    return -_scores(fake, "fake").mean()
+
+
+def nonsaturating_discriminator_loss(real: Tensor, fake: Tensor, real_label: float = 1.0) -> Tensor:
+    """BCE with logits: ``E[softplus(-D(real))] + E[softplus(D(fake))]`` (real -> 1, fake -> 0).
+
+    ``real_label < 1``: one-sided label smoothing (Salimans et al. 2016, "Improved techniques for training
+    GANs"): real scores are pulled towards ``real_label`` instead of 1, i.e. the real term is the BCE
+    ``real_label * softplus(-D) + (1 - real_label) * softplus(D)``, whose minimum sits at the finite logit
+    ``log(real_label / (1 - real_label))`` (2.2 for 0.9); fakes keep the target 0.
+    """
+    real = _scores(real, "real")
+    real_term = F.softplus(-real)
+    if real_label != 1.0:
+        real_term = real_label * real_term + (1.0 - real_label) * F.softplus(real)
+    return real_term.mean() + F.softplus(_scores(fake, "fake")).mean()
+
+
+def nonsaturating_generator_loss(fake: Tensor) -> Tensor:
+    """Non-saturating generator loss ``E[softplus(-D(fake))]`` (BCE of fake logits against 1)."""
+    return F.softplus(-_scores(fake, "fake")).mean()
+
+
+def mocogan_discriminator_loss(image_real: Tensor, image_fake: Tensor, video_real: Tensor,
+                               video_fake: Tensor) -> tuple[Tensor, Tensor]:
+    """MoCoGAN's two discriminator losses ``(image_loss, video_loss)``, each a non-saturating BCE loss.
+
+    Patch logits are averaged over patches (``BCEWithLogitsLoss`` of the original). Step each discriminator
+    on its own loss (or on their sum: they share no parameters).
+    """
+    return (nonsaturating_discriminator_loss(image_real, image_fake),
+            nonsaturating_discriminator_loss(video_real, video_fake))
+
+
+def mocogan_generator_loss(image_fake: Tensor, video_fake: Tensor) -> Tensor:
+    """MoCoGAN's generator loss: non-saturating loss on the image plus on the video discriminator."""
+    return nonsaturating_generator_loss(image_fake) + nonsaturating_generator_loss(video_fake)
+
+
+def r1_penalty(discriminator: Callable[[Tensor], Tensor], real: Tensor, gamma: float = 10.0) -> Tensor:
+    """R1 (Mescheder et al., 2018): ``gamma / 2 * E[ ||grad_x D(x)||^2 ]`` on real inputs.
+
+    Calls ``discriminator(real)`` itself (on a detached copy that requires grad) and keeps the graph, so the
+    penalty can be added to the discriminator loss. Zero when ``D`` does not depend on its input.
+    """
+    if not isinstance(real, Tensor) or not real.is_floating_point() or real.dim() < 2:
+        raise InputError(f"r1_penalty: real must be a floating (B, ...) tensor, got {type(real).__name__}.")
+    if isinstance(gamma, bool) or not isinstance(gamma, (int, float)) or gamma < 0:
+        raise InputError(f"r1_penalty: gamma must be a number >= 0, got {gamma!r}.")
+    x = real.detach().requires_grad_(True)
+    scores = discriminator(x)
+    if isinstance(scores, tuple):  # categorical video discriminator: (logits, class logits)
+        scores = scores[0]
+    scores = _scores(scores, "discriminator(real)")
+    if not scores.requires_grad:
+        return scores.new_zeros(())
+    return _r1_from_scores(scores, x, float(gamma))
+
+
+def _r1_from_scores(scores: Tensor, x: Tensor, gamma: float) -> Tensor:
+    """``gamma / 2 * E[ ||d sum(scores) / d x_i||^2 ]`` with the graph kept (``x`` requires grad)."""
+    if not scores.requires_grad:
+        return scores.new_zeros(())
+    (grad,) = torch.autograd.grad(scores.sum(), x, create_graph=True, allow_unused=True)
+    if grad is None:
+        return scores.new_zeros(())
+    return 0.5 * gamma * grad.pow(2).flatten(1).sum(1).mean()
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# Lipschitz constraints
+
+
+def _weighted_layers(module: nn.Module):
+    for name, m in module.named_modules():
+        if isinstance(m, (nn.Linear, nn.modules.conv._ConvNd)):
+            if nn.utils.parametrize.is_parametrized(m, "weight"):
+                continue  # spectral-normalised already
+            yield name, m
+
+
+@torch.no_grad()
+def clip_singular_values_(module: nn.Module, max_value: float = 1.0) -> int:
+    """In place: clip the singular values of every Linear / conv weight of ``module`` to ``<= max_value``.
+
+    The weight is viewed as a matrix ``(shape[0], -1)`` (TGAN's ``W.reshape(out, -1)``), decomposed by SVD,
+    its singular values clamped, and written back. Returns how many weights were touched. Layers under a
+    spectral-norm parametrization are skipped.
+    """
+    if not isinstance(module, nn.Module):
+        raise InputError(f"clip_singular_values_ needs an nn.Module, got {type(module).__name__}.")
+    if isinstance(max_value, bool) or not isinstance(max_value, (int, float)) or max_value <= 0:
+        raise InputError(f"max_value must be a number > 0, got {max_value!r}.")
+    n = 0
+    for _, m in _weighted_layers(module):
+        w = m.weight
+        mat = w.reshape(w.shape[0], -1).double()
+        u, s, vh = torch.linalg.svd(mat, full_matrices=False)
+        if bool((s > max_value).any()):
+            clipped = (u * s.clamp(max=float(max_value))) @ vh
+            w.copy_(clipped.reshape(w.shape).to(w.dtype))
+        n += 1
+    return n
+
+
+@torch.no_grad()
+def clamp_batchnorm_gamma_(module: nn.Module, low: float = 0.01, high: float = 1.0) -> int:
+    """In place: clamp every BatchNorm gamma to ``[low * std, high * std]``, ``std = sqrt(running_var)``.
+
+    TGAN's companion to singular value clipping (BN rescales by ``gamma / std``, so this bounds that factor
+    by 1). BN layers without running statistics or without gamma are skipped. Returns the number clamped.
+    """
+    if not isinstance(module, nn.Module):
+        raise InputError(f"clamp_batchnorm_gamma_ needs an nn.Module, got {type(module).__name__}.")
+    if not (0 <= low <= high):
+        raise InputError(f"need 0 <= low <= high, got low={low!r}, high={high!r}.")
+    n = 0
+    for m in module.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm) and m.weight is not None and m.running_var is not None:
+            std = (m.running_var + m.eps).sqrt().to(m.weight.dtype)  # Chainer's avg_var plus BN's eps
+            m.weight.copy_(torch.minimum(torch.maximum(m.weight, low * std), high * std))
+            n += 1
+    return n
+
+
+def singular_value_clipping_(discriminator: nn.Module, iteration: int, every: int = 5,
+                             max_value: float = 1.0) -> bool:
+    """TGAN's schedule: after discriminator update number ``iteration`` (1-based), clip when
+    ``iteration % every == 0`` (singular values and BN gammas). Returns whether it clipped."""
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise InputError(f"every must be a positive integer (TGAN uses 5), got {every!r}.")
+    if isinstance(iteration, bool) or not isinstance(iteration, int) or iteration < 0:
+        raise InputError(f"iteration must be an integer >= 0, got {iteration!r}.")
+    if iteration % every:
+        return False
+    clip_singular_values_(discriminator, max_value)
+    clamp_batchnorm_gamma_(discriminator)
+    return True
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Wrap every Linear / conv weight of ``module`` in ``torch.nn.utils.parametrizations.spectral_norm``
+    (in place; returns ``module``). BN layers are left alone; prefer ``spectral_norm=True`` on the
+    discriminators, which also drops their BN."""
+    if not isinstance(module, nn.Module):
+        raise InputError(f"apply_spectral_norm needs an nn.Module, got {type(module).__name__}.")
+    for _, m in list(_weighted_layers(module)):
+        nn.utils.parametrizations.spectral_norm(m)
+    return module
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# one GAN step's losses (one generator pass, one pass of each discriminator on real and on fake)
+
+#: the adversarial losses :func:`video_gan_losses` knows: name -> (generator loss, discriminator loss)
+GAN_LOSSES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor], Tensor]]] = {
+    "wgan": (wgan_generator_loss, wgan_discriminator_loss),
+    "hinge": (hinge_generator_loss, hinge_discriminator_loss),
+    "nonsaturating": (nonsaturating_generator_loss, nonsaturating_discriminator_loss),
+}
+#: the discriminator roles and what each scores: ``image``: single frames (N, C, H, W); ``video``: clips
+#: (B, C, T, H, W); ``pair``: two frames of one clip stacked on the channels (N, 2C, H, W) (:func:`sample_frame_pairs`;
+#: our addition, see ``GANConfig.pair_disc``)
+DISCRIMINATOR_ROLES = ("image", "video", "pair")
+
+
+@dataclass
+class VideoGANLosses:
+    """``generator`` and ``discriminator`` losses to minimise (both from the same passes; back-propagate them
+    with :func:`backward_gan` so each reaches only its own parameters), ``metrics`` as floats for logging, and
+    the generated videos ``fake`` ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's graph)."""
+
+    generator: Tensor
+    discriminator: Tensor
+    metrics: dict = field(default_factory=dict)
+    fake: Tensor | None = None
+    categories: Tensor | None = None  # (B,) the categorical codes of ``fake`` (info_weight > 0), else None
+
+
+def _unwrap(module: nn.Module) -> nn.Module:
+    """The module inside ``DistributedDataParallel`` / ``DataParallel`` wrappers."""
+    while isinstance(getattr(module, "module", None), nn.Module):
+        module = module.module
+    return module
+
+
+def temporal_generator(generator: nn.Module) -> nn.Module | None:
+    """The temporal generator of a video GAN generator (``.temporal`` of TGAN, ``.motion`` of MoCoGAN), if any."""
+    inner = _unwrap(generator)
+    for name in ("temporal", "motion"):
+        sub = getattr(inner, name, None)
+        if isinstance(sub, nn.Module):
+            return sub
+    return None
+
+
+def takes_noise_seed(generator: nn.Module) -> bool:
+    """Whether the generator's temporal part draws its own noise from a ``seed`` keyword (the SDE generators:
+    :class:`~odevideo.methods.video_gan.temporal.SDETemporalGenerator`); such noise is then passed as ``seed``."""
+    temporal = temporal_generator(generator)
+    if temporal is None:
+        return False
+    try:
+        return "seed" in inspect.signature(temporal.forward).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _frame_sampler(name: str, videos: object, per_video: object, generator: torch.Generator | None, *,
+                   min_clips: int = 0, min_frames: int = 1, need: str = "T >= 1"):
+    """Checks the arguments of a frame sampler and returns ``(b, t, draw, rows)``: ``draw(low, high)`` gives
+    ``(b, per_video)`` integers from ``generator`` (on its device, else torch's global RNG on the clips' device),
+    ``rows`` the ``(b, per_video)`` clip index of every draw, on the clips' device."""
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[0] < min_clips \
+            or videos.shape[1] < min_frames:
+        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
+        raise InputError(f"{name}: videos must be a (B, T, C, H, W) tensor with {need}, got {shape}.")
+    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
+        raise InputError(f"{name}: per_video must be a positive integer, got {per_video!r}.")
+    b, t = videos.shape[:2]
+    where = generator.device if generator is not None else videos.device
+
+    def draw(low: int, high: int) -> Tensor:
+        return torch.randint(low, high, (b, per_video), generator=generator, device=where)
+
+    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
+    return b, t, draw, rows
+
+
+def _stack_pairs(videos: Tensor, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> Tensor:
+    """Frames ``videos[first]`` and ``videos[second]`` (each a ``(clip, frame)`` index pair of ``(B, k)`` tensors)
+    stacked on the channels: ``(B * k, 2C, H, W)``, clip by clip."""
+    dev = videos.device
+    pairs = torch.cat([videos[tuple(x.to(dev) for x in first)], videos[tuple(x.to(dev) for x in second)]], dim=2)
+    return pairs.reshape(-1, *pairs.shape[2:])
+
+
+def sample_frames(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
+    """``per_video`` frames drawn uniformly (with replacement) from each clip of ``videos`` ``(B, T, C, H, W)``,
+    independently per clip: ``(B * per_video, C, H, W)``, clip by clip. The indices come from ``generator``
+    (on its device), else from torch's global RNG."""
+    b, t, draw, rows = _frame_sampler("sample_frames", videos, per_video, generator)
+    return videos[rows, draw(0, t).to(videos.device)].reshape(b * per_video, *videos.shape[2:])
+
+
+def sample_frame_pairs(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
+    """``per_video`` pairs of two different frames per clip of ``videos`` ``(B, T, C, H, W)``, T >= 2, each pair
+    stacked on the channels (earlier frame first): ``(B * per_video, 2C, H, W)``, clip by clip. Frame ``i`` is
+    uniform over the clip and ``j`` uniform over the other frames, independently per pair, from ``generator``
+    (else torch's global RNG).
+
+    What a pair discriminator sees: whether two frames can come from one real clip (the same digit, moved), a
+    check on identity over time that a 3-D video discriminator has to learn through its temporal kernels."""
+    _, t, draw, rows = _frame_sampler("sample_frame_pairs", videos, per_video, generator, min_frames=2,
+                                      need="T >= 2")
+    i, j = draw(0, t), draw(0, t - 1)
+    j = j + (j >= i).long()  # uniform over the frames other than i
+    return _stack_pairs(videos, (rows, torch.minimum(i, j)), (rows, torch.maximum(i, j)))
+
+
+def sample_mismatched_frame_pairs(videos: Tensor, per_video: int = 1,
+                                  generator: torch.Generator | None = None) -> Tensor:
+    """``per_video`` *mismatched* pairs per clip of ``videos`` ``(B, T, C, H, W)``, B >= 2: frame ``i`` of clip
+    ``b`` stacked on the channels with frame ``j`` of another clip ``b' != b`` (``b'`` uniform over the other
+    clips, ``i`` and ``j`` uniform over the frames, independently per pair, from ``generator``):
+    ``(B * per_video, 2C, H, W)``, clip by clip.
+
+    Real frames that do not belong together, shown to a pair discriminator as extra negatives (``gan.pair_mismatch``)
+    so it learns "these two frames come from one clip" (the same digit, moved) from the data itself from the first
+    step, instead of only from generated pairs: the matching-aware discriminator of Reed et al. (2016, GAN-INT-CLS),
+    with two frames in place of an image and its caption."""
+    b, t, draw, rows = _frame_sampler(
+        "sample_mismatched_frame_pairs", videos, per_video, generator, min_clips=2,
+        need="B >= 2 clips (a mismatched pair takes its frames from two different clips) and T >= 1")
+    i, j, shift = draw(0, t), draw(0, t), draw(1, b)
+    return _stack_pairs(videos, (rows, i), ((rows + shift.to(rows.device)) % b, j))
+
+
+def _class_logits(out: object, n_categories: int, name: str) -> Tensor:
+    """The class logits ``(N, n_categories)`` of a discriminator with a Q head (``(logits, class_logits)``)."""
+    if not isinstance(out, tuple) or len(out) != 2 or not isinstance(out[1], Tensor) or out[1].dim() != 2 \
+            or out[1].shape[1] != n_categories:
+        raise InputError(f"{name} must return (logits, class_logits (N, {n_categories})) for the InfoGAN term; build "
+                         f"the image discriminator with n_categories={n_categories}.")
+    return out[1]
+
+
+def _info_loss(class_logits: Tensor, categories: Tensor, per_clip: int) -> tuple[Tensor, Tensor]:
+    """InfoGAN's categorical term: cross-entropy of the frames' class logits ``(B * per_clip, K)`` (clip by
+    clip, as :func:`sample_frames` orders them) against their clip's category ``(B,)``; and the accuracy."""
+    target = categories.to(class_logits.device).repeat_interleave(per_clip)
+    ce = nn.functional.cross_entropy(class_logits.float(), target)
+    acc = (class_logits.detach().argmax(1) == target).float().mean()
+    return ce, acc
+
+
+def _info_categories(generator: nn.Module, discriminators: Mapping[str, nn.Module], info_weight: object,
+                     name: str) -> int:
+    """Checks ``info_weight`` and returns the number of categories of the InfoGAN term (0 = off)."""
+    if isinstance(info_weight, bool) or not isinstance(info_weight, (int, float)) or not 0 <= info_weight < float("inf"):
+        raise InputError(f"{name}: info_weight must be a finite number >= 0, got {info_weight!r}.")
+    if not info_weight:
+        return 0
+    k = getattr(_unwrap(generator), "n_categories", 0) if generator is not None else None
+    d = discriminators.get("image")
+    kd = getattr(_unwrap(d), "n_categories", 0) if d is not None else 0
+    if d is None or not kd or (k is not None and k != kd):
+        raise InputError(f"{name}: info_weight > 0 needs a generator with a categorical code and an 'image' "
+                         f"discriminator with a Q head of the same size (n_categories), got {k} and {kd}.")
+    return kd
+
+
+def _logits(out: object, name: str) -> Tensor:
+    if isinstance(out, tuple):  # categorical video discriminator: (logits, class logits)
+        out = out[0]
+    return _scores(out, name)
+
+
+def _check_real(real: object) -> Tensor:
+    if not isinstance(real, Tensor) or not real.is_floating_point() or real.dim() != 5 or real.shape[0] == 0 \
+            or real.shape[1] == 0:
+        shape = tuple(real.shape) if isinstance(real, Tensor) else type(real).__name__
+        raise InputError(
+            f"video_gan_losses: real must be a floating (B, T, C, H, W) batch of clips with B, T >= 1, got {shape}."
+        )
+    lo, hi = (float(v) for v in torch.stack(torch.aminmax(real.detach())).tolist())
+    if lo < -1e-3 or hi > 1 + 1e-3:
+        raise InputError(
+            f"video_gan_losses: real clips must be in [0, 1] (the project's frame convention; they are mapped to "
+            f"[-1, 1] here), got values in [{lo:.3g}, {hi:.3g}]."
+        )
+    return real
+
+
+def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch.Generator | None,
+                         video_clips: int | None = None) -> Tensor:
+    """What the ``role`` discriminator scores of ``clips`` ``(B, T, C, H, W)``: the first ``video_clips`` (None:
+    all) clips as ``(B', C, T, H, W)`` (video), ``image_frames`` frames per clip of all clips drawn with ``rng``
+    (image, :func:`sample_frames`) or as many frame pairs (pair, :func:`sample_frame_pairs`)."""
+    if role == "video":
+        return frames_to_discriminator(clips if video_clips is None else clips[:video_clips])
+    if role == "pair":
+        return sample_frame_pairs(clips, image_frames, rng)
+    return sample_frames(clips, image_frames, rng)
+
+
+def _check_joint_groups(name: str, role: str, discriminator: nn.Module, n_real: int) -> None:
+    """A minibatch-std discriminator (``gan.minibatch_std``) scoring ``[real; fake]`` in one call: its consecutive
+    groups must not straddle the real/fake boundary, or the spread of a group would mix both."""
+    group = getattr(_unwrap(discriminator), "minibatch_std", 0)
+    if group and n_real % group:
+        raise InputError(f"{name}: discriminators[{role!r}] groups {group} samples for its minibatch std, but the "
+                         f"joint batch holds {n_real} real ones first, so a group would mix real and fake samples; "
+                         f"make the per-process batch x image_frames a multiple of {group}.")
+
+
+def _check_video_clips(name: str, video_clips: object, batch: int) -> None:
+    if video_clips is None:
+        return
+    if isinstance(video_clips, bool) or not isinstance(video_clips, int) or not 1 <= video_clips <= batch:
+        raise InputError(f"{name}: video_clips must be None (all clips) or an integer in [1, {batch}] (the clips per "
+                         f"step), got {video_clips!r}; lower gan.video_batch or raise train.batch_size.")
+
+
+def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Module], loss: str) -> None:
+    if not isinstance(discriminators, Mapping) or not discriminators:
+        raise InputError(
+            f"{name}: discriminators must be a non-empty mapping {{'video': D_v}} or "
+            f"{{'image': D_i, 'video': D_v}}, got {type(discriminators).__name__}."
+        )
+    unknown = [k for k in discriminators if k not in DISCRIMINATOR_ROLES]
+    if unknown:
+        raise InputError(
+            f"{name}: unknown discriminator role(s) {unknown}; use 'video' (clips (B, C, T, H, W)) and/or "
+            f"'image' (frames (N, C, H, W)) and/or 'pair' (two frames of a clip, (N, 2C, H, W))."
+        )
+    for role, d in discriminators.items():
+        if not isinstance(d, nn.Module):
+            raise InputError(f"{name}: discriminators[{role!r}] must be an nn.Module, got {type(d).__name__}.")
+    if loss not in GAN_LOSSES:
+        raise InputError(f"{name}: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+
+
+def video_gan_losses(
+    generator: nn.Module,
+    discriminators: Mapping[str, nn.Module],
+    real: Tensor,
+    *,
+    loss: str,
+    z: int | Tensor | None = None,
+    times: Tensor | Sequence[float] | None = None,
+    generator_rng: torch.Generator | None = None,
+    r1_gamma: float = 0.0,
+    image_frames: int = 1,
+    generator_kwargs: Mapping[str, Any] | None = None,
+    joint_batch: bool = False,
+    pair_mismatch: bool = False,
+    info_weight: float = 0.0,
+    video_clips: int | None = None,
+    real_label: float = 1.0,
+) -> VideoGANLosses:
+    """Generator and discriminator losses of one video-GAN step from ONE generator pass and ONE pass of each
+    discriminator on the real and on the (non-detached) fake batch.
+
+    Args:
+        generator: a TGAN/MoCoGAN video generator (``forward(z_or_batch, times, *, generator=..., **kw)`` ->
+            ``(B, T, C, H, W)`` in ``[-1, 1]``), possibly DDP-wrapped.
+        discriminators: ``{"video": D_v}`` (TGAN) or ``{"image": D_i, "video": D_v}`` (MoCoGAN), optionally
+            with ``"pair": D_p``; ``D_v`` takes ``(B, C, T, H, W)`` clips, ``D_i`` ``(N, C, H, W)`` frames, ``D_p``
+            ``(N, 2C, H, W)`` frame pairs (:func:`sample_frame_pairs`, ``image_frames`` pairs per clip), all in
+            ``[-1, 1]``; a tuple output (categorical video discriminator) is scored by its first element.
+        real: ``(B, T, C, H, W)`` real clips in ``[0, 1]``; mapped to ``[-1, 1]`` here.
+        loss: ``"wgan"`` (TGAN), ``"hinge"`` or ``"nonsaturating"`` (MoCoGAN's BCE) -- :data:`GAN_LOSSES`; the
+            generator loss is the sum over the discriminators, and so is the discriminator loss (the
+            discriminators share no parameters, so each gets the gradient of its own term).
+        z: the generator's input: ``None`` = as many clips as ``real`` has, an int = that many, or a code tensor.
+        times: the frame times to generate (default: the generator's ``0..T-1``); the fake clips must have the
+            real clips' shape.
+        generator_rng: the one ``torch.Generator`` of the step, drawn in this order: the categories (with
+            ``info_weight`` only), the generator's codes (its
+            ``generator=`` argument; SDE temporal generators also get it as ``seed``), the real clips' frame
+            indices, then the fake clips' frame indices (:func:`sample_frames`). ``None``: torch's global RNG.
+        r1_gamma: ``> 0`` adds R1 (``gamma / 2 * E||grad_x D(x)||^2``, :func:`r1_penalty`) on each
+            discriminator's real inputs (real clips for ``D_v``, real frames for ``D_i``) to the discriminator
+            loss, computed from the same real pass (the real input is made to require grad).
+        image_frames: frames the image discriminator sees per clip. MoCoGAN trains ``D_i`` on batches of single
+            frames: real ones from its image loader (random frames of random videos), fake ones decoded from
+            codes picked at random among a sampled video batch's. Here both are taken from the step's own clips:
+            ``image_frames`` (default 1, MoCoGAN's equal image and video batch sizes) frames drawn uniformly and
+            independently per clip, real and fake separately, so no second generator pass is needed.
+        generator_kwargs: more keywords for the generator's forward (e.g. ``z_motion`` for MoCoGAN).
+        joint_batch: score the real and the fake inputs of each discriminator in ONE call on their
+            concatenation (``[real; fake]``), so its BatchNorm layers normalise both with the same statistics.
+            Default False: two calls (DCGAN's separate real and fake batches), where a BatchNorm layer
+            normalises the fakes by their own statistics and so cannot see a shift shared by all of them (e.g.
+            grey instead of black backgrounds). No effect on discriminators without BatchNorm.
+        pair_mismatch: the pair discriminator also scores as many *mismatched* real pairs (two frames of two
+            different real clips, :func:`sample_mismatched_frame_pairs`, drawn after the fake pairs) as negatives:
+            its loss takes ``[fake; mismatched]`` as the fake side (Reed et al.'s matching-aware discriminator:
+            half generated, half mismatched). The generator's loss is unchanged. Needs a ``"pair"``
+            discriminator and at least 2 real clips.
+        info_weight: ``> 0`` adds InfoGAN's categorical term (Chen et al. 2016) to both losses: one category per
+            fake clip is drawn with ``generator_rng`` (first, before the generator's codes) and passed to the generator
+            (``categories=``), and the image discriminator's Q head (``(logits, class_logits)``) must recover it
+            from every fake frame it scores: ``info_weight *`` cross-entropy. Real frames carry no category.
+            Needs a generator and an ``"image"`` discriminator with the same ``n_categories``.
+        video_clips: the video discriminator scores only the first ``video_clips`` real and fake clips (None: all);
+            the image and pair discriminators score frames of all of them. MoCoGAN draws its image and video
+            batches separately; with a larger batch and a small ``video_clips`` the image discriminator sees more
+            distinct generated images per step for little more than the cost of generating them.
+        real_label: ``loss="nonsaturating"`` only: the discriminators' target for real inputs; ``< 1`` is
+            one-sided label smoothing (:func:`nonsaturating_discriminator_loss`; Salimans et al. use 0.9). The
+            generator's loss is unchanged.
+
+    Returns:
+        :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
+        :mod:`odevideo.methods.vid_ode.losses`): the discriminator loss into the discriminators' parameters only,
+        the generator loss into the generator's only, so the gradients equal those of the classic two-pass
+        step (``D`` on ``fake.detach()``, then ``G`` against a frozen ``D``). Metrics: ``loss`` (generator),
+        ``disc_loss``, and per discriminator ``<role>_real`` / ``<role>_fake`` (mean scores), ``<role>_g_loss``,
+        ``<role>_d_loss`` and, with R1, ``<role>_r1``; with ``pair_mismatch`` also ``pair_mismatch`` (mean score
+        of the mismatched pairs); with ``info_weight`` also ``info_ce`` and ``info_acc`` (the Q head's accuracy).
+    """
+    if not isinstance(generator, nn.Module):
+        raise InputError(f"video_gan_losses: generator must be an nn.Module, got {type(generator).__name__}.")
+    _check_discriminators_and_loss("video_gan_losses", discriminators, loss)
+    if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not r1_gamma >= 0 \
+            or r1_gamma == float("inf"):
+        raise InputError(f"video_gan_losses: r1_gamma must be a finite number >= 0, got {r1_gamma!r}.")
+    if isinstance(image_frames, bool) or not isinstance(image_frames, int) or image_frames < 1:
+        raise InputError(f"video_gan_losses: image_frames must be a positive integer, got {image_frames!r}.")
+    if generator_rng is not None and not isinstance(generator_rng, torch.Generator):
+        raise InputError(
+            f"video_gan_losses: generator_rng must be a torch.Generator or None, got {type(generator_rng).__name__}."
+        )
+    if isinstance(real_label, bool) or not isinstance(real_label, (int, float)) or not 0.5 < real_label <= 1.0:
+        raise InputError(f"video_gan_losses: real_label must lie in (0.5, 1] (1 = no smoothing, e.g. 0.9), got "
+                         f"{real_label!r}.")
+    if real_label != 1.0 and loss != "nonsaturating":
+        raise InputError(f"video_gan_losses: real_label={real_label} (one-sided label smoothing) is a target of the "
+                         f"nonsaturating (BCE) loss; loss={loss!r} has no targets: keep real_label=1.")
+    real = _check_real(real)
+    _check_video_clips("video_gan_losses", video_clips, real.shape[0])
+    if pair_mismatch and "pair" not in discriminators:
+        raise InputError("video_gan_losses: pair_mismatch=True needs a 'pair' discriminator (gan.pair_disc: true).")
+    if pair_mismatch and real.shape[0] < 2:
+        raise InputError(f"video_gan_losses: pair_mismatch=True needs at least 2 real clips per batch (a mismatched "
+                         f"pair takes frames from two different clips), got {real.shape[0]}; raise the batch size.")
+    if z is None:
+        z = real.shape[0]
+    elif isinstance(z, bool) or not isinstance(z, (int, Tensor)) or (isinstance(z, int) and z < 1):
+        raise InputError(f"video_gan_losses: z must be None, a batch size >= 1 or a code tensor, got {z!r}.")
+
+    n_info = _info_categories(generator, discriminators, info_weight, "video_gan_losses")
+    kwargs = dict(generator_kwargs or {})
+    if generator_rng is not None and "seed" not in kwargs and takes_noise_seed(generator):
+        kwargs["seed"] = generator_rng
+    categories = None
+    if n_info:
+        n = z if isinstance(z, int) else z.shape[0]
+        where = generator_rng.device if generator_rng is not None else real.device
+        categories = torch.randint(0, n_info, (n,), generator=generator_rng, device=where).to(real.device)
+        kwargs["categories"] = categories
+    fake = generator(z, times, generator=generator_rng, **kwargs)
+    if not isinstance(fake, Tensor) or fake.dim() != 5 or fake.shape[1:] != real.shape[1:]:
+        got = tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__
+        raise InputError(
+            f"video_gan_losses: the generator made clips {got} but the real clips are {tuple(real.shape)}; generate "
+            f"as many frames (times) of the same size and channels as the real clips."
+        )
+    real_s = to_signed_range(real.detach()).to(fake.dtype)
+    gen_loss_fn, disc_loss_fn = GAN_LOSSES[loss]
+    if real_label != 1.0:
+        disc_loss_fn = functools.partial(nonsaturating_discriminator_loss, real_label=float(real_label))
+    g_terms, d_terms = [], []
+    logs: dict[str, Tensor] = {}
+    for role in DISCRIMINATOR_ROLES:
+        if role not in discriminators:
+            continue
+        d = discriminators[role]
+        real_in = _discriminator_input(role, real_s, image_frames, generator_rng, video_clips)
+        fake_in = _discriminator_input(role, fake, image_frames, generator_rng, video_clips)
+        mismatch = role == "pair" and pair_mismatch
+        mis_in = sample_mismatched_frame_pairs(real_s, image_frames, generator_rng) if mismatch else None
+        if r1_gamma > 0:
+            real_in = real_in.detach().requires_grad_(True)
+        n_real, n_fake = real_in.shape[0], fake_in.shape[0]
+        info = n_info and role == "image"
+        if joint_batch:
+            _check_joint_groups("video_gan_losses", role, d, n_real)
+            parts = [real_in, fake_in] + ([mis_in] if mismatch else [])
+            out = d(torch.cat(parts))
+            scores = _logits(out, f"discriminators[{role!r}](real and fake)")
+            real_scores, fake_scores = scores[:n_real], scores[n_real:n_real + n_fake]
+            mis_scores = scores[n_real + n_fake:] if mismatch else None
+            if info:
+                fake_classes = _class_logits(out, n_info, "discriminators['image']")[n_real:n_real + n_fake]
+        else:
+            real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
+            out = d(fake_in)
+            fake_scores = _logits(out, f"discriminators[{role!r}](fake)")
+            mis_scores = _logits(d(mis_in), f"discriminators[{role!r}](mismatched)") if mismatch else None
+            if info:
+                fake_classes = _class_logits(out, n_info, "discriminators['image']")
+        g_term = gen_loss_fn(fake_scores)
+        if mismatch:
+            # the fake side is half generated, half mismatched real pairs; only the generated half reaches G
+            d_term = disc_loss_fn(real_scores, torch.cat([fake_scores, mis_scores]))
+            logs["pair_mismatch"] = mis_scores.detach().float().mean()
+        else:
+            d_term = disc_loss_fn(real_scores, fake_scores)
+        if r1_gamma > 0:
+            r1 = _r1_from_scores(real_scores, real_in, float(r1_gamma))
+            d_term = d_term + r1
+            logs[f"{role}_r1"] = r1.detach()
+        if info:  # Q (the image discriminator's head) and G both minimise it, as InfoGAN
+            ce, acc = _info_loss(fake_classes, categories, image_frames)
+            g_term, d_term = g_term + info_weight * ce, d_term + info_weight * ce
+            logs["info_ce"], logs["info_acc"] = ce.detach(), acc
+        g_terms.append(g_term)
+        d_terms.append(d_term)
+        logs[f"{role}_real"] = real_scores.detach().float().mean()
+        logs[f"{role}_fake"] = fake_scores.detach().float().mean()
+        logs[f"{role}_g_loss"] = g_term.detach()
+        logs[f"{role}_d_loss"] = d_term.detach()
+    gen = torch.stack(g_terms).sum()
+    disc = torch.stack(d_terms).sum()
+    logs = {"loss": gen.detach(), "disc_loss": disc.detach(), **logs}
+    values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
+    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake,
+                          categories=categories)
+
+
+def multilevel_gan_losses(
+    generator: nn.Module,
+    discriminator: nn.Module,
+    real: Tensor,
+    *,
+    loss: str = "nonsaturating",
+    generator_rng: torch.Generator | None = None,
+    r1_gamma: float = 0.0,
+    generator_kwargs: Mapping[str, Any] | None = None,
+) -> VideoGANLosses:
+    """One TGANv2 step (``DiracUpdater``): one sparse multi-level generator pass, one pass of the multi-level
+    discriminator on the real and on the (non-detached) fake levels, simultaneous updates.
+
+    Args:
+        generator: a :class:`~odevideo.methods.video_gan.tganv2.TGANv2Generator` (possibly DDP-wrapped); called with
+            ``levels=True``.
+        discriminator: a :class:`~odevideo.methods.video_gan.tganv2.TGANv2MultiLevelDiscriminator` (a list of level
+            videos ``(B_l, C, T_l, H_l, W_l)`` -> scores concatenated over levels).
+        real: ``(B, T, C, H, W)`` real clips in ``[0, 1]``; mapped to ``[-1, 1]`` and laid out as the levels by
+            the generator's ``real_levels`` (own random frame offsets).
+        loss: a :data:`GAN_LOSSES` name (TGANv2: ``"nonsaturating"``), applied to all levels' scores at once
+            (so each level weighs by its clip count, as TGANv2).
+        generator_rng: draws, in order, the codes, the fake levels' frame offsets (and an SDE's noise, as
+            ``seed``), then the real levels' offsets. ``None``: torch's global RNG.
+        r1_gamma: ``> 0`` adds ``gamma / 2 * E_clips ||grad D||^2`` per level, summed over levels, on the real
+            inputs (TGANv2's zero-centred penalty ``lam * sum`` equals ``gamma_l = 2 * lam * B_l``).
+        generator_kwargs: more keywords for the generator.
+
+    Returns :class:`VideoGANLosses` (``fake`` = the finest level's clips); metrics ``loss``, ``disc_loss``,
+    ``video_real`` / ``video_fake`` (mean scores), ``level<l>_real`` / ``level<l>_fake`` and with R1 ``video_r1``.
+    """
+    from odevideo.methods.video_gan.tganv2 import TGANv2Generator
+
+    inner = _unwrap(generator)
+    if not isinstance(inner, TGANv2Generator):
+        raise InputError(f"multilevel_gan_losses: generator must be a TGANv2Generator, got {type(inner).__name__}.")
+    if not isinstance(discriminator, nn.Module):
+        raise InputError(f"multilevel_gan_losses: discriminator must be an nn.Module, got {type(discriminator).__name__}.")
+    if loss not in GAN_LOSSES:
+        raise InputError(f"multilevel_gan_losses: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
+    if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not 0 <= r1_gamma < float("inf"):
+        raise InputError(f"multilevel_gan_losses: r1_gamma must be a finite number >= 0, got {r1_gamma!r}.")
+    real = _check_real(real)
+    kwargs = dict(generator_kwargs or {})
+    if generator_rng is not None and "seed" not in kwargs and takes_noise_seed(generator):
+        kwargs["seed"] = generator_rng
+    fake = generator(real.shape[0], None, generator=generator_rng, levels=True, **kwargs)
+    if fake.videos[-1].shape[2:] != real.shape[2:]:
+        raise InputError(f"multilevel_gan_losses: the generator makes {tuple(fake.videos[-1].shape[2:])} frames but the "
+                         f"real clips have {tuple(real.shape[2:])}; build it for the data's channels and size.")
+    real_lv = inner.real_levels(to_signed_range(real.detach()).to(fake.videos[-1].dtype), generator_rng)
+    real_in = [frames_to_discriminator(x) for x in real_lv.videos]
+    if r1_gamma > 0:
+        real_in = [x.detach().requires_grad_(True) for x in real_in]
+    fake_in = [frames_to_discriminator(x) for x in fake.videos]
+    real_scores = _scores(discriminator(real_in), "discriminator(real levels)")
+    fake_scores = _scores(discriminator(fake_in), "discriminator(fake levels)")
+    gen_loss_fn, disc_loss_fn = GAN_LOSSES[loss]
+    gen = gen_loss_fn(fake_scores)
+    disc = disc_loss_fn(real_scores, fake_scores)
+    logs: dict[str, Tensor] = {}
+    if r1_gamma > 0 and real_scores.requires_grad:
+        grads = torch.autograd.grad(real_scores.sum(), real_in, create_graph=True, allow_unused=True)
+        r1 = sum((0.5 * float(r1_gamma) * g.pow(2).flatten(1).sum(1).mean() for g in grads if g is not None),
+                 real_scores.new_zeros(()))
+        disc = disc + r1
+        logs["video_r1"] = r1.detach()
+    logs = {"loss": gen.detach(), "disc_loss": disc.detach(),
+            "video_real": real_scores.detach().float().mean(), "video_fake": fake_scores.detach().float().mean(),
+            **logs}
+    start = [0, 0]
+    for level, (r, f) in enumerate(zip(real_lv.videos, fake.videos)):
+        logs[f"level{level}_real"] = real_scores[start[0]: start[0] + r.shape[0]].detach().float().mean()
+        logs[f"level{level}_fake"] = fake_scores[start[1]: start[1] + f.shape[0]].detach().float().mean()
+        start = [start[0] + r.shape[0], start[1] + f.shape[0]]
+    values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
+    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake.videos[-1])
+
+
+def video_gan_generator_loss(
+    discriminators: Mapping[str, nn.Module],
+    fake: Tensor,
+    *,
+    loss: str,
+    generator_rng: torch.Generator | None = None,
+    image_frames: int = 1,
+    real: Tensor | None = None,
+    pair_mismatch: bool = False,
+    categories: Tensor | None = None,
+    info_weight: float = 0.0,
+    video_clips: int | None = None,
+) -> Tensor:
+    """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
+    graph) from a fresh pass of each discriminator: the second half of an *alternating* step, where the
+    generator is scored by the discriminators after their update (as in TGAN, MoCoGAN and DCGAN), not by the
+    ones that scored the same batch before it (the simultaneous step of :func:`video_gan_losses`).
+
+    The sum over the discriminators of the loss's generator term (:data:`GAN_LOSSES`); the image discriminator
+    scores ``image_frames`` frames per clip drawn with ``generator_rng`` (:func:`sample_frames`).
+
+    ``real``: ``(B', T, C, H, W)`` real clips in ``[0, 1]`` for the ``joint_batch`` discriminator passes of
+    :func:`video_gan_losses`: each discriminator then scores ``[real; fake]`` in one call (the same BatchNorm
+    statistics as its own step) and only the fake scores enter the loss. ``None``: the fakes alone.
+    ``pair_mismatch`` (with ``real``): the pair discriminator's joint batch also holds mismatched real pairs, as in
+    the discriminator's own step (:func:`video_gan_losses`), so its BatchNorm statistics stay the same.
+    ``categories`` ``(B,)`` and ``info_weight > 0``: the InfoGAN term of :func:`video_gan_losses` for the fakes'
+    categories (``VideoGANLosses.categories``), from the image discriminator's fresh pass.
+    ``video_clips``: the video discriminator scores only the first ``video_clips`` clips, as in
+    :func:`video_gan_losses`.
+    """
+    _check_discriminators_and_loss("video_gan_generator_loss", discriminators, loss)
+    if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
+        raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
+                         f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
+    n_info = _info_categories(None, discriminators, info_weight, "video_gan_generator_loss")
+    if n_info and (not isinstance(categories, Tensor) or categories.shape != fake.shape[:1]):
+        raise InputError(f"video_gan_generator_loss: info_weight > 0 needs the fakes' categories ({fake.shape[0]},), "
+                         f"got {categories if categories is None else tuple(categories.shape)}.")
+    if real is not None:
+        real = _check_real(real)
+        real_s = to_signed_range(real.detach()).to(fake.dtype)
+    _check_video_clips("video_gan_generator_loss", video_clips, fake.shape[0])
+    gen_loss_fn = GAN_LOSSES[loss][0]
+    terms = []
+    for role in DISCRIMINATOR_ROLES:
+        if role not in discriminators:
+            continue
+        x = _discriminator_input(role, fake, image_frames, generator_rng, video_clips)
+        n, n_fake = 0, x.shape[0]
+        if real is not None:
+            r = _discriminator_input(role, real_s, image_frames, generator_rng, video_clips)
+            parts = [r, x]
+            if role == "pair" and pair_mismatch:
+                parts.append(sample_mismatched_frame_pairs(real_s, image_frames, generator_rng))
+            n, x = r.shape[0], torch.cat(parts)
+            _check_joint_groups("video_gan_generator_loss", role, discriminators[role], n)
+        out = discriminators[role](x)
+        scores = _logits(out, f"discriminators[{role!r}](fake)")
+        term = gen_loss_fn(scores[n:n + n_fake])
+        if n_info and role == "image":
+            classes = _class_logits(out, n_info, "discriminators['image']")[n:n + n_fake]
+            term = term + info_weight * _info_loss(classes, categories, image_frames)[0]
+        terms.append(term)
+    return torch.stack(terms).sum()
+
+
+def after_discriminator_step(
+    discriminators: nn.Module | Mapping[str, nn.Module],
+    iteration: int,
+    *,
+    svc_every: int | None = None,
+    max_value: float = 1.0,
+) -> bool:
+    """The Lipschitz constraint to apply after discriminator update number ``iteration`` (1-based).
+
+    ``svc_every=None``: nothing (spectral norm / R1 / no constraint). Otherwise TGAN's singular value clipping
+    on every given discriminator on its schedule, :func:`singular_value_clipping_` (singular values of every
+    conv/linear weight clipped to ``max_value`` and BN gammas clamped, when ``iteration % svc_every == 0``).
+    Returns whether anything was clipped.
+    """
+    if isinstance(discriminators, nn.Module):
+        modules = [discriminators]
+    elif isinstance(discriminators, Mapping) and all(isinstance(m, nn.Module) for m in discriminators.values()):
+        modules = list(discriminators.values())
+    else:
+        raise InputError(
+            "after_discriminator_step: discriminators must be an nn.Module or a mapping of them, got "
+            f"{type(discriminators).__name__}."
+        )
+    if svc_every is None:
+        return False
+    clipped = False
+    for m in modules:
+        clipped = singular_value_clipping_(m, iteration, svc_every, max_value) or clipped
+    return clipped

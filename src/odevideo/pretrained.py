@@ -1,0 +1,116 @@
+"""Trained models as folders anyone can load: ``config.json`` (the method, its model config and the data's
+:class:`~odevideo.methods.base.ModelSpec`) next to ``model.safetensors`` (the weights), the convention of
+diffusers' ``save_pretrained`` / ``from_pretrained``. Loading needs no training code: the method registry
+rebuilds the model from its config and the weights are checked against it before they are loaded.
+
+A run folder holds its best model in ``RUN/model/`` (the moving average of the weights when the run keeps one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from odevideo._atomic import atomic_write_dir
+from odevideo.errors import CheckpointError, OdevideoError
+
+FORMAT = "odevideo-model"
+VERSION = 1
+CONFIG_NAME, WEIGHTS_NAME = "config.json", "model.safetensors"
+MAX_CONFIG_BYTES = 1 << 20  # a model's config.json is a few KB; anything far larger is not one
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def save_pretrained(folder: str | os.PathLike, model: nn.Module, method: str, model_config: Any, spec: Any) -> Path:
+    """Write ``folder`` (``config.json`` + ``model.safetensors``) atomically: a reader sees the old folder or the
+    new one, never a mix."""
+    import dataclasses
+
+    from safetensors.torch import save_file
+
+    from odevideo.configio import to_dict
+
+    def fill(tmp: Path) -> None:
+        state = {k: v.detach().cpu().contiguous().clone() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / WEIGHTS_NAME))
+        config = {"format": FORMAT, "version": VERSION, "method": method, "model_class": type(model).__name__,
+                  "model": to_dict(model_config), "spec": dataclasses.asdict(spec),
+                  "weights_sha256": _sha256(tmp / WEIGHTS_NAME)}
+        (tmp / CONFIG_NAME).write_text(json.dumps(config, indent=1) + "\n")
+
+    return atomic_write_dir(folder, fill)
+
+
+def _model_folder(path: Path) -> Path:
+    if (path / CONFIG_NAME).is_file():
+        return path
+    if (path / "model" / CONFIG_NAME).is_file():  # a run folder
+        return path / "model"
+    raise CheckpointError(f"{path} holds no model: expected {CONFIG_NAME} and {WEIGHTS_NAME} there or in {path}/model")
+
+
+def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> nn.Module:
+    """The model saved in ``path`` (a model folder, or a run folder's best model), in eval mode on ``device``.
+
+    The returned module carries ``model.spec`` (:class:`~odevideo.methods.base.ModelSpec`: channels, frame size,
+    clip length, frames observed, frame interval) and ``model.method`` (the method's name)."""
+    from safetensors import SafetensorError
+    from safetensors.torch import load_file
+
+    from odevideo.configio import from_dict
+    from odevideo.methods import get_method
+    from odevideo.methods.base import ModelSpec
+
+    path = Path(path)
+    if not (path / CONFIG_NAME).is_file() and not (path / "model" / CONFIG_NAME).is_file() \
+            and (path / "checkpoints").is_dir():
+        # a run written before models were saved apart: its best training checkpoint
+        from odevideo.evaluation.inference import load_run
+
+        return load_run(path, device=device)[0]
+    folder = _model_folder(path)
+    cfg_path, weights = folder / CONFIG_NAME, folder / WEIGHTS_NAME
+    try:
+        if cfg_path.stat().st_size > MAX_CONFIG_BYTES:
+            raise CheckpointError(f"{cfg_path} is larger than {MAX_CONFIG_BYTES} bytes: not a model config")
+        config = json.loads(cfg_path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"cannot read {cfg_path}: {exc}; save the model again") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{cfg_path} is not an odevideo model config (no format: {FORMAT})")
+    if not weights.is_file():
+        raise CheckpointError(f"{weights} is missing; save the model again")
+    if config.get("weights_sha256") != _sha256(weights):
+        raise CheckpointError(f"{weights} does not match the hash in {cfg_path}: the folder is damaged or mixed; "
+                              f"save the model again")
+    try:
+        method = get_method(config["method"])
+        spec = ModelSpec(**config["spec"])
+        model = method.build_model(from_dict(method.model_config, config["model"], path="model"), spec)
+        state = load_file(str(weights))
+    except OdevideoError:
+        raise
+    except (KeyError, TypeError, ValueError, SafetensorError) as exc:
+        raise CheckpointError(f"cannot rebuild the model of {folder}: {exc}; save the model again") from None
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in state.items()}
+    if expected != got:
+        diff = sorted(set(expected) ^ set(got)) or [k for k in expected if expected[k] != got[k]]
+        raise CheckpointError(f"the weights in {weights} do not fit the model of {cfg_path} (first differences: "
+                              f"{diff[:3]}); save the model again")
+    model.load_state_dict(state)
+    model.spec, model.method = spec, method.name
+    return model.to(device).eval()
