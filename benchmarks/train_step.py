@@ -31,7 +31,7 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, over
 
     from odevideo.training import ExperimentConfig, load_config
     from odevideo.training.factory import build_dataset, build_model, compute_loss, training_batch
-    from odevideo.objectives import make_task
+    from odevideo.data.tasks import make_task
 
     torch.set_num_threads(threads)
     cfg = load_config(ExperimentConfig, preset, None, [*overrides, f"train.bf16={str(bf16).lower()}"])

@@ -124,7 +124,7 @@ def make_problem(setup: Setup, seed: int = 0) -> dict:
 
 def decoder_solver(variant: Variant):
     """The decoder's SolverConfig for a variant (dopri5 = the authors' tolerances)."""
-    from odevideo.models.vid_ode import AUTHORS_DECODER_SOLVER
+    from odevideo.methods.vid_ode.vid_ode import AUTHORS_DECODER_SOLVER
     from odevideo.solvers import SolverConfig
 
     method, _, step = variant.solver.partition("@")
@@ -154,7 +154,7 @@ def build(setup: Setup, variant: Variant, problem: dict, seed: int = 0) -> dict:
     """Generator, both discriminators and their Adamax optimisers (lr 1e-3, as the authors)."""
     import torch
 
-    from odevideo.models import VidODE
+    from odevideo.methods.vid_ode.vid_ode import VidODE
     from odevideo.nn.discriminators import ImageDiscriminator, SequenceDiscriminator
 
     torch.manual_seed(seed)
@@ -202,7 +202,7 @@ def authors_reference_step(nets: dict, problem: dict):
 
     Returns the prediction (for NFE and shapes).
     """
-    from odevideo.objectives.vid_ode import (
+    from odevideo.methods.vid_ode.losses import (
         VidODELossWeights, difference_loss, lsgan_discriminator_loss, lsgan_generator_loss, reconstruction_loss,
         sequence_windows,
     )
@@ -240,15 +240,15 @@ def authors_reference_step(nets: dict, problem: dict):
 def ours_step(nets: dict, problem: dict, *, bf16: bool = False, channels_last: bool = False):
     """One training iteration as our trainer runs it: one fused discriminator pass, one backward per loss.
 
-    :func:`~odevideo.objectives.vid_ode.vid_ode_losses` runs each discriminator once on the real and once
-    on the non-detached fake frames; :func:`~odevideo.objectives.vid_ode.backward_gan` back-propagates the
+    :func:`~odevideo.methods.vid_ode.losses.vid_ode_losses` runs each discriminator once on the real and once
+    on the non-detached fake frames; :func:`~odevideo.methods.vid_ode.losses.backward_gan` back-propagates the
     discriminator loss into the discriminators' parameters and the generator loss into the generator's.
     Optional bf16 autocast for the forward pass (the model keeps its ODEs in fp32) and channels_last inputs.
     Returns the prediction (for NFE and shapes).
     """
     import torch
 
-    from odevideo.objectives.vid_ode import backward_gan, vid_ode_losses
+    from odevideo.methods.vid_ode.losses import backward_gan, vid_ode_losses
 
     model = nets["model"]
     ctx, targets = problem["context"], problem["targets"]

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
-from odevideo.models.video_gans import TGANVideoGenerator, to_unit_range
+from odevideo.methods.video_gan.networks import TGANVideoGenerator, to_unit_range
 from odevideo.training import load_model
 from odevideo.training.config import ExperimentConfig
-from odevideo.training.configio import load_config
-from odevideo.training.digit_scores import fit_digit_classifier
+from odevideo.configio import load_config
+from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
 
 
 def main() -> int:

@@ -2,7 +2,8 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.models import EncoderODEDecoder, LatentODEVAE
+from odevideo.methods.latent_ode.encoder_ode_decoder import EncoderODEDecoder
+from odevideo.methods.latent_ode.latent_ode_vae import LatentODEVAE
 from odevideo.solvers import SolverConfig
 
 SOLVER = SolverConfig(method="rk4", step_size=0.1)
@@ -106,7 +107,8 @@ def test_bad_inputs_raise_clear_errors(make):
 
 
 def test_all_parameters_receive_gradients():
-    from odevideo.objectives import elbo_loss, make_task
+    from odevideo.methods.latent_ode.elbo import elbo_loss
+    from odevideo.data.tasks import make_task
     from odevideo.data import ClipBatch
 
     model = _vae()

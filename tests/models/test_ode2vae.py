@@ -7,8 +7,9 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.models import ODE2VAE
-from odevideo.objectives import Task, elbo_loss
+from odevideo.methods.latent_ode.ode2vae import ODE2VAE
+from odevideo.data.tasks import Task
+from odevideo.methods.latent_ode.elbo import elbo_loss
 from odevideo.solvers import SolverConfig
 
 D = 4

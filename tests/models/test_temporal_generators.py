@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.models.temporal_generators import (
+from odevideo.methods.video_gan.temporal import (
     MoCoGANMotionGenerator,
     ODETemporalGenerator,
     SDETemporalGenerator,

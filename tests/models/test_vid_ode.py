@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.models import VidODE, VidODEPrediction
+from odevideo.methods.vid_ode.vid_ode import VidODE, VidODEPrediction
 from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
-from odevideo.objectives.vid_ode import (
+from odevideo.methods.vid_ode.losses import (
     VidODELossWeights, backward_gan, difference_loss, difference_targets, reconstruction_loss, sequence_windows,
     vid_ode_losses,
 )
@@ -255,7 +255,7 @@ def test_losses_decrease_over_a_few_adam_steps():
 
 
 def test_coarse_flow_is_constant_per_cell_average_and_keeps_constant_flows():
-    from odevideo.models.vid_ode import coarse_flow
+    from odevideo.methods.vid_ode.vid_ode import coarse_flow
 
     g = torch.Generator().manual_seed(0)
     flow = torch.randn(3, 2, 16, 16, generator=g)
@@ -324,7 +324,7 @@ def test_activation_checkpointing_of_the_conv_decoder_gives_the_same_gradients()
 
 
 def test_observation_anchors_pick_the_latest_observation_between_queries():
-    from odevideo.models.vid_ode import observation_anchors
+    from odevideo.methods.vid_ode.vid_ode import observation_anchors
 
     times = torch.tensor([[0.0, 0.2, 0.4, 0.6, 0.8]] * 2)
     mask = torch.ones(2, 5, dtype=torch.bool)
@@ -342,8 +342,8 @@ def test_observation_anchors_pick_the_latest_observation_between_queries():
 
 @pytest.mark.parametrize("family", ["vid_ode", "vid_rnn"])
 def test_anchor_observed_warps_the_observed_frame_and_leaves_extrapolation_alone(family):
-    from odevideo.models import VidRNN
-    from odevideo.models.vid_ode import observation_anchors
+    from odevideo.methods.vid_ode.baselines import VidRNN
+    from odevideo.methods.vid_ode.vid_ode import observation_anchors
     from odevideo.nn.warping import warp
 
     def build(anchor):
@@ -386,7 +386,7 @@ def _heads(flows, c=1):
 
 
 def test_reference_warping_composes_flows_instead_of_chaining_resamplings():
-    from odevideo.models.vid_ode import compose_frame_chain
+    from odevideo.methods.vid_ode.vid_ode import compose_frame_chain
 
     ref = torch.zeros(1, 1, 8, 12)
     ref[0, 0, 4, 5] = 1.0  # one bright pixel, away from the borders
@@ -413,7 +413,7 @@ def test_reference_warping_composes_flows_instead_of_chaining_resamplings():
 
 
 def test_reference_warping_restarts_at_anchors_and_trains_the_flows():
-    from odevideo.models.vid_ode import compose_frame_chain
+    from odevideo.methods.vid_ode.vid_ode import compose_frame_chain
     from odevideo.nn.warping import warp
 
     g = torch.Generator().manual_seed(1)
@@ -439,10 +439,10 @@ def test_reference_warping_restarts_at_anchors_and_trains_the_flows():
 
 
 def test_warp_padding_reaches_the_chain_and_both_models():
-    from odevideo.models import VidRNN
-    from odevideo.models.vid_ode import compose_frame_chain
+    from odevideo.methods.vid_ode.baselines import VidRNN
+    from odevideo.methods.vid_ode.vid_ode import compose_frame_chain
     from odevideo.training import ExperimentConfig, build_model
-    from odevideo.training.configio import load_config
+    from odevideo.configio import load_config
 
     ref = torch.zeros(1, 1, 8, 8)
     ref[0, 0, :, 0] = 1.0  # a bright left column, touching the edge
@@ -471,8 +471,8 @@ def test_warp_padding_reaches_the_chain_and_both_models():
 
 @pytest.mark.parametrize("family", ["vid_ode", "vid_rnn"])
 def test_flow_per_time_scales_the_flow_by_the_gap_to_the_warped_frame(family):
-    from odevideo.models import VidRNN
-    from odevideo.models.vid_ode import frame_gaps, gather_anchors
+    from odevideo.methods.vid_ode.baselines import VidRNN
+    from odevideo.methods.vid_ode.vid_ode import frame_gaps, gather_anchors
 
     def build(per_time):
         if family == "vid_ode":
@@ -498,7 +498,7 @@ def test_flow_per_time_scales_the_flow_by_the_gap_to_the_warped_frame(family):
 
 def test_decoder_feedback_shows_g_the_previous_output_frame():
     from odevideo.training import ExperimentConfig, build_model
-    from odevideo.training.configio import load_config
+    from odevideo.configio import load_config
     from odevideo.errors import ConfigError
 
     model = _model(decoder_feedback=True, mask_init=0.9)

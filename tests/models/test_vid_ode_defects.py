@@ -13,9 +13,10 @@ from torch import nn
 from odevideo.data import random_drop_mask
 from odevideo.errors import InputError
 from odevideo.metrics import psnr, psnr_from_mean_mse
-from odevideo.models import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidODE, VidRNN
+from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
+from odevideo.methods.vid_ode.vid_ode import VidODE
 from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
-from odevideo.objectives.vid_ode import (
+from odevideo.methods.vid_ode.losses import (
     backward_gan,
     difference_loss,
     difference_targets,
@@ -151,7 +152,7 @@ def test_best_checkpoint_is_chosen_by_validation_score_not_file_order(tiny_confi
     ``best.*`` whenever the validation score improves and loading asks for that name, whatever else is there."""
     from odevideo.training import Trainer, load_model
     from odevideo.training.checkpoint import load_checkpoint
-    from odevideo.training.inference import resolve_checkpoint
+    from odevideo.evaluation.inference import resolve_checkpoint
 
     t = Trainer(tiny_config("name=best", "train.steps=4", "train.eval_every=1", "train.checkpoint_every=4"))
     scores = iter([0.5, 0.1, 0.3, 0.2])

@@ -6,7 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from odevideo.errors import InputError
-from odevideo.models.temporal_generators import (
+from odevideo.methods.video_gan.temporal import (
     MoCoGANMotionGenerator,
     SDETemporalGenerator,
     TGANTemporalGenerator,
@@ -14,7 +14,7 @@ from odevideo.models.temporal_generators import (
     mocogan_ode,
     tgan_ode,
 )
-from odevideo.models.video_gans import (
+from odevideo.methods.video_gan.networks import (
     MoCoGANGenerator,
     MoCoGANImageDiscriminator,
     MoCoGANImageGenerator,
@@ -25,7 +25,7 @@ from odevideo.models.video_gans import (
     frames_to_discriminator,
     to_unit_range,
 )
-from odevideo.objectives.video_gans import (
+from odevideo.methods.video_gan.losses import (
     apply_spectral_norm,
     clamp_batchnorm_gamma_,
     clip_singular_values_,

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.models.temporal_generators import MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator
-from odevideo.models.video_gans import (
+from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator
+from odevideo.methods.video_gan.networks import (
     MoCoGANGenerator,
     MoCoGANImageDiscriminator,
     MoCoGANVideoDiscriminator,
@@ -17,8 +17,9 @@ from odevideo.models.video_gans import (
     frames_to_discriminator,
     to_signed_range,
 )
-from odevideo.objectives import VideoGANLosses, after_discriminator_step, backward_gan, video_gan_losses
-from odevideo.objectives.video_gans import GAN_LOSSES, r1_penalty, sample_frames, video_gan_generator_loss
+from odevideo.methods.video_gan.losses import VideoGANLosses, after_discriminator_step, video_gan_losses
+from odevideo.methods.vid_ode.losses import backward_gan
+from odevideo.methods.video_gan.losses import GAN_LOSSES, r1_penalty, sample_frames, video_gan_generator_loss
 
 torch.set_num_threads(1)
 
@@ -333,7 +334,7 @@ def test_generator_loss_with_real_clips_uses_the_joint_batch_and_only_the_fake_s
 
 
 def test_frame_pairs_hold_two_different_frames_of_one_clip_in_order():
-    from odevideo.objectives.video_gans import sample_frame_pairs
+    from odevideo.methods.video_gan.losses import sample_frame_pairs
 
     # frame value = 100 * clip + frame index, 2 channels so the channel layout is checked too
     v = (100 * torch.arange(3)[:, None] + torch.arange(6)[None, :]).float()
@@ -367,7 +368,7 @@ def test_pair_discriminator_is_scored_on_real_and_fake_pairs():
 
 
 def test_mismatched_pairs_hold_frames_of_two_different_clips():
-    from odevideo.objectives.video_gans import sample_mismatched_frame_pairs
+    from odevideo.methods.video_gan.losses import sample_mismatched_frame_pairs
 
     v = (100 * torch.arange(4)[:, None] + torch.arange(6)[None, :]).float()
     videos = v[:, :, None, None, None].expand(4, 6, 2, 2, 2).clone()
@@ -468,7 +469,7 @@ def test_categorical_code_and_q_head_shapes_and_errors():
 
 
 def test_info_term_is_the_frames_cross_entropy_in_both_losses():
-    from odevideo.objectives.video_gans import _info_loss
+    from odevideo.methods.video_gan.losses import _info_loss
 
     # the frames come clip by clip, image_frames per clip: each is scored against its own clip's category
     logits = torch.randn(6, 3, generator=torch.Generator().manual_seed(0))

@@ -13,7 +13,7 @@ import yaml
 
 from odevideo.errors import ConfigError
 from odevideo.training import configio
-from odevideo.training.configio import (
+from odevideo.configio import (
     apply_overrides,
     from_dict,
     list_presets,

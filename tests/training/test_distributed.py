@@ -238,7 +238,8 @@ def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):
 
 def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
     """The ELBO with Task.noise runs the same computation as LatentODEVAE.forward(sample=True)."""
-    from odevideo.objectives import elbo_loss, make_task
+    from odevideo.methods.latent_ode.elbo import elbo_loss
+    from odevideo.data.tasks import make_task
     from odevideo.training import build_dataset, build_model
     from odevideo.training.factory import training_batch
 

@@ -12,8 +12,9 @@ from torch import nn
 
 from odevideo.errors import InputError
 from odevideo.metrics import LPIPS, mse_per_pixel
-from odevideo.models import VidODE, VidRNN
-from odevideo.models.base import VideoPrediction, gather_time, last_observed_index
+from odevideo.methods.vid_ode.vid_ode import VidODE
+from odevideo.methods.vid_ode.baselines import VidRNN
+from odevideo.methods.prediction import VideoPrediction, gather_time, last_observed_index
 from odevideo.solvers import SolverConfig
 from odevideo.training.vid_ode_experiments import (
     CompositionComponents,

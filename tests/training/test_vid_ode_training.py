@@ -10,10 +10,10 @@ import torch
 from odevideo.cli.main import main as cli_main
 from odevideo.data import ClipBatch
 from odevideo.errors import InputError
-from odevideo.objectives import make_task
+from odevideo.data.tasks import make_task
 from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_model
 from odevideo.training.checkpoint import load_checkpoint
-from odevideo.training.configio import list_presets
+from odevideo.configio import list_presets
 from odevideo.training.factory import augment_clips, build_critics, build_model, training_batch
 
 # 16x16 clips of 6 frames (observe 3); networks a few channels wide.

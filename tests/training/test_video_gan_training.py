@@ -146,7 +146,7 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     # a tiny TGAN-ODE on 16x16 Moving MNIST; the digit classifier trained briefly, saved, then loaded by the CLI
     if not (MNIST_DIR / "train-labels-idx1-ubyte.gz").is_file():
         pytest.skip(f"real MNIST files not found in {MNIST_DIR}")
-    from odevideo.training.digit_scores import fit_digit_classifier
+    from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
 
     mm = ["data.dataset=moving_mnist", f"data.data_dir={MNIST_DIR}", "data.num_digits=1", "train.steps=2"]
     cfg = _cfg(tmp_path, "tgan_ode_mmnist32", "name=d", *mm)
@@ -169,7 +169,7 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     assert "consistency: generated" in capsys.readouterr().out
     # digit_fd: the frame Frechet protocol on the classifier's features (its own file; frame_fid's is not touched)
     from odevideo.metrics.frechet import frechet_distance, gaussian_stats
-    from odevideo.training.generation import sample_videos
+    from odevideo.methods.video_gan.generation import sample_videos
 
     assert main(["evaluate", run, "--metric", "digit_fd", "--digit-classifier", str(clf_path),
                  "--repeats", "1", "--samples", "4", "--num-clips", "8"]) == 0
@@ -236,7 +236,7 @@ def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_pat
 def test_image_discriminator_option_for_both_gan_families(tmp_path):
     # gan.image_disc: None keeps each family's own discriminators; true gives TGAN MoCoGAN's per-frame D_i too
     # (image_disc_channels / video_disc_channels set the two widths), false drops it from MoCoGAN.
-    from odevideo.models import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
+    from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
 
     def critics(preset, *extra):
         return Trainer(_cfg(tmp_path, preset, f"name={preset}{len(extra)}", *extra)).critics
@@ -326,7 +326,7 @@ TINY_TGANV2 = ["gan.map_size=2", "gan.map_channels=8", "gan.latent_dim=16", "gan
 
 @pytest.mark.parametrize("preset", TGANV2_PRESETS)
 def test_tganv2_presets_train_and_generate_at_any_times(tmp_path, preset):
-    from odevideo.models import TGANv2Generator, TGANv2MultiLevelDiscriminator
+    from odevideo.methods.video_gan.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator
 
     res = Trainer(_cfg(tmp_path, preset, "name=v", *TINY_TGANV2)).fit()
     recs = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
@@ -362,7 +362,7 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
 
 
 def test_pair_discriminator_option_trains(tmp_path):
-    from odevideo.models import MoCoGANImageDiscriminator
+    from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator
 
     with pytest.raises(ConfigError, match="gan.pair_disc=true"):
         Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=m", "gan.pair_mismatch=true"))
@@ -406,7 +406,7 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
 
 
 def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp_path):
-    from odevideo.models.temporal_generators import PAPER_FRAME_DT
+    from odevideo.methods.video_gan.temporal import PAPER_FRAME_DT
     from odevideo.training.factory import build_video_generator
 
     def temporal(preset, *extra):
