@@ -48,10 +48,6 @@ Deliberate differences from the authors' code: GroupNorm instead of BatchNorm (w
 mode at test time), decoder start at the last observed time (``decoder_start`` above), warping consistent
 with ``align_corners`` (:mod:`odevideo.nn.warping`), and the chain warps the previous *output* frame as in
 eq. 2 (their code warps the previous *warped* image, composing only at the end: ``warp_previous="warped"``).
-``warp_previous="reference"`` (not in the paper) warps the reference frame by the composed flows instead of
-chaining bilinear resamplings (:func:`compose_frame_chain`). ``decoder_feedback`` (not in the paper) gives G
-the Conv-Encoder map of the previous generated frame as a third input, so the flow is drawn knowing where
-the objects of that frame are; G then runs one frame at a time.
 """
 
 from __future__ import annotations
@@ -87,7 +83,7 @@ AUTHORS_DECODER_SOLVER = SolverConfig(method="dopri5", rtol=1e-3, atol=1e-4)
 
 DECODER_STARTS = ("last_observed", "first_observed", "first_target")
 FIRST_PREVS = ("state", "embedding")
-WARP_PREVIOUS = ("output", "warped", "reference")
+WARP_PREVIOUS = ("output", "warped")
 
 
 @dataclass
@@ -222,11 +218,6 @@ def compose_frame_chain(
         flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
         use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
             (at least one of the first two must be on; without both G predicts frames directly).
-            ``warp_previous="reference"`` (ours): frame k warps the chain's reference frame (or its latest
-            anchor) by the composition of the flows ``F_1 .. F_k`` instead of warping ``X_{k-1}`` by ``F_k``:
-            one bilinear resampling per frame instead of one per step, so shapes do not blur step after step
-            and objects that touch can be pulled apart again. ``X_{k-1}``'s difference-map content is then
-            not carried to frame k (each frame composes its own ``D_k``).
         anchor_frames, use_anchor: ``(B, Q, C, H, W)`` and bool ``(B, Q)`` (both or neither): where
             ``use_anchor[b, k]``, frame k is made from ``anchor_frames[b, k]`` (an observed frame) in place
             of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
@@ -251,25 +242,12 @@ def compose_frame_chain(
     if (anchor_frames is None) != (use_anchor is None):
         raise InputError("compose_frame_chain: pass anchor_frames and use_anchor together (or neither).")
     prev = ref_frame.float()
-    source, total_flow = prev, None  # warp_previous="reference": the frame all flows are applied to, their composition
     warped_all, raw_all = [], []
     for k in range(q):
         anchored = None if use_anchor is None else use_anchor[:, k, None, None, None]
         if anchored is not None:
             prev = torch.where(anchored, anchor_frames[:, k].float(), prev)
-        if warp_previous == "reference" and use_flow_warping:
-            if anchored is not None:
-                source = torch.where(anchored, anchor_frames[:, k].float(), source)
-            # Backward warps compose as W(W(I, A), B) = W(I, B + W(A, B)): the flow from frame k to the source.
-            step = flows[:, k]
-            if total_flow is None:
-                total_flow = step
-            else:
-                chained = step + warp(total_flow, step)  # flows compose with border padding, always
-                total_flow = chained if anchored is None else torch.where(anchored, step, chained)
-            warped = warp(source, total_flow, warp_padding)
-        else:
-            warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
+        warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
         raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
         warped_all.append(warped)
         raw_all.append(raw)

@@ -74,8 +74,8 @@ class ModelConfig:
     encoder_solver: SolverConfig | None = None  # vid_ode ODE-ConvGRU; None = one Euler step per gap (the authors')
     decoder_start: Literal["last_observed", "first_observed", "first_target"] = "last_observed"
     first_prev: Literal["state", "embedding"] = "state"
-    # output: X_{k-1} (eq. 2); warped: the authors' code; reference: the reference frame by the composed flows (ours)
-    warp_previous: Literal["output", "warped", "reference"] = "output"
+    # output: X_{k-1} (eq. 2); warped: the authors' code
+    warp_previous: Literal["output", "warped"] = "output"
     # vid_ode / vid_rnn: what a flow pointing outside the frame reads; zeros suits objects on black backgrounds
     warp_padding: Literal["border", "zeros"] = "border"
     decoder_feedback: bool = False  # vid_ode: G also sees the encoding of the previous output frame (not in the paper)
