@@ -446,36 +446,3 @@ def test_flow_per_time_scales_the_flow_by_the_gap_to_the_warped_frame(family):
     torch.testing.assert_close(gaps, expect)
     torch.testing.assert_close(scaled.flows, plain.flows * 10.0 * gaps[:, :, None, None, None])
     assert torch.equal(scaled.flows[:, 0], torch.zeros_like(scaled.flows[:, 0]))  # no time passes: no motion
-
-
-def test_decoder_feedback_shows_g_the_previous_output_frame():
-    from odevideo.training import ExperimentConfig, build_model
-    from odevideo.training.configio import load_config
-    from odevideo.errors import ConfigError
-
-    model = _model(decoder_feedback=True, mask_init=0.9)
-    assert model.decoder.net[1].in_channels == 3 * 8  # h_k, h_{k-1} and E(X_{k-1})
-    frames, times = _clip()
-    seen = []
-    model.encoder.register_forward_hook(lambda mod, args, out: seen.append(args[0].detach().clone()))
-    pred = model(frames, times, None, torch.tensor([0.35, 0.45, 0.55]))
-    # E runs once over the observed frames, then once per query on the chain's previous frame
-    assert len(seen) == 4 and seen[0].shape[0] == 2 * 4
-    torch.testing.assert_close(seen[1], frames[:, -1])
-    torch.testing.assert_close(seen[2], pred.frames[:, 0].detach())
-    torch.testing.assert_close(seen[3], pred.frames[:, 1].detach())
-    # causal: a prefix of the queries gives the same frames; gradients reach G through the fed-back frames
-    prefix = model(frames, times, None, torch.tensor([0.35, 0.45]))
-    torch.testing.assert_close(prefix.frames, pred.frames[:, :2])
-    pred.raw_frames[:, 2].sum().backward()
-    assert model.encoder.net[0].weight.grad.abs().sum() > 0
-    # interpolation with anchors: an anchored frame is what G sees
-    anchored = _model(decoder_feedback=True, anchor_observed=True)(frames, times, None, torch.tensor([0.05, 0.15]))
-    assert anchored.frames.shape == (2, 2, 1, 16, 16) and torch.isfinite(anchored.frames).all()
-    for bad in (dict(use_flow_warping=False, use_mask_composition=False), dict(warp_previous="reference")):
-        with pytest.raises(InputError, match="decoder_feedback"):
-            _model(decoder_feedback=True, **bad)
-    cfg = load_config(ExperimentConfig, "vid_ode_bb32_extrap", None, ["model.decoder_feedback=true"])
-    assert build_model(cfg).decoder_feedback
-    with pytest.raises(ConfigError, match="decoder_feedback"):
-        build_model(load_config(ExperimentConfig, "convgru_bb32_extrap", None, ["model.decoder_feedback=true"]))

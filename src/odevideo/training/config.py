@@ -78,7 +78,6 @@ class ModelConfig:
     warp_previous: Literal["output", "warped"] = "output"
     # vid_ode / vid_rnn: what a flow pointing outside the frame reads; zeros suits objects on black backgrounds
     warp_padding: Literal["border", "zeros"] = "border"
-    decoder_feedback: bool = False  # vid_ode: G also sees the encoding of the previous output frame (not in the paper)
     use_flow_warping: bool = True  # ablation (D)/(E)
     use_mask_composition: bool = True  # ablation (E)
     mask_init: float | None = None  # vid_ode / vid_rnn: composition mask M at initialisation (None = sigmoid(~0) = 0.5)

@@ -55,9 +55,6 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
     if m.family in GAN_FAMILIES:
         return build_video_generator(cfg)
     conv = dict(in_channels=d.channels, hidden_channels=m.hidden_channels, n_downs=m.n_downs)
-    if m.decoder_feedback and m.family != "vid_ode":
-        raise ConfigError(f"model.decoder_feedback is a Vid-ODE option; model.family {m.family!r} has no such decoder. "
-                          "Set model.decoder_feedback=false.")
     if m.family == "vid_ode":
         return VidODE(
             **conv, ode_hidden=m.ode_hidden, ode_layers=m.ode_layers, encoder_solver=m.encoder_solver,
@@ -66,7 +63,6 @@ def build_model(cfg: ExperimentConfig) -> nn.Module:
             use_mask_composition=m.use_mask_composition, run_backwards=m.run_backwards, flow_stride=m.flow_stride,
             mask_init=m.mask_init, ode_autocast=m.ode_autocast, ode_rate=m.ode_rate,
             anchor_observed=m.anchor_observed, flow_per_time=m.flow_per_time, warp_padding=m.warp_padding,
-            decoder_feedback=m.decoder_feedback,
         )
     if m.family in ("ode_fc", "ode_conv"):
         stacked = dict(n_frames=context_length(cfg), frame_size=d.image_size, ode_hidden=m.ode_hidden,
