@@ -361,24 +361,6 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
             Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=x", *TINY_TGANV2, option))
 
 
-def test_pair_discriminator_option_trains(tmp_path):
-    from odevideo.models import MoCoGANImageDiscriminator
-
-    with pytest.raises(ConfigError, match="gan.pair_disc=true"):
-        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=m", "gan.pair_mismatch=true"))
-    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=p", "gan.pair_disc=true", "gan.pair_disc_channels=4",
-                     "gan.pair_mismatch=true"))
-    assert list(t.critics) == ["image", "pair", "video"]
-    pair = t.critics["pair"]
-    assert isinstance(pair, MoCoGANImageDiscriminator) and pair.in_channels == 2 and not pair.patch
-    res = t.fit()
-    recs = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in recs if r["kind"] == "train"]
-    assert all(np.isfinite(r["pair_real"]) and np.isfinite(r["pair_fake"]) and np.isfinite(r["pair_mismatch"])
-               for r in train)
-    assert "pair" in {k.split(".")[0] for k in load_checkpoint(res.run_dir / "checkpoints" / "last").extra_state["critics"]}
-
-
 def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
     # the official layout (UCF-101/<class>/*.avi + ucfTrainTestlist/), 4 tiny videos, fold 1
     from odevideo.data import write_video

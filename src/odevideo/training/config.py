@@ -135,7 +135,7 @@ class GANConfig:
     # MoCoGAN's instance noise: N(0, disc_noise^2) added before every conv of the discriminators while training
     # (its training commands: --use_noise --noise_sigma 0.1); 0 = off (TGAN has none)
     disc_noise: float = 0.0
-    # the image (and pair) discriminators' instance noise; None = disc_noise. Ours: the noise that keeps the video
+    # the image discriminator's instance noise; None = disc_noise. Ours: the noise that keeps the video
     # discriminator from running away also blurs the strokes that the image discriminator must judge
     image_disc_noise: float | None = None
     # the per-frame image discriminator (MoCoGAN's patch D_i): None = the family's own (mocogan: yes, tgan: no);
@@ -148,21 +148,11 @@ class GANConfig:
     # MoCoGAN's PatchImageDiscriminator (true; (H/16)^2 patch logits) or its ImageDiscriminator (false; one logit
     # per frame: at 32x32 a patch is a quarter frame, and an empty quarter of a Moving MNIST frame is real)
     image_disc_patch: bool = True
-    image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1); also pairs per clip
+    image_frames: int = 1  # frames per clip the image discriminator sees (MoCoGAN: 1)
     # at most this many clips of each loss call (micro-batch) for the video discriminator (the first, real and
     # fake; all if the call has fewer); the image discriminator sees frames of all of them (MoCoGAN draws separate
     # image and video batches); None = all
     video_batch: int | None = None
-    # a frame-pair discriminator (our addition, in neither paper): MoCoGAN's whole-frame image discriminator on two
-    # frames of one clip stacked on the channels, real pairs against generated ones, so a digit that turns into
-    # another over a clip is told apart from a real clip directly (the 3-D video discriminator must learn that
-    # through its temporal kernels); its first width pair_disc_channels, None = the image discriminator's
-    pair_disc: bool = False
-    pair_disc_channels: int | None = None
-    # the pair discriminator also sees mismatched REAL pairs (frames of two different real clips) as negatives, half
-    # of its fake side (Reed et al. 2016's matching-aware discriminator), so it learns from the data what belongs to
-    # one clip from the first step on; our addition (needs pair_disc)
-    pair_mismatch: bool = False
     # an InfoGAN categorical code (our addition for identity over time): a one-hot code of this many categories per
     # clip joins the content code (MoCoGAN's z_A, TGAN's z0 path), and the image discriminator gets a Q head that
     # must recover it from EVERY frame it sees (cross-entropy in both losses, weight info_weight), so each frame has

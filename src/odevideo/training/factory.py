@@ -182,8 +182,7 @@ def _check_tganv2(cfg: ExperimentConfig) -> None:
         ("gan.image_disc", bool(g.image_disc)), ("gan.spectral_norm", g.spectral_norm),
         ("gan.svc_every", g.svc_every > 0), ("gan.disc_noise", g.disc_noise > 0),
         ("gan.image_disc_noise", bool(g.image_disc_noise)), ("gan.video_batch", g.video_batch is not None),
-        ("gan.motion_norm", g.motion_norm != "none"), ("gan.pair_disc", g.pair_disc),
-        ("gan.pair_mismatch", g.pair_mismatch), ("gan.frame_transform", g.frame_transform != "none"),
+        ("gan.motion_norm", g.motion_norm != "none"), ("gan.frame_transform", g.frame_transform != "none"),
     ) if on]
     if unsupported:
         raise ConfigError(
@@ -300,13 +299,6 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
                                                      patch=g.image_disc_patch, image_size=d.image_size,
                                                      spectral_norm=g.spectral_norm, noise_sigma=image_noise,
                                                      n_categories=g.info_categories, minibatch_std=g.minibatch_std)
-    if g.pair_mismatch and not g.pair_disc:
-        raise ConfigError("gan.pair_mismatch=true shows mismatched real pairs to the pair discriminator; turn it on "
-                          "with gan.pair_disc=true (or set gan.pair_mismatch=false)")
-    if g.pair_disc:
-        critics["pair"] = MoCoGANImageDiscriminator(2 * d.channels, g.pair_disc_channels or g.image_disc_channels
-                                                    or g.disc_channels, patch=False, image_size=d.image_size,
-                                                    spectral_norm=g.spectral_norm, noise_sigma=image_noise)
     if cfg.model.family == "tgan":
         critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
                                                   spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
@@ -336,7 +328,6 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch,
-                            pair_mismatch=cfg.gan.pair_mismatch,
                             info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0,
                             video_clips=video_clips(cfg, real.shape[0]), real_label=cfg.gan.real_label)
 

@@ -632,7 +632,7 @@ class Trainer:
                 with autocast_context(cfg, self.device):
                     g_loss = video_gan_generator_loss(dict(self.critics.items()), fake, loss=cfg.gan.loss,
                                                       generator_rng=rng, image_frames=cfg.gan.image_frames,
-                                                      real=real, pair_mismatch=cfg.gan.pair_mismatch,
+                                                      real=real,
                                                       categories=categories,
                                                       info_weight=cfg.gan.info_weight if categories is not None else 0.0,
                                                       video_clips=video_clips(cfg, fake.shape[0]))
