@@ -406,24 +406,6 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
 
 
 @pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
-def test_info_categories_option_trains_and_generates(tmp_path, preset):
-    t = Trainer(_cfg(tmp_path, preset, "name=i", "gan.info_categories=3", "gan.info_weight=0.5"))
-    assert t.model.n_categories == 3 and t.critics["image"].n_categories == 3
-    res = t.fit()
-    train = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in train if r["kind"] == "train"]
-    assert train and all(0 < r["info_ce"] < 5 and 0 <= r["info_acc"] <= 1 for r in train)
-    model, _ = load_model(res.run_dir)  # the checkpoint rebuilds the categorical code and draws it when sampling
-    assert model.sample(2, generator=torch.Generator().manual_seed(0)).shape == (2, 16, 1, 16, 16)
-    for option, match in (("gan.info_categories=1", "info_categories"), ("gan.info_weight=0", "info_weight"),
-                          ("gan.image_disc=false", "image discriminator")):
-        extra = [option] if option.startswith("gan.info_categories") else ["gan.info_categories=3", option]
-        extra += ["gan.minibatch_std=0"]  # the presets' own image-discriminator layer would be refused first
-        with pytest.raises(ConfigError, match=match):
-            Trainer(_cfg(tmp_path, preset, "name=x", *extra))
-
-
-@pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
 def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates(tmp_path, preset):
     res = Trainer(_cfg(tmp_path, preset, "name=f", "gan.frame_transform=translate", "gan.frame_max_shift=0.75")).fit()
     model, cfg = load_model(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights

@@ -153,12 +153,6 @@ class GANConfig:
     # fake; all if the call has fewer); the image discriminator sees frames of all of them (MoCoGAN draws separate
     # image and video batches); None = all
     video_batch: int | None = None
-    # an InfoGAN categorical code (our addition for identity over time): a one-hot code of this many categories per
-    # clip joins the content code (MoCoGAN's z_A, TGAN's z0 path), and the image discriminator gets a Q head that
-    # must recover it from EVERY frame it sees (cross-entropy in both losses, weight info_weight), so each frame has
-    # to show which category its clip was drawn with; 0 = off (needs the image discriminator)
-    info_categories: int = 0
-    info_weight: float = 1.0
     # tgan / mocogan (our addition for identity over time): none = every frame drawn from its own code (the
     # papers); translate / affine = the image generator draws ONE image per clip (TGAN: from z0 and the frame code
     # at time 0; MoCoGAN: from the content code, motion code 0) and each frame is that image moved by a global

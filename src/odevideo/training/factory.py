@@ -196,7 +196,6 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
     from odevideo.models import MoCoGANGenerator, TGANImageGenerator, TGANVideoGenerator
 
     g, d = cfg.gan, cfg.data
-    _check_info(cfg)
     if not (isinstance(g.frame_max_shift, (int, float)) and not isinstance(g.frame_max_shift, bool)
             and 0 < g.frame_max_shift < float("inf")):
         raise ConfigError(f"gan.frame_max_shift must be a positive finite number (half-frames), got "
@@ -219,13 +218,13 @@ def build_video_generator(cfg: ExperimentConfig) -> nn.Module:
         return TGANv2Generator(temporal, out_channels=d.channels, image_size=d.image_size, channels=g.gen_channels,
                                levels=g.levels, n_frames=d.num_frames)
     if cfg.model.family == "tgan":
-        image = TGANImageGenerator(g.latent_dim + g.info_categories, g.latent_dim, d.channels,
+        image = TGANImageGenerator(g.latent_dim, g.latent_dim, d.channels,
                                    g.sprite_size or d.image_size, conv_ch=g.gen_channels, init=g.tgan_image_init)
-        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames, n_categories=g.info_categories,
+        return TGANVideoGenerator(temporal, image, n_frames=d.num_frames,
                                   frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
                                   frame_size=d.image_size)
     return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, d.channels, d.image_size, ngf=g.gen_channels,
-                            video_length=d.num_frames, motion_norm=g.motion_norm, n_categories=g.info_categories,
+                            video_length=d.num_frames, motion_norm=g.motion_norm,
                             frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
                             sprite_size=g.sprite_size, upsample=g.gen_upsample, image_init=g.mocogan_image_init)
 
@@ -234,23 +233,6 @@ def _has_image_disc(cfg: ExperimentConfig) -> bool:
     """Whether the GAN gets the per-frame image discriminator (``gan.image_disc``; None = MoCoGAN only)."""
     g = cfg.gan
     return g.image_disc if g.image_disc is not None else cfg.model.family == "mocogan"
-
-
-def _check_info(cfg: ExperimentConfig) -> None:
-    g = cfg.gan
-    if isinstance(g.info_categories, bool) or not isinstance(g.info_categories, int) or g.info_categories < 0 \
-            or g.info_categories == 1:
-        raise ConfigError(f"gan.info_categories must be 0 (off) or an integer >= 2, got {g.info_categories!r}")
-    if g.info_categories and cfg.model.family == "tganv2":
-        raise ConfigError("gan.info_categories is for tgan / mocogan (their image discriminator holds the Q head); "
-                          "set it to 0 for tganv2")
-    image_disc = _has_image_disc(cfg)
-    if g.info_categories and not image_disc:
-        raise ConfigError("gan.info_categories needs the image discriminator (its Q head recovers the category from "
-                          "every frame): set gan.image_disc=true, or gan.info_categories=0")
-    if not (isinstance(g.info_weight, (int, float)) and not isinstance(g.info_weight, bool)
-            and 0 < g.info_weight < float("inf")):
-        raise ConfigError(f"gan.info_weight must be a positive finite number, got {g.info_weight!r}")
 
 
 def _check_discriminator_options(cfg: ExperimentConfig) -> None:
@@ -298,7 +280,7 @@ def _gan_critics(cfg: ExperimentConfig) -> nn.ModuleDict:
         critics["image"] = MoCoGANImageDiscriminator(d.channels, g.image_disc_channels or g.disc_channels,
                                                      patch=g.image_disc_patch, image_size=d.image_size,
                                                      spectral_norm=g.spectral_norm, noise_sigma=image_noise,
-                                                     n_categories=g.info_categories, minibatch_std=g.minibatch_std)
+                                                     minibatch_std=g.minibatch_std)
     if cfg.model.family == "tgan":
         critics["video"] = TGANVideoDiscriminator(d.channels, d.image_size, g.video_disc_channels or g.disc_channels,
                                                   spectral_norm=g.spectral_norm, noise_sigma=g.disc_noise)
@@ -328,7 +310,6 @@ def gan_losses(cfg: ExperimentConfig, generator: nn.Module, critics: nn.ModuleDi
     return video_gan_losses(generator, dict(critics.items()), real, loss=cfg.gan.loss, z=real.shape[0],
                             generator_rng=rng, r1_gamma=cfg.gan.r1_gamma,
                             image_frames=cfg.gan.image_frames, joint_batch=cfg.gan.joint_disc_batch,
-                            info_weight=cfg.gan.info_weight if cfg.gan.info_categories else 0.0,
                             video_clips=video_clips(cfg, real.shape[0]), real_label=cfg.gan.real_label)
 
 

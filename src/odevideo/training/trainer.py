@@ -168,8 +168,7 @@ class _AdversarialLossModule(nn.Module):
             out = gan_losses(self.cfg, self.model, self.critics, task.frames, rng)
         else:
             out = conditional_video_losses(self.cfg, self.model, self.critics, task)
-        return (out.generator, out.discriminator, out.metrics, getattr(out, "fake", None),
-                getattr(out, "categories", None))
+        return out.generator, out.discriminator, out.metrics, getattr(out, "fake", None)
 
 
 @dataclass
@@ -557,7 +556,7 @@ class Trainer:
         # video GANs with gan.alternating: the discriminators step first, then the generator is scored again by
         # the updated discriminators (its fakes kept from the step's one generator pass) and steps
         alternating = self.gan and cfg.gan.alternating
-        pending_g: list[tuple[torch.Tensor, float, torch.Generator, torch.Tensor | None, torch.Tensor | None]] = []
+        pending_g: list[tuple[torch.Tensor, float, torch.Generator, torch.Tensor | None]] = []
         g_params = [p for p in self.model.parameters() if p.requires_grad]
         d_params = [p for p in self.critics.parameters() if p.requires_grad] if adversarial else []
         self.opt.zero_grad(set_to_none=True)
@@ -582,7 +581,7 @@ class Trainer:
                 with autocast_context(cfg, self.device):
                     if adversarial:
                         rng = torch.Generator().manual_seed(distributed.rank_seed(cfg.train.seed, self.step, rank, micro))
-                        loss, d_loss, metrics, fake, categories = self.engine(task, self.step, rng)
+                        loss, d_loss, metrics, fake = self.engine(task, self.step, rng)
                     else:
                         (loss, metrics), d_loss = self.engine(task, self.step), None
                 loss_value = float(loss.detach())
@@ -609,8 +608,7 @@ class Trainer:
                 if ok or scaler is not None:
                     if alternating:
                         scale(d_loss * weight).backward(inputs=d_params, retain_graph=True)
-                        pending_g.append((fake, weight, rng, task.frames if cfg.gan.joint_disc_batch else None,
-                                          categories))
+                        pending_g.append((fake, weight, rng, task.frames if cfg.gan.joint_disc_batch else None))
                     elif adversarial:
                         # one forward, two losses: each reaches only its own networks (no second discriminator pass)
                         scaled = VidODELosses(generator=scale(loss * weight),
@@ -628,13 +626,11 @@ class Trainer:
 
             self._step_networks([groups[1]], all_finite)
             self._clip_discriminators()
-            for fake, weight, rng, real, categories in pending_g:
+            for fake, weight, rng, real in pending_g:
                 with autocast_context(cfg, self.device):
                     g_loss = video_gan_generator_loss(dict(self.critics.items()), fake, loss=cfg.gan.loss,
                                                       generator_rng=rng, image_frames=cfg.gan.image_frames,
                                                       real=real,
-                                                      categories=categories,
-                                                      info_weight=cfg.gan.info_weight if categories is not None else 0.0,
                                                       video_clips=video_clips(cfg, fake.shape[0]))
                 scale(g_loss * weight).backward(inputs=g_params)
             pending_g.clear()
