@@ -361,24 +361,6 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
             Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=x", *TINY_TGANV2, option))
 
 
-def test_pair_discriminator_option_trains(tmp_path):
-    from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator
-
-    with pytest.raises(ConfigError, match="gan.pair_disc=true"):
-        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=m", "gan.pair_mismatch=true"))
-    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=p", "gan.pair_disc=true", "gan.pair_disc_channels=4",
-                     "gan.pair_mismatch=true"))
-    assert list(t.critics) == ["image", "pair", "video"]
-    pair = t.critics["pair"]
-    assert isinstance(pair, MoCoGANImageDiscriminator) and pair.in_channels == 2 and not pair.patch
-    res = t.fit()
-    recs = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in recs if r["kind"] == "train"]
-    assert all(np.isfinite(r["pair_real"]) and np.isfinite(r["pair_fake"]) and np.isfinite(r["pair_mismatch"])
-               for r in train)
-    assert "pair" in {k.split(".")[0] for k in load_checkpoint(res.run_dir / "checkpoints" / "last").extra_state["critics"]}
-
-
 def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
     # the official layout (UCF-101/<class>/*.avi + ucfTrainTestlist/), 4 tiny videos, fold 1
     from odevideo.data import write_video
@@ -421,24 +403,6 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
 
     with pytest.raises(ConfigError, match="frame_dt"):  # zero is refused, not replaced by the default
         temporal("tgan_ode_mmnist32", "gan.frame_dt=0")
-
-
-@pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
-def test_info_categories_option_trains_and_generates(tmp_path, preset):
-    t = Trainer(_cfg(tmp_path, preset, "name=i", "gan.info_categories=3", "gan.info_weight=0.5"))
-    assert t.model.n_categories == 3 and t.critics["image"].n_categories == 3
-    res = t.fit()
-    train = [json.loads(ln) for ln in (res.run_dir / "metrics.jsonl").read_text().splitlines()]
-    train = [r for r in train if r["kind"] == "train"]
-    assert train and all(0 < r["info_ce"] < 5 and 0 <= r["info_acc"] <= 1 for r in train)
-    model, _ = load_model(res.run_dir)  # the checkpoint rebuilds the categorical code and draws it when sampling
-    assert model.sample(2, generator=torch.Generator().manual_seed(0)).shape == (2, 16, 1, 16, 16)
-    for option, match in (("gan.info_categories=1", "info_categories"), ("gan.info_weight=0", "info_weight"),
-                          ("gan.image_disc=false", "image discriminator")):
-        extra = [option] if option.startswith("gan.info_categories") else ["gan.info_categories=3", option]
-        extra += ["gan.minibatch_std=0"]  # the presets' own image-discriminator layer would be refused first
-        with pytest.raises(ConfigError, match=match):
-            Trainer(_cfg(tmp_path, preset, "name=x", *extra))
 
 
 @pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])

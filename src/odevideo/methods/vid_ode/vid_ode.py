@@ -48,10 +48,6 @@ Deliberate differences from the authors' code: GroupNorm instead of BatchNorm (w
 mode at test time), decoder start at the last observed time (``decoder_start`` above), warping consistent
 with ``align_corners`` (:mod:`odevideo.nn.warping`), and the chain warps the previous *output* frame as in
 eq. 2 (their code warps the previous *warped* image, composing only at the end: ``warp_previous="warped"``).
-``warp_previous="reference"`` (not in the paper) warps the reference frame by the composed flows instead of
-chaining bilinear resamplings (:func:`compose_frame_chain`). ``decoder_feedback`` (not in the paper) gives G
-the Conv-Encoder map of the previous generated frame as a third input, so the flow is drawn knowing where
-the objects of that frame are; G then runs one frame at a time.
 """
 
 from __future__ import annotations
@@ -87,7 +83,7 @@ AUTHORS_DECODER_SOLVER = SolverConfig(method="dopri5", rtol=1e-3, atol=1e-4)
 
 DECODER_STARTS = ("last_observed", "first_observed", "first_target")
 FIRST_PREVS = ("state", "embedding")
-WARP_PREVIOUS = ("output", "warped", "reference")
+WARP_PREVIOUS = ("output", "warped")
 
 
 @dataclass
@@ -141,9 +137,6 @@ class VidODEConvEncoder(nn.Module):
 class VidODEConvDecoder(nn.Module):
     """Conv-Decoder G: ``cat(h_k, h_{k-1})`` ``(N, 2 K, h, w)`` -> ``(N, 2 + C + 1, H, W)`` raw heads.
 
-    ``in_maps`` feature maps of K channels go in (2 in the paper; 3 with ``decoder_feedback``, where the
-    encoding of the previous output frame is the third).
-
     ``n_ups`` times bilinear x2 upsampling + conv3x3 + norm + ReLU halving the width, then a conv3x3 to the
     flow (2), image (C) and mask (1) channels, without activation (applied by the model).
 
@@ -153,10 +146,9 @@ class VidODEConvDecoder(nn.Module):
     starts near 1 lets warping carry the frame from the first steps.
     """
 
-    def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2, mask_init: float | None = None,
-                 in_maps: int = 2):
+    def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2, mask_init: float | None = None):
         super().__init__()
-        ch = in_maps * hidden_channels
+        ch = 2 * hidden_channels
         layers: list[nn.Module] = []
         for _ in range(n_ups):
             layers += [
@@ -222,11 +214,6 @@ def compose_frame_chain(
         flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
         use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
             (at least one of the first two must be on; without both G predicts frames directly).
-            ``warp_previous="reference"`` (ours): frame k warps the chain's reference frame (or its latest
-            anchor) by the composition of the flows ``F_1 .. F_k`` instead of warping ``X_{k-1}`` by ``F_k``:
-            one bilinear resampling per frame instead of one per step, so shapes do not blur step after step
-            and objects that touch can be pulled apart again. ``X_{k-1}``'s difference-map content is then
-            not carried to frame k (each frame composes its own ``D_k``).
         anchor_frames, use_anchor: ``(B, Q, C, H, W)`` and bool ``(B, Q)`` (both or neither): where
             ``use_anchor[b, k]``, frame k is made from ``anchor_frames[b, k]`` (an observed frame) in place
             of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
@@ -251,25 +238,12 @@ def compose_frame_chain(
     if (anchor_frames is None) != (use_anchor is None):
         raise InputError("compose_frame_chain: pass anchor_frames and use_anchor together (or neither).")
     prev = ref_frame.float()
-    source, total_flow = prev, None  # warp_previous="reference": the frame all flows are applied to, their composition
     warped_all, raw_all = [], []
     for k in range(q):
         anchored = None if use_anchor is None else use_anchor[:, k, None, None, None]
         if anchored is not None:
             prev = torch.where(anchored, anchor_frames[:, k].float(), prev)
-        if warp_previous == "reference" and use_flow_warping:
-            if anchored is not None:
-                source = torch.where(anchored, anchor_frames[:, k].float(), source)
-            # Backward warps compose as W(W(I, A), B) = W(I, B + W(A, B)): the flow from frame k to the source.
-            step = flows[:, k]
-            if total_flow is None:
-                total_flow = step
-            else:
-                chained = step + warp(total_flow, step)  # flows compose with border padding, always
-                total_flow = chained if anchored is None else torch.where(anchored, step, chained)
-            warped = warp(source, total_flow, warp_padding)
-        else:
-            warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
+        warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
         raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
         warped_all.append(warped)
         raw_all.append(raw)
@@ -278,11 +252,6 @@ def compose_frame_chain(
         raw_frames=torch.stack(raw_all, dim=1), warped=torch.stack(warped_all, dim=1),
         flows=flows if use_flow_warping else None, differences=differences, masks=masks,
     )
-
-
-def _stack_chain(parts: list[dict[str, Tensor | None]]) -> dict[str, Tensor | None]:
-    """One-frame chain outputs (each ``(B, 1, ...)`` or None) -> the whole chain's ``(B, Q, ...)``."""
-    return {key: None if parts[0][key] is None else torch.cat([p[key] for p in parts], dim=1) for key in parts[0]}
 
 
 def observation_anchors(times: Tensor, mask: Tensor, query_times: Tensor) -> tuple[Tensor, Tensor]:
@@ -412,7 +381,6 @@ class VidODE(ContinuousTimeVideoModel):
         anchor_observed: bool = False,
         flow_per_time: bool = False,
         warp_padding: str = "border",
-        decoder_feedback: bool = False,
     ):
         super().__init__()
         if n_downs < 0 or hidden_channels % (2**n_downs) != 0 or hidden_channels < 2**n_downs:
@@ -441,12 +409,6 @@ class VidODE(ContinuousTimeVideoModel):
                 "anchor_observed=True pairs each anchored frame with the decoder state at the observation's time; "
                 "it needs first_prev='state' (got 'embedding')."
             )
-        self.decoder_feedback = bool(decoder_feedback)
-        if self.decoder_feedback and (self.vanilla or self.warp_previous == "reference"):
-            raise InputError(
-                "decoder_feedback feeds G the previous frame of the warping chain; it needs flow warping or mask "
-                "composition and warp_previous 'output' or 'warped' (got the vanilla model or 'reference')."
-            )
         ode_hidden = ode_hidden or max(1, hidden_channels // 2)
 
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
@@ -456,39 +418,12 @@ class VidODE(ContinuousTimeVideoModel):
         )
         self.decoder_dynamics = NFECounter(ConvODEFunc(hidden_channels, ode_hidden, ode_layers, rate=ode_rate))
         self.decoder_solver = decoder_solver if decoder_solver is not None else AUTHORS_DECODER_SOLVER
-        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init,
-                                         in_maps=3 if self.decoder_feedback else 2)
+        self.decoder = VidODEConvDecoder(hidden_channels, in_channels, n_downs, mask_init=mask_init)
 
     @property
     def vanilla(self) -> bool:
         """True for ablation (B): G predicts the frames directly."""
         return not (self.use_flow_warping or self.use_mask_composition)
-
-    def _feedback_chain(self, hq: Tensor, h_prev: Tensor, ref_frame: Tensor, flow_scale: Tensor | None,
-                        anchors: dict[str, Tensor]) -> dict[str, Tensor | None]:
-        """Eq. 2 frame after frame with G also seeing E(X_{k-1}) (``decoder_feedback``; not in the paper).
-
-        In the paper G sees only the ODE states, so the flow for frame k is drawn blind of where the objects
-        of the generated frame X_{k-1} actually are, and every error of the chain is carried on. Here G gets
-        the Conv-Encoder's map of X_{k-1} as a third input (as the ConvGRU baseline re-encodes its output),
-        one frame at a time. ``hq``, ``h_prev`` ``(B, Q, K, h, w)``; returns :func:`compose_frame_chain`'s dict.
-        """
-        prev = ref_frame.float()
-        parts = []
-        for k in range(hq.shape[1]):
-            if anchors:
-                use = anchors["use_anchor"][:, k, None, None, None]
-                prev = torch.where(use, anchors["anchor_frames"][:, k].float(), prev)
-            seen = self.encoder(prev).to(hq.dtype)
-            heads = self.decoder(torch.cat([hq[:, k], h_prev[:, k], seen], dim=1)).float()[:, None]
-            part = compose_frame_chain(
-                heads, prev, flow_stride=self.flow_stride, use_flow_warping=self.use_flow_warping,
-                use_mask_composition=self.use_mask_composition, warp_previous=self.warp_previous,
-                flow_scale=None if flow_scale is None else flow_scale[:, k : k + 1], warp_padding=self.warp_padding,
-            )
-            parts.append(part)
-            prev = part["warped"][:, 0] if self.warp_previous == "warped" else part["raw_frames"][:, 0].clamp(0.0, 1.0)
-        return _stack_chain(parts)
 
     # ------------------------------------------------------------------------------------------------------------
 
@@ -577,13 +512,6 @@ class VidODE(ContinuousTimeVideoModel):
             flow_scale = self.ode_rate * frame_gaps(ref_time, query_times, anchors or None).float()
         anchors.pop("anchor_times", None)
 
-        if self.decoder_feedback:
-            chain = self._feedback_chain(hq, h_prev, ref_frame, flow_scale, anchors)
-            return VidODEPrediction(
-                frames=chain["raw_frames"].clamp(0.0, 1.0), logits=chain["raw_frames"], **chain,
-                latents=hq.flatten(2), query_times=query_times, nfe=nfe, hidden=hq,
-                reference_frames=ref_frame, reference_times=ref_time, start_times=start,
-            )
         heads = self.decoder(torch.cat([hq, h_prev], dim=2).flatten(0, 1)).float()
         heads = heads.view(b, q, *heads.shape[1:])
         common = dict(

@@ -54,8 +54,6 @@ __all__ = [
     "video_gan_generator_loss",
     "multilevel_gan_losses",
     "sample_frames",
-    "sample_frame_pairs",
-    "sample_mismatched_frame_pairs",
     "temporal_generator",
     "takes_noise_seed",
     "after_discriminator_step",
@@ -251,9 +249,8 @@ GAN_LOSSES: dict[str, tuple[Callable[[Tensor], Tensor], Callable[[Tensor, Tensor
     "nonsaturating": (nonsaturating_generator_loss, nonsaturating_discriminator_loss),
 }
 #: the discriminator roles and what each scores: ``image``: single frames (N, C, H, W); ``video``: clips
-#: (B, C, T, H, W); ``pair``: two frames of one clip stacked on the channels (N, 2C, H, W) (:func:`sample_frame_pairs`;
-#: our addition, see ``GANConfig.pair_disc``)
-DISCRIMINATOR_ROLES = ("image", "video", "pair")
+#: (B, C, T, H, W)
+DISCRIMINATOR_ROLES = ("image", "video")
 
 
 @dataclass
@@ -266,7 +263,6 @@ class VideoGANLosses:
     discriminator: Tensor
     metrics: dict = field(default_factory=dict)
     fake: Tensor | None = None
-    categories: Tensor | None = None  # (B,) the categorical codes of ``fake`` (info_weight > 0), else None
 
 
 def _unwrap(module: nn.Module) -> nn.Module:
@@ -319,87 +315,12 @@ def _frame_sampler(name: str, videos: object, per_video: object, generator: torc
     return b, t, draw, rows
 
 
-def _stack_pairs(videos: Tensor, first: tuple[Tensor, Tensor], second: tuple[Tensor, Tensor]) -> Tensor:
-    """Frames ``videos[first]`` and ``videos[second]`` (each a ``(clip, frame)`` index pair of ``(B, k)`` tensors)
-    stacked on the channels: ``(B * k, 2C, H, W)``, clip by clip."""
-    dev = videos.device
-    pairs = torch.cat([videos[tuple(x.to(dev) for x in first)], videos[tuple(x.to(dev) for x in second)]], dim=2)
-    return pairs.reshape(-1, *pairs.shape[2:])
-
-
 def sample_frames(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
     """``per_video`` frames drawn uniformly (with replacement) from each clip of ``videos`` ``(B, T, C, H, W)``,
     independently per clip: ``(B * per_video, C, H, W)``, clip by clip. The indices come from ``generator``
     (on its device), else from torch's global RNG."""
     b, t, draw, rows = _frame_sampler("sample_frames", videos, per_video, generator)
     return videos[rows, draw(0, t).to(videos.device)].reshape(b * per_video, *videos.shape[2:])
-
-
-def sample_frame_pairs(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
-    """``per_video`` pairs of two different frames per clip of ``videos`` ``(B, T, C, H, W)``, T >= 2, each pair
-    stacked on the channels (earlier frame first): ``(B * per_video, 2C, H, W)``, clip by clip. Frame ``i`` is
-    uniform over the clip and ``j`` uniform over the other frames, independently per pair, from ``generator``
-    (else torch's global RNG).
-
-    What a pair discriminator sees: whether two frames can come from one real clip (the same digit, moved), a
-    check on identity over time that a 3-D video discriminator has to learn through its temporal kernels."""
-    _, t, draw, rows = _frame_sampler("sample_frame_pairs", videos, per_video, generator, min_frames=2,
-                                      need="T >= 2")
-    i, j = draw(0, t), draw(0, t - 1)
-    j = j + (j >= i).long()  # uniform over the frames other than i
-    return _stack_pairs(videos, (rows, torch.minimum(i, j)), (rows, torch.maximum(i, j)))
-
-
-def sample_mismatched_frame_pairs(videos: Tensor, per_video: int = 1,
-                                  generator: torch.Generator | None = None) -> Tensor:
-    """``per_video`` *mismatched* pairs per clip of ``videos`` ``(B, T, C, H, W)``, B >= 2: frame ``i`` of clip
-    ``b`` stacked on the channels with frame ``j`` of another clip ``b' != b`` (``b'`` uniform over the other
-    clips, ``i`` and ``j`` uniform over the frames, independently per pair, from ``generator``):
-    ``(B * per_video, 2C, H, W)``, clip by clip.
-
-    Real frames that do not belong together, shown to a pair discriminator as extra negatives (``gan.pair_mismatch``)
-    so it learns "these two frames come from one clip" (the same digit, moved) from the data itself from the first
-    step, instead of only from generated pairs: the matching-aware discriminator of Reed et al. (2016, GAN-INT-CLS),
-    with two frames in place of an image and its caption."""
-    b, t, draw, rows = _frame_sampler(
-        "sample_mismatched_frame_pairs", videos, per_video, generator, min_clips=2,
-        need="B >= 2 clips (a mismatched pair takes its frames from two different clips) and T >= 1")
-    i, j, shift = draw(0, t), draw(0, t), draw(1, b)
-    return _stack_pairs(videos, (rows, i), ((rows + shift.to(rows.device)) % b, j))
-
-
-def _class_logits(out: object, n_categories: int, name: str) -> Tensor:
-    """The class logits ``(N, n_categories)`` of a discriminator with a Q head (``(logits, class_logits)``)."""
-    if not isinstance(out, tuple) or len(out) != 2 or not isinstance(out[1], Tensor) or out[1].dim() != 2 \
-            or out[1].shape[1] != n_categories:
-        raise InputError(f"{name} must return (logits, class_logits (N, {n_categories})) for the InfoGAN term; build "
-                         f"the image discriminator with n_categories={n_categories}.")
-    return out[1]
-
-
-def _info_loss(class_logits: Tensor, categories: Tensor, per_clip: int) -> tuple[Tensor, Tensor]:
-    """InfoGAN's categorical term: cross-entropy of the frames' class logits ``(B * per_clip, K)`` (clip by
-    clip, as :func:`sample_frames` orders them) against their clip's category ``(B,)``; and the accuracy."""
-    target = categories.to(class_logits.device).repeat_interleave(per_clip)
-    ce = nn.functional.cross_entropy(class_logits.float(), target)
-    acc = (class_logits.detach().argmax(1) == target).float().mean()
-    return ce, acc
-
-
-def _info_categories(generator: nn.Module, discriminators: Mapping[str, nn.Module], info_weight: object,
-                     name: str) -> int:
-    """Checks ``info_weight`` and returns the number of categories of the InfoGAN term (0 = off)."""
-    if isinstance(info_weight, bool) or not isinstance(info_weight, (int, float)) or not 0 <= info_weight < float("inf"):
-        raise InputError(f"{name}: info_weight must be a finite number >= 0, got {info_weight!r}.")
-    if not info_weight:
-        return 0
-    k = getattr(_unwrap(generator), "n_categories", 0) if generator is not None else None
-    d = discriminators.get("image")
-    kd = getattr(_unwrap(d), "n_categories", 0) if d is not None else 0
-    if d is None or not kd or (k is not None and k != kd):
-        raise InputError(f"{name}: info_weight > 0 needs a generator with a categorical code and an 'image' "
-                         f"discriminator with a Q head of the same size (n_categories), got {k} and {kd}.")
-    return kd
 
 
 def _logits(out: object, name: str) -> Tensor:
@@ -427,12 +348,10 @@ def _check_real(real: object) -> Tensor:
 def _discriminator_input(role: str, clips: Tensor, image_frames: int, rng: torch.Generator | None,
                          video_clips: int | None = None) -> Tensor:
     """What the ``role`` discriminator scores of ``clips`` ``(B, T, C, H, W)``: the first ``video_clips`` (None:
-    all) clips as ``(B', C, T, H, W)`` (video), ``image_frames`` frames per clip of all clips drawn with ``rng``
-    (image, :func:`sample_frames`) or as many frame pairs (pair, :func:`sample_frame_pairs`)."""
+    all) clips as ``(B', C, T, H, W)`` (video), or ``image_frames`` frames per clip of all clips drawn with ``rng``
+    (image, :func:`sample_frames`)."""
     if role == "video":
         return frames_to_discriminator(clips if video_clips is None else clips[:video_clips])
-    if role == "pair":
-        return sample_frame_pairs(clips, image_frames, rng)
     return sample_frames(clips, image_frames, rng)
 
 
@@ -464,7 +383,7 @@ def _check_discriminators_and_loss(name: str, discriminators: Mapping[str, nn.Mo
     if unknown:
         raise InputError(
             f"{name}: unknown discriminator role(s) {unknown}; use 'video' (clips (B, C, T, H, W)) and/or "
-            f"'image' (frames (N, C, H, W)) and/or 'pair' (two frames of a clip, (N, 2C, H, W))."
+            f"'image' (frames (N, C, H, W))."
         )
     for role, d in discriminators.items():
         if not isinstance(d, nn.Module):
@@ -486,8 +405,6 @@ def video_gan_losses(
     image_frames: int = 1,
     generator_kwargs: Mapping[str, Any] | None = None,
     joint_batch: bool = False,
-    pair_mismatch: bool = False,
-    info_weight: float = 0.0,
     video_clips: int | None = None,
     real_label: float = 1.0,
 ) -> VideoGANLosses:
@@ -497,10 +414,9 @@ def video_gan_losses(
     Args:
         generator: a TGAN/MoCoGAN video generator (``forward(z_or_batch, times, *, generator=..., **kw)`` ->
             ``(B, T, C, H, W)`` in ``[-1, 1]``), possibly DDP-wrapped.
-        discriminators: ``{"video": D_v}`` (TGAN) or ``{"image": D_i, "video": D_v}`` (MoCoGAN), optionally
-            with ``"pair": D_p``; ``D_v`` takes ``(B, C, T, H, W)`` clips, ``D_i`` ``(N, C, H, W)`` frames, ``D_p``
-            ``(N, 2C, H, W)`` frame pairs (:func:`sample_frame_pairs`, ``image_frames`` pairs per clip), all in
-            ``[-1, 1]``; a tuple output (categorical video discriminator) is scored by its first element.
+        discriminators: ``{"video": D_v}`` (TGAN) or ``{"image": D_i, "video": D_v}`` (MoCoGAN); ``D_v`` takes
+            ``(B, C, T, H, W)`` clips, ``D_i`` ``(N, C, H, W)`` frames, both in ``[-1, 1]``; a tuple output
+            (categorical video discriminator) is scored by its first element.
         real: ``(B, T, C, H, W)`` real clips in ``[0, 1]``; mapped to ``[-1, 1]`` here.
         loss: ``"wgan"`` (TGAN), ``"hinge"`` or ``"nonsaturating"`` (MoCoGAN's BCE) -- :data:`GAN_LOSSES`; the
             generator loss is the sum over the discriminators, and so is the discriminator loss (the
@@ -508,8 +424,7 @@ def video_gan_losses(
         z: the generator's input: ``None`` = as many clips as ``real`` has, an int = that many, or a code tensor.
         times: the frame times to generate (default: the generator's ``0..T-1``); the fake clips must have the
             real clips' shape.
-        generator_rng: the one ``torch.Generator`` of the step, drawn in this order: the categories (with
-            ``info_weight`` only), the generator's codes (its
+        generator_rng: the one ``torch.Generator`` of the step, drawn in this order: the generator's codes (its
             ``generator=`` argument; SDE temporal generators also get it as ``seed``), the real clips' frame
             indices, then the fake clips' frame indices (:func:`sample_frames`). ``None``: torch's global RNG.
         r1_gamma: ``> 0`` adds R1 (``gamma / 2 * E||grad_x D(x)||^2``, :func:`r1_penalty`) on each
@@ -526,18 +441,8 @@ def video_gan_losses(
             Default False: two calls (DCGAN's separate real and fake batches), where a BatchNorm layer
             normalises the fakes by their own statistics and so cannot see a shift shared by all of them (e.g.
             grey instead of black backgrounds). No effect on discriminators without BatchNorm.
-        pair_mismatch: the pair discriminator also scores as many *mismatched* real pairs (two frames of two
-            different real clips, :func:`sample_mismatched_frame_pairs`, drawn after the fake pairs) as negatives:
-            its loss takes ``[fake; mismatched]`` as the fake side (Reed et al.'s matching-aware discriminator:
-            half generated, half mismatched). The generator's loss is unchanged. Needs a ``"pair"``
-            discriminator and at least 2 real clips.
-        info_weight: ``> 0`` adds InfoGAN's categorical term (Chen et al. 2016) to both losses: one category per
-            fake clip is drawn with ``generator_rng`` (first, before the generator's codes) and passed to the generator
-            (``categories=``), and the image discriminator's Q head (``(logits, class_logits)``) must recover it
-            from every fake frame it scores: ``info_weight *`` cross-entropy. Real frames carry no category.
-            Needs a generator and an ``"image"`` discriminator with the same ``n_categories``.
         video_clips: the video discriminator scores only the first ``video_clips`` real and fake clips (None: all);
-            the image and pair discriminators score frames of all of them. MoCoGAN draws its image and video
+            the image discriminator scores frames of all of them. MoCoGAN draws its image and video
             batches separately; with a larger batch and a small ``video_clips`` the image discriminator sees more
             distinct generated images per step for little more than the cost of generating them.
         real_label: ``loss="nonsaturating"`` only: the discriminators' target for real inputs; ``< 1`` is
@@ -550,8 +455,7 @@ def video_gan_losses(
         the generator loss into the generator's only, so the gradients equal those of the classic two-pass
         step (``D`` on ``fake.detach()``, then ``G`` against a frozen ``D``). Metrics: ``loss`` (generator),
         ``disc_loss``, and per discriminator ``<role>_real`` / ``<role>_fake`` (mean scores), ``<role>_g_loss``,
-        ``<role>_d_loss`` and, with R1, ``<role>_r1``; with ``pair_mismatch`` also ``pair_mismatch`` (mean score
-        of the mismatched pairs); with ``info_weight`` also ``info_ce`` and ``info_acc`` (the Q head's accuracy).
+        ``<role>_d_loss`` and, with R1, ``<role>_r1``.
     """
     if not isinstance(generator, nn.Module):
         raise InputError(f"video_gan_losses: generator must be an nn.Module, got {type(generator).__name__}.")
@@ -573,26 +477,14 @@ def video_gan_losses(
                          f"nonsaturating (BCE) loss; loss={loss!r} has no targets: keep real_label=1.")
     real = _check_real(real)
     _check_video_clips("video_gan_losses", video_clips, real.shape[0])
-    if pair_mismatch and "pair" not in discriminators:
-        raise InputError("video_gan_losses: pair_mismatch=True needs a 'pair' discriminator (gan.pair_disc: true).")
-    if pair_mismatch and real.shape[0] < 2:
-        raise InputError(f"video_gan_losses: pair_mismatch=True needs at least 2 real clips per batch (a mismatched "
-                         f"pair takes frames from two different clips), got {real.shape[0]}; raise the batch size.")
     if z is None:
         z = real.shape[0]
     elif isinstance(z, bool) or not isinstance(z, (int, Tensor)) or (isinstance(z, int) and z < 1):
         raise InputError(f"video_gan_losses: z must be None, a batch size >= 1 or a code tensor, got {z!r}.")
 
-    n_info = _info_categories(generator, discriminators, info_weight, "video_gan_losses")
     kwargs = dict(generator_kwargs or {})
     if generator_rng is not None and "seed" not in kwargs and takes_noise_seed(generator):
         kwargs["seed"] = generator_rng
-    categories = None
-    if n_info:
-        n = z if isinstance(z, int) else z.shape[0]
-        where = generator_rng.device if generator_rng is not None else real.device
-        categories = torch.randint(0, n_info, (n,), generator=generator_rng, device=where).to(real.device)
-        kwargs["categories"] = categories
     fake = generator(z, times, generator=generator_rng, **kwargs)
     if not isinstance(fake, Tensor) or fake.dim() != 5 or fake.shape[1:] != real.shape[1:]:
         got = tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__
@@ -612,43 +504,22 @@ def video_gan_losses(
         d = discriminators[role]
         real_in = _discriminator_input(role, real_s, image_frames, generator_rng, video_clips)
         fake_in = _discriminator_input(role, fake, image_frames, generator_rng, video_clips)
-        mismatch = role == "pair" and pair_mismatch
-        mis_in = sample_mismatched_frame_pairs(real_s, image_frames, generator_rng) if mismatch else None
         if r1_gamma > 0:
             real_in = real_in.detach().requires_grad_(True)
         n_real, n_fake = real_in.shape[0], fake_in.shape[0]
-        info = n_info and role == "image"
         if joint_batch:
             _check_joint_groups("video_gan_losses", role, d, n_real)
-            parts = [real_in, fake_in] + ([mis_in] if mismatch else [])
-            out = d(torch.cat(parts))
-            scores = _logits(out, f"discriminators[{role!r}](real and fake)")
+            scores = _logits(d(torch.cat([real_in, fake_in])), f"discriminators[{role!r}](real and fake)")
             real_scores, fake_scores = scores[:n_real], scores[n_real:n_real + n_fake]
-            mis_scores = scores[n_real + n_fake:] if mismatch else None
-            if info:
-                fake_classes = _class_logits(out, n_info, "discriminators['image']")[n_real:n_real + n_fake]
         else:
             real_scores = _logits(d(real_in), f"discriminators[{role!r}](real)")
-            out = d(fake_in)
-            fake_scores = _logits(out, f"discriminators[{role!r}](fake)")
-            mis_scores = _logits(d(mis_in), f"discriminators[{role!r}](mismatched)") if mismatch else None
-            if info:
-                fake_classes = _class_logits(out, n_info, "discriminators['image']")
+            fake_scores = _logits(d(fake_in), f"discriminators[{role!r}](fake)")
         g_term = gen_loss_fn(fake_scores)
-        if mismatch:
-            # the fake side is half generated, half mismatched real pairs; only the generated half reaches G
-            d_term = disc_loss_fn(real_scores, torch.cat([fake_scores, mis_scores]))
-            logs["pair_mismatch"] = mis_scores.detach().float().mean()
-        else:
-            d_term = disc_loss_fn(real_scores, fake_scores)
+        d_term = disc_loss_fn(real_scores, fake_scores)
         if r1_gamma > 0:
             r1 = _r1_from_scores(real_scores, real_in, float(r1_gamma))
             d_term = d_term + r1
             logs[f"{role}_r1"] = r1.detach()
-        if info:  # Q (the image discriminator's head) and G both minimise it, as InfoGAN
-            ce, acc = _info_loss(fake_classes, categories, image_frames)
-            g_term, d_term = g_term + info_weight * ce, d_term + info_weight * ce
-            logs["info_ce"], logs["info_acc"] = ce.detach(), acc
         g_terms.append(g_term)
         d_terms.append(d_term)
         logs[f"{role}_real"] = real_scores.detach().float().mean()
@@ -659,8 +530,7 @@ def video_gan_losses(
     disc = torch.stack(d_terms).sum()
     logs = {"loss": gen.detach(), "disc_loss": disc.detach(), **logs}
     values = torch.stack([v.float().reshape(()) for v in logs.values()]).tolist()  # one device sync
-    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake,
-                          categories=categories)
+    return VideoGANLosses(generator=gen, discriminator=disc, metrics=dict(zip(logs, values)), fake=fake)
 
 
 def multilevel_gan_losses(
@@ -750,9 +620,6 @@ def video_gan_generator_loss(
     generator_rng: torch.Generator | None = None,
     image_frames: int = 1,
     real: Tensor | None = None,
-    pair_mismatch: bool = False,
-    categories: Tensor | None = None,
-    info_weight: float = 0.0,
     video_clips: int | None = None,
 ) -> Tensor:
     """The generator loss of ``fake`` clips ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's
@@ -766,10 +633,6 @@ def video_gan_generator_loss(
     ``real``: ``(B', T, C, H, W)`` real clips in ``[0, 1]`` for the ``joint_batch`` discriminator passes of
     :func:`video_gan_losses`: each discriminator then scores ``[real; fake]`` in one call (the same BatchNorm
     statistics as its own step) and only the fake scores enter the loss. ``None``: the fakes alone.
-    ``pair_mismatch`` (with ``real``): the pair discriminator's joint batch also holds mismatched real pairs, as in
-    the discriminator's own step (:func:`video_gan_losses`), so its BatchNorm statistics stay the same.
-    ``categories`` ``(B,)`` and ``info_weight > 0``: the InfoGAN term of :func:`video_gan_losses` for the fakes'
-    categories (``VideoGANLosses.categories``), from the image discriminator's fresh pass.
     ``video_clips``: the video discriminator scores only the first ``video_clips`` clips, as in
     :func:`video_gan_losses`.
     """
@@ -777,10 +640,6 @@ def video_gan_generator_loss(
     if not isinstance(fake, Tensor) or not fake.is_floating_point() or fake.dim() != 5:
         raise InputError(f"video_gan_generator_loss: fake must be a floating (B, T, C, H, W) tensor, got "
                          f"{tuple(fake.shape) if isinstance(fake, Tensor) else type(fake).__name__}.")
-    n_info = _info_categories(None, discriminators, info_weight, "video_gan_generator_loss")
-    if n_info and (not isinstance(categories, Tensor) or categories.shape != fake.shape[:1]):
-        raise InputError(f"video_gan_generator_loss: info_weight > 0 needs the fakes' categories ({fake.shape[0]},), "
-                         f"got {categories if categories is None else tuple(categories.shape)}.")
     if real is not None:
         real = _check_real(real)
         real_s = to_signed_range(real.detach()).to(fake.dtype)
@@ -794,18 +653,10 @@ def video_gan_generator_loss(
         n, n_fake = 0, x.shape[0]
         if real is not None:
             r = _discriminator_input(role, real_s, image_frames, generator_rng, video_clips)
-            parts = [r, x]
-            if role == "pair" and pair_mismatch:
-                parts.append(sample_mismatched_frame_pairs(real_s, image_frames, generator_rng))
-            n, x = r.shape[0], torch.cat(parts)
+            n, x = r.shape[0], torch.cat([r, x])
             _check_joint_groups("video_gan_generator_loss", role, discriminators[role], n)
-        out = discriminators[role](x)
-        scores = _logits(out, f"discriminators[{role!r}](fake)")
-        term = gen_loss_fn(scores[n:n + n_fake])
-        if n_info and role == "image":
-            classes = _class_logits(out, n_info, "discriminators['image']")[n:n + n_fake]
-            term = term + info_weight * _info_loss(classes, categories, image_frames)[0]
-        terms.append(term)
+        scores = _logits(discriminators[role](x), f"discriminators[{role!r}](fake)")
+        terms.append(gen_loss_fn(scores[n:n + n_fake]))
     return torch.stack(terms).sum()
 
 

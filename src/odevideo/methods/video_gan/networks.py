@@ -105,7 +105,7 @@ def _categorical_code(categories: Tensor | None, n: int, n_categories: int, gene
     if not n_categories:
         if categories is not None:
             raise InputError(f"{owner}: categories were given but the generator has no categorical code "
-                             f"(build it with n_categories > 0, gan.info_categories).")
+                             f"(build it with n_categories > 0).")
         return None
     if categories is None:
         where = generator.device if generator is not None else ref.device
@@ -391,10 +391,6 @@ class TGANVideoGenerator(nn.Module):
     ``U(-1, 1)`` (TGAN's prior; ``z_dist="normal"`` for N(0, I)) with ``generator``. ``temporal_kwargs`` go to
     the temporal generator (e.g. ``seed`` for the SDE).
 
-    ``n_categories > 0`` (ours, ``gan.info_categories``): a one-hot categorical code per clip (drawn uniformly,
-    or given as ``categories`` ``(B,)`` long) appended to ``z0`` on the content path only (the image generator's
-    ``content_dim`` is then ``z_dim + n_categories``); the temporal generator still sees ``z0`` alone.
-
     ``frame_transform`` (ours, ``gan.frame_transform``): ``"none"`` (TGAN: every frame drawn from its own code);
     ``"translate"`` / ``"affine"``: the image generator draws ONE image per clip, from ``z0`` and the frame
     code at time 0, and frame ``t`` is that image moved by a global transform read from the frame code at ``t``
@@ -405,19 +401,17 @@ class TGANVideoGenerator(nn.Module):
     """
 
     def __init__(self, temporal: nn.Module, image: TGANImageGenerator | None = None, *, n_frames: int = 16,
-                 z_dist: str = "uniform", n_categories: int = 0, frame_transform: str = "none",
+                 z_dist: str = "uniform", frame_transform: str = "none",
                  max_shift: float = 1.0, frame_size: int | None = None):
         super().__init__()
-        self.n_categories = _categories(n_categories)
         image = image if image is not None else TGANImageGenerator()
         if not isinstance(temporal, nn.Module) or not isinstance(image, TGANImageGenerator):
             raise InputError("TGANVideoGenerator needs a temporal nn.Module and a TGANImageGenerator.")
         z_dim, out_dim = getattr(temporal, "z_dim", None), getattr(temporal, "out_dim", None)
-        if z_dim is None or z_dim + self.n_categories != image.content_dim or out_dim != image.frame_dim:
+        if z_dim != image.content_dim or out_dim != image.frame_dim:
             raise InputError(
-                f"TGANVideoGenerator: the temporal generator maps {z_dim} -> {out_dim} (plus {self.n_categories} "
-                f"categories on the content code) but the image generator wants content {image.content_dim} and frame "
-                f"codes {image.frame_dim}; build them with matching sizes."
+                f"TGANVideoGenerator: the temporal generator maps {z_dim} -> {out_dim} but the image generator wants "
+                f"content {image.content_dim} and frame codes {image.frame_dim}; build them with matching sizes."
             )
         if z_dist not in ("uniform", "normal"):
             raise InputError(f"z_dist must be 'uniform' (TGAN) or 'normal', got {z_dist!r}.")
@@ -433,22 +427,19 @@ class TGANVideoGenerator(nn.Module):
         _sprite_size(image.image_size, self.frame_size, self.transform, type(self).__name__)
 
     def forward(self, z: int | Tensor, times: Tensor | Sequence[float] | None = None, *,
-                generator: torch.Generator | None = None, categories: Tensor | None = None,
-                **temporal_kwargs: Any) -> Tensor:
+                generator: torch.Generator | None = None, **temporal_kwargs: Any) -> Tensor:
         z = _batch_or_z(z, self.z_dim, type(self).__name__)
         ref = next(self.image.parameters())
         if isinstance(z, int):
             z = _sample_z(z, self.z_dim, self.z_dist, generator, ref.device, ref.dtype)
-        category = _categorical_code(categories, z.shape[0], self.n_categories, generator, z, type(self).__name__)
         if times is None:
             times = torch.arange(self.n_frames, dtype=z.dtype, device=z.device)
         codes = self.temporal(z, times, **temporal_kwargs)  # (B, T, D)
         b, t = codes.shape[:2]
-        content = z if category is None else torch.cat([z, category], dim=1)  # the category joins z0's content path
         if self.transform is not None:
             code0 = self.temporal(z, torch.zeros(1, dtype=z.dtype, device=z.device), **temporal_kwargs)[:, 0]
-            return _transform_sprite(self.image(content, code0), self.transform, codes, self.frame_size)
-        content = content[:, None, :].expand(b, t, content.shape[1]).reshape(b * t, -1)
+            return _transform_sprite(self.image(z, code0), self.transform, codes, self.frame_size)
+        content = z[:, None, :].expand(b, t, self.z_dim).reshape(b * t, self.z_dim)
         frames = self.image(content, codes.reshape(b * t, -1))
         return frames.view(b, t, *frames.shape[1:])
 
@@ -633,22 +624,16 @@ class MoCoGANImageDiscriminator(nn.Module):
     one logit ``(N,)`` (2,765,568 params). ``spectral_norm=True`` wraps the convs and drops BN.
     ``noise_sigma > 0``: MoCoGAN's ``Noise`` layers, ``N(0, sigma^2)`` added before every conv in training mode
     (:class:`GaussianInputNoise`; MoCoGAN trains with 0.1).
-    ``n_categories > 0`` (ours, for ``gan.info_categories``): the last conv has ``1 + n_categories`` outputs and
-    ``forward`` returns ``(logits, class_logits (N, n_categories))``, the class logits averaged over the patches:
-    InfoGAN's Q head on every frame, sharing the discriminator's body.
     ``minibatch_std > 0`` (``gan.minibatch_std``; ProGAN's layer, not in MoCoGAN): the last conv also sees the
     feature spread over consecutive groups of that many frames (:class:`~odevideo.nn.MinibatchStdDev`), so a
     batch of near-identical fakes stands out; the batch must be a multiple of the group size.
     """
 
     def __init__(self, in_channels: int = 3, ndf: int = 64, patch: bool = True, image_size: int = 64,
-                 spectral_norm: bool = False, noise_sigma: float = 0.0, n_categories: int = 0,
-                 minibatch_std: int = 0):
+                 spectral_norm: bool = False, noise_sigma: float = 0.0, minibatch_std: int = 0):
         super().__init__()
         self.in_channels = _positive_int("in_channels", in_channels)
         self.image_size = _image_size(image_size, type(self).__name__, minimum=16)
-        self.n_categories = _categories(n_categories)
-        out = 1 + self.n_categories
         ndf = _positive_int("ndf", ndf)
         sn = nn.utils.parametrizations.spectral_norm if spectral_norm else (lambda m: m)
         n_mid = 3 if patch else int(math.log2(image_size)) - 2
@@ -666,23 +651,19 @@ class MoCoGANImageDiscriminator(nn.Module):
         if minibatch_std != 0:
             layers.append(MinibatchStdDev(minibatch_std))  # validates the group size
             self.minibatch_std, last_in = minibatch_std, last_in + 1
-        layers.append(sn(nn.Conv2d(last_in, out, 4, 2, 1, bias=False) if patch
-                         else nn.Conv2d(last_in, out, 4, 1, 0, bias=False)))
+        layers.append(sn(nn.Conv2d(last_in, 1, 4, 2, 1, bias=False) if patch
+                         else nn.Conv2d(last_in, 1, 4, 1, 0, bias=False)))
         self.main = nn.Sequential(*layers)
         self.patch = patch
         if not spectral_norm:
             _dcgan_init(self)
 
-    def forward(self, x: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+    def forward(self, x: Tensor) -> Tensor:
         if not isinstance(x, Tensor) or not x.is_floating_point() or x.dim() != 4 or x.shape[1] != self.in_channels:
             raise InputError(f"{type(self).__name__}: input must be (N, {self.in_channels}, H, W) frames "
                              f"(flatten (B, T) first), got {_shape(x)}.")
-        out = self.main(x)
-        h = out[:, 0]
-        h = h if self.patch else h.flatten(1).squeeze(1)
-        if self.n_categories:
-            return h, out[:, 1:].flatten(2).mean(2)
-        return h
+        h = self.main(x).squeeze(1)
+        return h if self.patch else h.flatten(1).squeeze(1)
 
 
 class MoCoGANVideoDiscriminator(nn.Module):
