@@ -51,13 +51,13 @@ PRESETS = {  # benchmark name -> (preset, overrides)
 }
 # --tiny: the same code paths at a size that runs in about a second per configuration on a CPU core
 TINY = {
-    "mmnist1_latent_ode": ["data.image_size=16", "data.num_frames=8", "objective.num_observed=4", "model.channels=[8,16]",
+    "mmnist1_latent_ode": ["data.image_size=16", "data.num_frames=8", "task.num_observed=4", "model.channels=[8,16]",
                            "model.latent_dim=8", "model.embed_dim=16", "model.rnn_hidden=16", "model.ode_hidden=16",
                            "train.batch_size=4"],
-    "vid_ode_bb128": ["data.image_size=16", "data.num_frames=6", "objective.num_observed=3", "model.hidden_channels=16",
-                      "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}", "adversarial.disc_channels=8",
-                      "adversarial.disc_downs=2", "train.batch_size=4"],
-    "tgan_ode_mmnist32": ["data.image_size=16", "gan.gen_channels=16", "gan.disc_channels=8", "train.batch_size=4"],
+    "vid_ode_bb128": ["data.image_size=16", "data.num_frames=6", "task.num_observed=3", "model.hidden_channels=16",
+                      "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}", "loss.disc_channels=8",
+                      "loss.disc_downs=2", "train.batch_size=4"],
+    "tgan_ode_mmnist32": ["data.image_size=16", "model.gen_channels=16", "loss.disc_channels=8", "train.batch_size=4"],
 }
 PRECISIONS = {"fp32": ["train.bf16=false", "train.fp16=false"], "bf16": ["train.bf16=true", "train.fp16=false"],
               "fp16": ["train.bf16=false", "train.fp16=true"]}
@@ -81,7 +81,7 @@ def _overrides(spec: dict) -> tuple[str, list[str], str]:
             f"train.eval_every={total}", f"train.checkpoint_every={total}", "train.max_minutes=null",
             "train.progress=false", f"train.device={spec['device']}", f"train.num_workers={spec['num_workers']}",
             # keep the one validation at the end small
-            "data.val_clips=8", "eval.batch_size=8", "eval.num_sample_clips=2", "gan.val_samples=8"]
+            "data.val_clips=8", "eval.batch_size=8", "eval.num_sample_clips=2", "validation.samples=8"]
     data = "moving_mnist" if "mmnist" in preset else "bouncing_balls"
     if data == "moving_mnist":
         if spec["mnist_dir"]:

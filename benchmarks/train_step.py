@@ -52,7 +52,7 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, over
         t0 = time.perf_counter()
         batch = training_batch(cfg, ds, step)
         t1 = time.perf_counter()
-        task = make_task(batch, cfg.objective.formulation, cfg.objective.num_observed)
+        task = make_task(batch, cfg.task.formulation, cfg.task.num_observed)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             out = compute_loss(cfg, model, task, step)
         opt.zero_grad()

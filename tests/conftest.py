@@ -13,7 +13,7 @@ SHARED_DATA = REPO_ROOT.parent / "shared" / "data"
 TINY = [
     "data.image_size=16", "data.val_clips=4", "data.test_clips=8", "data.num_frames=8",
     "model.channels=[8,16]", "model.latent_dim=8", "model.embed_dim=16", "model.rnn_hidden=16", "model.ode_hidden=16",
-    "objective.num_observed=4", "objective.kl_warmup_steps=2",
+    "task.num_observed=4", "loss.kl_warmup_steps=2",
     "train.steps=6", "train.batch_size=4", "train.eval_every=3", "train.checkpoint_every=3", "train.log_every=1",
     "train.warmup_steps=2", "train.bf16=false", "train.progress=false", "train.max_minutes=null",
     "eval.num_clips=8", "eval.batch_size=8", "eval.num_sample_clips=2",

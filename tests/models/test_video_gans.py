@@ -152,7 +152,7 @@ def test_mocogan_generator_motion_norm():
 
 
 def test_frame_transform_draws_one_image_per_clip_and_moves_it_by_the_codes():
-    # gan.frame_transform: frame t = the clip's one image moved by the head's transform of the code at t, for
+    # model.frame_transform: frame t = the clip's one image moved by the head's transform of the code at t, for
     # TGAN (image from z0 and the code at time 0) and MoCoGAN (image from the content code, motion code 0)
     from odevideo.nn.warping import affine_warp
 

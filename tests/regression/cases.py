@@ -7,15 +7,15 @@ TRAIN = ["train.steps=5", "train.batch_size=2", "train.log_every=1", "train.eval
          "train.max_minutes=null", "train.threads=1", "data.val_clips=4", "data.test_clips=4"]
 LATENT = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=8", "model.channels=[8,16]",
           "model.latent_dim=8", "model.embed_dim=16", "model.rnn_hidden=16", "model.ode_hidden=16",
-          "objective.num_observed=4", "objective.kl_warmup_steps=2"]
+          "task.num_observed=4", "loss.kl_warmup_steps=2"]
 VID = ["data.image_size=16", "data.num_frames=6", "model.hidden_channels=8", "model.ode_hidden=8",
-       "model.latent_dim=8", "model.solver={method: euler, step_size: 0.1}", "objective.num_observed=3",
-       "adversarial.disc_channels=4", "adversarial.disc_downs=2"]
-GAN = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "gan.gen_channels=16",
-       "gan.disc_channels=8", "gan.val_samples=4", "gan.minibatch_std=2"]
-TGANV2 = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "gan.map_size=2",
-          "gan.map_channels=8", "gan.latent_dim=16", "gan.gen_channels=8", "gan.disc_channels=8",
-          "gan.val_samples=4", "train.batch_size=4"]
+       "model.latent_dim=8", "model.solver={method: euler, step_size: 0.1}", "task.num_observed=3",
+       "loss.disc_channels=4", "loss.disc_downs=2"]
+GAN = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "model.gen_channels=16",
+       "loss.disc_channels=8", "validation.samples=4", "loss.minibatch_std=2"]
+TGANV2 = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "model.map_size=2",
+          "model.map_channels=8", "model.latent_dim=16", "model.gen_channels=8", "loss.disc_channels=8",
+          "validation.samples=4", "train.batch_size=4"]
 
 CASES = {
     "latent_ode_vae": ("default", LATENT),

@@ -190,7 +190,7 @@ def test_fp16_nan_on_one_rank_skips_the_step_on_every_rank_with_workers_and_cach
 def test_two_processes_with_two_micro_batches_equal_one_process_with_one_batch(tmp_path, ddp):
     """2 processes x 2 micro-batches of 1 clip = 1 process x 4 clips, for the deterministic model with irregular
     (masked) frames, where each micro-batch's loss must be weighted by its number of observed target frames."""
-    extra = ["model.family=encoder_ode_decoder", "data.drop_prob=0.4", "train.steps=4", "train.eval_every=4",
+    extra = ["method=encoder_ode_decoder", "data.drop_prob=0.4", "train.steps=4", "train.eval_every=4",
              "train.checkpoint_every=4"]
     _cli(tmp_path, _train_args(ddp, tmp_path, "accum", *extra, "train.grad_accum_steps=2"))
     single = Trainer(_config(ddp, tmp_path, "name=single", *extra)).fit()
@@ -204,7 +204,7 @@ def test_two_processes_with_two_micro_batches_equal_one_process_with_one_batch(t
 
 @pytest.mark.parametrize("family", ["latent_ode_vae", "encoder_ode_decoder"])
 def test_gradient_accumulation_in_one_process_equals_the_full_batch(tmp_path, ddp, family):
-    extra = [f"model.family={family}", "data.drop_prob=0.4", "train.steps=3", "train.eval_every=3",
+    extra = [f"method={family}", "data.drop_prob=0.4", "train.steps=3", "train.eval_every=3",
              "train.checkpoint_every=3"]
     full = Trainer(_config(ddp, tmp_path, "name=full", *extra)).fit()
     accum = Trainer(_config(ddp, tmp_path, "name=accum", *extra, "train.grad_accum_steps=4")).fit()
@@ -246,7 +246,7 @@ def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
     cfg = _config(ddp, tmp_path)
     torch.manual_seed(0)
     model = build_model(cfg)
-    task = make_task(training_batch(cfg, build_dataset(cfg, "train"), 0), "prediction", cfg.objective.num_observed)
+    task = make_task(training_batch(cfg, build_dataset(cfg, "train"), 0), "prediction", cfg.task.num_observed)
     torch.manual_seed(123)
     own = elbo_loss(model, task)
     torch.manual_seed(123)
@@ -277,7 +277,7 @@ def test_device_selection_and_seeds():
 VID_ODE_DDP = [
     "data.image_size=16", "data.num_frames=6", "data.val_clips=4", "data.test_clips=4",
     "model.hidden_channels=64", "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}",
-    "objective.num_observed=3", "adversarial.disc_channels=8", "adversarial.disc_downs=2",
+    "task.num_observed=3", "loss.disc_channels=8", "loss.disc_downs=2",
     "train.steps=3", "train.batch_size=4", "train.eval_every=3", "train.checkpoint_every=3", "train.log_every=1",
     "train.progress=false", "train.max_minutes=null", "train.bf16=false", "eval.num_sample_clips=2",
 ]
@@ -310,9 +310,9 @@ def test_video_gan_trains_on_two_processes(tmp_path):
     """TGAN-ODE on 2 ranks: runs, one set of files. (Its BatchNorm normalises each rank's clips separately,
     as DDP without SyncBatchNorm does, so it is not compared with one process.)"""
     gan = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "data.val_clips=8",
-           "gan.gen_channels=16", "gan.disc_channels=8", "gan.val_samples=8", "train.steps=2", "train.batch_size=4",
+           "model.gen_channels=16", "loss.disc_channels=8", "validation.samples=8", "train.steps=2", "train.batch_size=4",
            "train.eval_every=2", "train.checkpoint_every=2", "train.progress=false", "train.max_minutes=null",
-           "train.bf16=false", "eval.num_sample_clips=2", "gan.minibatch_std=2"]  # 2 clips per rank: groups of 2
+           "train.bf16=false", "eval.num_sample_clips=2", "loss.minibatch_std=2"]  # 2 clips per rank: groups of 2
     proc = _cli(tmp_path, _preset_args("tgan_ode_mmnist32", tmp_path, "gan", gan))
     assert proc.stdout.count("trained 2 steps on 2 processes") == 1
     ck = load_checkpoint(tmp_path / "gan" / "checkpoints" / "last")

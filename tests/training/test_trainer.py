@@ -33,7 +33,7 @@ def test_fit_writes_run_directory(tiny_config):
 
 
 def test_exact_resume_matches_uninterrupted_run(tiny_config, interrupt_fit):
-    full = Trainer(tiny_config("name=full", "model.family=latent_ode_vae")).fit()
+    full = Trainer(tiny_config("name=full", "method=latent_ode_vae")).fit()
     ref_model, _ = load_model(full.run_dir, which="last")
 
     t = Trainer(tiny_config("name=part"))
@@ -103,7 +103,7 @@ def test_loss_goes_down_on_tiny_data(tiny_config):
 
 @pytest.mark.parametrize("family", ["encoder_ode_decoder", "latent_ode_vae"])
 def test_both_families_train_with_bf16_and_evaluate(tiny_config, family):
-    cfg = tiny_config(f"name={family}", f"model.family={family}", "train.bf16=true", "train.steps=3")
+    cfg = tiny_config(f"name={family}", f"method={family}", "train.bf16=true", "train.steps=3")
     res = Trainer(cfg).fit()
     model, cfg = load_model(res.run_dir)
     result = evaluate(model, cfg)
@@ -112,7 +112,7 @@ def test_both_families_train_with_bf16_and_evaluate(tiny_config, family):
     assert set(sec["extrapolation"]) == {"model", "all_black", "copy_last_observed", "mean_of_observed"}
     assert set(sec["interpolation"]) == {"model", "linear_blend"}
     # copying the last observed frame is exact at that frame: PSNR hits the documented cap
-    assert result["per_timestep"]["copy_last_observed"]["psnr"][cfg.objective.num_observed - 1] == 100.0
+    assert result["per_timestep"]["copy_last_observed"]["psnr"][cfg.task.num_observed - 1] == 100.0
     assert 0 < sec["extrapolation"]["model"]["ssim"] <= 1
 
 

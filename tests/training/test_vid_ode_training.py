@@ -21,7 +21,7 @@ TINY_VID = [
     "data.image_size=16", "data.num_frames=6", "data.val_clips=4", "data.test_clips=4",
     "model.hidden_channels=8", "model.ode_hidden=8", "model.latent_dim=8",
     "model.solver={method: euler, step_size: 0.1}",
-    "objective.num_observed=3", "adversarial.disc_channels=4", "adversarial.disc_downs=2",
+    "task.num_observed=3", "loss.disc_channels=4", "loss.disc_downs=2",
     "train.steps=4", "train.batch_size=2", "train.eval_every=2", "train.checkpoint_every=2", "train.log_every=1",
     "train.progress=false", "train.max_minutes=null", "train.bf16=false",
     "eval.num_clips=4", "eval.batch_size=4", "eval.num_sample_clips=2",
@@ -49,7 +49,7 @@ def test_preset_trains_checkpoints_and_evaluates(tmp_path, preset):
     model, loaded = load_model(res.run_dir, which="best")
     out = evaluate(model, loaded, num_clips=4)
     sections = out["sections"]
-    if cfg.objective.formulation == "interpolation":
+    if cfg.task.formulation == "interpolation":
         assert "interpolation" in sections
     else:
         assert "extrapolation" in sections
@@ -107,7 +107,7 @@ def test_exponential_learning_rate_decay(tmp_path):
 def test_discriminators_only_for_vid_ode_families(tmp_path):
     from odevideo.errors import ConfigError
 
-    cfg = load_config(ExperimentConfig, "default", None, ["adversarial.image_disc=true"])
+    cfg = load_config(ExperimentConfig, "default", None, ["loss.image_disc=true"])
     with pytest.raises(ConfigError, match="Vid-ODE families"):
         build_critics(cfg)
     cfg = _cfg(tmp_path, "vid_ode_bb32_extrap")
@@ -147,7 +147,7 @@ def test_task_formulations():
 def test_baseline_models_built_from_config(tmp_path):
     for fam, cls in (("ode_fc", "ODEFCBaseline"), ("ode_conv", "ODEConvBaseline"), ("convgru", "ConvGRUBaseline"),
                      ("vid_rnn", "VidRNN"), ("vid_ode", "VidODE")):
-        model = build_model(_cfg(tmp_path, "vid_ode_bb32_extrap", f"model.family={fam}"))
+        model = build_model(_cfg(tmp_path, "vid_ode_bb32_extrap", f"method={fam}"))
         assert type(model).__name__ == cls
 
 
@@ -166,7 +166,7 @@ def test_vid_ode_kth_preset_on_a_tiny_kth_folder(tmp_path):
         write_video(root / "walking" / f"person{person:02d}_walking_d1_uncomp.avi", clip, fps=25)
     over = ["data.image_size=16", "data.num_frames=6", "data.channels=1", f"data.data_dir={root}",
             "model.hidden_channels=8", "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}",
-            "objective.num_observed=3", "adversarial.disc_channels=4", "adversarial.disc_downs=2",
+            "task.num_observed=3", "loss.disc_channels=4", "loss.disc_downs=2",
             "train.steps=2", "train.batch_size=2", "train.eval_every=2", "train.checkpoint_every=2",
             "train.progress=false", "train.bf16=false", "eval.num_clips=4", "eval.batch_size=2", "eval.lpips=false",
             f"output_dir={tmp_path}", "name=kth"]

@@ -16,7 +16,7 @@ from odevideo.training.checkpoint import load_checkpoint
 # 16x16 bouncing balls, 16 frames (TGAN's original temporal generator makes exactly 16), narrow networks.
 TINY_GAN = [
     "data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "data.val_clips=8",
-    "data.test_clips=8", "gan.gen_channels=16", "gan.disc_channels=8", "gan.val_samples=8",
+    "data.test_clips=8", "model.gen_channels=16", "loss.disc_channels=8", "validation.samples=8",
     "train.steps=4", "train.batch_size=2", "train.eval_every=2", "train.checkpoint_every=2", "train.log_every=1",
     "train.progress=false", "train.max_minutes=null", "train.bf16=false", "eval.batch_size=8",
     "eval.num_sample_clips=2",
@@ -29,7 +29,7 @@ def _cfg(tmp_path, preset, *extra) -> ExperimentConfig:
     tail = [f"output_dir={tmp_path}", *extra]  # after TINY_GAN, so that a test's own overrides win
     cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, *tail])
     if cfg.gan.minibatch_std > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
-        cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, "gan.minibatch_std=2", *tail])
+        cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, "loss.minibatch_std=2", *tail])
     return cfg
 
 
@@ -49,7 +49,7 @@ def test_gan_preset_trains_validates_and_keeps_best(tmp_path, preset):
     train = [r for r in vals if r["kind"] == "train"]
     assert all(np.isfinite(r["loss"]) and np.isfinite(r["disc_loss"]) for r in train)
     model, cfg = load_model(res.run_dir)
-    assert cfg.model.family in ("tgan", "mocogan") and (res.run_dir / "samples" / "step_000004.gif").exists()
+    assert cfg.method in ("tgan", "mocogan") and (res.run_dir / "samples" / "step_000004.gif").exists()
 
 
 @pytest.mark.parametrize("ema", [[], ["train.ema_decay=0.9"]], ids=["raw", "ema"])
@@ -69,27 +69,27 @@ def test_gan_run_resumes_exactly(tmp_path, interrupt_fit, ema):
 
 
 def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tmp_path):
-    # gan.alternating: the discriminator steps first and the generator is scored by the updated one. With a
+    # loss.alternating: the discriminator steps first and the generator is scored by the updated one. With a
     # frozen discriminator (disc_lr = 0) that is the simultaneous step; with a learning one the generator moves
     # differently. TGAN with its video discriminator alone: no frame picks that could differ between the passes.
     def generator_after_one_step(name, *extra):
-        t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "gan.svc_every=0",
-                         "gan.loss=nonsaturating", "gan.image_disc=false", "gan.minibatch_std=0", "gan.disc_noise=0",
-                         "gan.joint_disc_batch=false", *extra))
+        t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "loss.svc_every=0",
+                         "loss.kind=nonsaturating", "loss.image_disc=false", "loss.minibatch_std=0", "loss.disc_noise=0",
+                         "loss.joint_disc_batch=false", *extra))
         before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
         t._train_step()
         after = torch.cat([p.detach().flatten() for p in t.model.parameters()])
         assert not torch.equal(before, after)
         return after
 
-    frozen = [generator_after_one_step(f"f{a}", f"gan.alternating={a}", "train.disc_lr=0") for a in ("false", "true")]
+    frozen = [generator_after_one_step(f"f{a}", f"loss.alternating={a}", "train.disc_lr=0") for a in ("false", "true")]
     torch.testing.assert_close(frozen[0], frozen[1])
-    learning = [generator_after_one_step(f"l{a}", f"gan.alternating={a}") for a in ("false", "true")]
+    learning = [generator_after_one_step(f"l{a}", f"loss.alternating={a}") for a in ("false", "true")]
     assert not torch.allclose(learning[0], learning[1])
 
 
 def test_singular_value_clipping_after_discriminator_steps(tmp_path):
-    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.svc_every=1", "name=svc"))
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "loss.svc_every=1", "name=svc"))
     t._train_step()
     convs = [m for m in t.critics.modules() if isinstance(m, (torch.nn.Conv3d, torch.nn.Conv2d))]
     top = [torch.linalg.matrix_norm(m.weight.detach().flatten(1), ord=2).item() for m in convs]
@@ -178,8 +178,8 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     assert again.embed(x).shape == (3, 16)  # 4 * width
     # as the validation metric: the checkpoint is chosen by it, and the score is the Frechet distance of the
     # classifier's features of the validation clips and of the fixed-seed samples
-    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=v", *mm, "gan.val_metric=digit_fd",
-                     f"gan.digit_classifier={clf_path}", "gan.val_samples=6"))
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=v", *mm, "validation.metric=digit_fd",
+                     f"validation.digit_classifier={clf_path}", "validation.samples=6"))
     res_v = t.fit()
     vals = [json.loads(ln) for ln in (res_v.run_dir / "metrics.jsonl").read_text().splitlines() if '"val"' in ln]
     assert vals and all(v["val_metric"] == "digit_fd" and v["val_score"] > 0 for v in vals)
@@ -190,8 +190,8 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
         fake = sample_videos(t.model, 6, None, seed=t.cfg.train.seed + 7919).flatten(0, 1)
         expect = frechet_distance(*gaussian_stats(again.embed(real)), *gaussian_stats(again.embed(fake)))
     assert t._validate_generator()["val_score"] == pytest.approx(float(expect), rel=1e-3)
-    with pytest.raises(ConfigError, match="gan.digit_classifier"):
-        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=w", *mm, "gan.val_metric=digit_fd"))
+    with pytest.raises(ConfigError, match="validation.digit_classifier"):
+        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=w", *mm, "validation.metric=digit_fd"))
     # a classifier trained for other frames is refused; runs on other data have no digits to score
     with pytest.raises(ConfigError, match="not a digit classifier"):
         fit_digit_classifier(_cfg(tmp_path, "tgan_ode_mmnist32", "name=e", *mm, "data.image_size=32"), path=clf_path)
@@ -216,8 +216,8 @@ def test_original_generators_refuse_other_times(tmp_path, capsys):
 
 
 def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_path, interrupt_fit):
-    """gan.alternating (discriminators step, then the generator) with fp16: one scaler serves both optimizers."""
-    fp16 = ["train.fp16=true", "gan.alternating=true"]
+    """loss.alternating (discriminators step, then the generator) with fp16: one scaler serves both optimizers."""
+    fp16 = ["train.fp16=true", "loss.alternating=true"]
     full = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=full", *fp16)).fit()
     recs = [json.loads(ln) for ln in (full.run_dir / "metrics.jsonl").read_text().splitlines()]
     train = [r for r in recs if r["kind"] == "train"]
@@ -234,86 +234,86 @@ def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_pat
 
 
 def test_image_discriminator_option_for_both_gan_families(tmp_path):
-    # gan.image_disc: None keeps each family's own discriminators; true gives TGAN MoCoGAN's per-frame D_i too
+    # loss.image_disc: None keeps each family's own discriminators; true gives TGAN MoCoGAN's per-frame D_i too
     # (image_disc_channels / video_disc_channels set the two widths), false drops it from MoCoGAN.
     from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
 
     def critics(preset, *extra):
         return Trainer(_cfg(tmp_path, preset, f"name={preset}{len(extra)}", *extra)).critics
 
-    assert list(critics("tgan_ode_mmnist32", "gan.image_disc=null", "gan.minibatch_std=0")) == ["video"]
+    assert list(critics("tgan_ode_mmnist32", "loss.image_disc=null", "loss.minibatch_std=0")) == ["video"]
     assert list(critics("tgan_ode_paper_mmnist32")) == ["video"]  # TGAN's own training keeps TGAN's critic
-    assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=null")) == ["image", "video"]
+    assert list(critics("mocogan_ode_mmnist32", "loss.image_disc=null")) == ["image", "video"]
     for preset in GAN_PRESETS:  # the tiny presets: image + video discriminators for both families
         assert list(critics(preset)) == ["image", "video"], preset
         # ... and ProGAN's minibatch standard deviation (groups of 4 frames) in MoCoGAN's image one
         want = 4 if preset.startswith("mocogan") else 0
         assert load_config(ExperimentConfig, preset, None, []).gan.minibatch_std == want, preset
-    assert list(critics("mocogan_ode_mmnist32", "gan.image_disc=false", "gan.minibatch_std=0")) == ["video"]
-    both = critics("tgan_mmnist32", "gan.image_disc=true", "gan.image_disc_channels=4", "gan.video_disc_channels=6",
-                   "gan.image_frames=3", "gan.disc_noise=0")
+    assert list(critics("mocogan_ode_mmnist32", "loss.image_disc=false", "loss.minibatch_std=0")) == ["video"]
+    both = critics("tgan_mmnist32", "loss.image_disc=true", "loss.image_disc_channels=4", "loss.video_disc_channels=6",
+                   "loss.image_frames=3", "loss.disc_noise=0")
     assert isinstance(both["image"], MoCoGANImageDiscriminator) and isinstance(both["video"], TGANVideoDiscriminator)
     assert both["image"].main[0].out_channels == 4 and both["video"].main[0].out_channels == 6
     assert isinstance(critics("mocogan_mmnist32")["video"], MoCoGANVideoDiscriminator)
     assert not critics("mocogan_mmnist32")["image"].patch  # the presets' whole-frame one (session 9)
-    assert critics("mocogan_mmnist32", "gan.image_disc_patch=true")["image"].patch
-    # gan.disc_noise: MoCoGAN's instance noise before every conv of both discriminators
+    assert critics("mocogan_mmnist32", "loss.image_disc_patch=true")["image"].patch
+    # loss.disc_noise: MoCoGAN's instance noise before every conv of both discriminators
     from odevideo.nn import GaussianInputNoise
 
     for preset in ("mocogan_ode_mmnist32", "tgan_ode_mmnist32"):
-        noisy = critics(preset, "gan.disc_noise=0.1", "gan.image_disc_noise=null")  # null: the same noise
+        noisy = critics(preset, "loss.disc_noise=0.1", "loss.image_disc_noise=null")  # null: the same noise
         for role in ("image", "video"):
             sigmas = [m.sigma for m in noisy[role].modules() if isinstance(m, GaussianInputNoise)]
             assert sigmas and set(sigmas) == {0.1}, (preset, role)
     with pytest.raises(InputError, match="sigma"):
-        critics("mocogan_ode_mmnist32", "gan.disc_noise=-0.1")
-    # gan.image_disc_noise: the image discriminator's own noise; the video one keeps gan.disc_noise
+        critics("mocogan_ode_mmnist32", "loss.disc_noise=-0.1")
+    # loss.image_disc_noise: the image discriminator's own noise; the video one keeps loss.disc_noise
     for value, expect in (("0", set()), ("0.05", {0.05})):
-        split = critics("mocogan_ode_mmnist32", "gan.disc_noise=0.2", f"gan.image_disc_noise={value}")
+        split = critics("mocogan_ode_mmnist32", "loss.disc_noise=0.2", f"loss.image_disc_noise={value}")
         assert {m.sigma for m in split["image"].modules() if isinstance(m, GaussianInputNoise)} == expect
         assert {m.sigma for m in split["video"].modules() if isinstance(m, GaussianInputNoise)} == {0.2}
-    # gan.video_batch: the video discriminator scores the first clips of the step, the image one frames of all;
+    # loss.video_batch: the video discriminator scores the first clips of the step, the image one frames of all;
     # at most video_batch: a loss call with fewer clips gives the video discriminator all of them
     for video_batch, video_clips in ((2, 2), (7, 6)):
         t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{video_batch}", "train.batch_size=6",
-                         f"gan.video_batch={video_batch}", "gan.image_frames=1", "gan.joint_disc_batch=true"))
+                         f"loss.video_batch={video_batch}", "loss.image_frames=1", "loss.joint_disc_batch=true"))
         sizes = {role: [] for role in t.critics}
         for role, d in t.critics.items():
             d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
         t._train_step()
         assert sizes == {"image": [12, 12], "video": [2 * video_clips] * 2}, video_batch
     for bad in ("0", "-1", "true"):
-        with pytest.raises(ConfigError, match="gan.video_batch"):
-            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{bad}", f"gan.video_batch={bad}"))
-    # gan.joint_disc_batch: every discriminator call of an alternating step scores real and fake clips together
-    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=joint", "gan.joint_disc_batch=true"))
+        with pytest.raises(ConfigError, match="loss.video_batch"):
+            Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", f"name=vb{bad}", f"loss.video_batch={bad}"))
+    # loss.joint_disc_batch: every discriminator call of an alternating step scores real and fake clips together
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=joint", "loss.joint_disc_batch=true"))
     sizes = {role: [] for role in t.critics}
     for role, d in t.critics.items():
         d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
     t._train_step()
     b, k = t.cfg.train.batch_size, t.cfg.gan.image_frames
     assert sizes == {"image": [2 * b * k, 2 * b * k], "video": [2 * b, 2 * b]}
-    # gan.real_label: one-sided label smoothing of the nonsaturating loss only, refused where it would be ignored
-    for bad in ("gan.real_label=0.5", "gan.real_label=1.1", "gan.real_label=true"):
-        with pytest.raises(ConfigError, match="gan.real_label"):
+    # loss.real_label: one-sided label smoothing of the nonsaturating loss only, refused where it would be ignored
+    for bad in ("loss.real_label=0.5", "loss.real_label=1.1", "loss.real_label=true"):
+        with pytest.raises(ConfigError, match="loss.real_label"):
             Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", bad))
     with pytest.raises(ConfigError, match="nonsaturating"):
-        Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", "gan.real_label=0.9", "gan.loss=hinge"))
+        Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", "loss.real_label=0.9", "loss.kind=hinge"))
     with pytest.raises(ConfigError, match="tgan / mocogan"):
-        Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=rl", *TINY_TGANV2, "gan.real_label=0.9"))
-    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl9", "gan.real_label=0.9"))
+        Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=rl", *TINY_TGANV2, "loss.real_label=0.9"))
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl9", "loss.real_label=0.9"))
     assert np.isfinite(t._train_step()["disc_loss"])
-    # gan.minibatch_std: a layer of the image discriminator whose groups divide the step's frames
-    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mb", "gan.minibatch_std=2"))
+    # loss.minibatch_std: a layer of the image discriminator whose groups divide the step's frames
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mb", "loss.minibatch_std=2"))
     assert t.critics["image"].minibatch_std == 2 and np.isfinite(t._train_step()["disc_loss"])
-    for bad, match in (("gan.minibatch_std=1", "group size >= 2"), ("gan.minibatch_std=4", "make it a divisor")):
+    for bad, match in (("loss.minibatch_std=1", "group size >= 2"), ("loss.minibatch_std=4", "make it a divisor")):
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mb", bad))
     with pytest.raises(ConfigError, match="image_disc=true"):
-        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=mb", "gan.minibatch_std=2", "gan.image_disc=false"))
-    # gan.motion_norm reaches MoCoGAN's generator
-    assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "gan.motion_norm=tanh")).model.motion_norm == "tanh"
-    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "gan.image_disc=true", "gan.image_frames=3"))
+        Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=mb", "loss.minibatch_std=2", "loss.image_disc=false"))
+    # model.motion_norm reaches MoCoGAN's generator
+    assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "model.motion_norm=tanh")).model.motion_norm == "tanh"
+    t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "loss.image_disc=true", "loss.image_frames=3"))
     metrics = t._train_step()
     assert {"image_real", "image_fake", "video_real", "video_fake"} <= set(metrics)
     assert all(p.grad is not None for p in t.critics["image"].parameters())
@@ -321,7 +321,7 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
 
 # TGANv2 (the issue-4 stretch): 16x16 frames from a 2x2 map over 3 levels, 4 clips (4, 2, 1 clips per level)
 TGANV2_PRESETS = ["tganv2_mmnist32", "tganv2_ode_mmnist32", "tganv2_ode2_mmnist32", "tganv2_sde_mmnist32"]
-TINY_TGANV2 = ["gan.map_size=2", "gan.map_channels=8", "gan.latent_dim=16", "gan.gen_channels=8", "train.batch_size=4"]
+TINY_TGANV2 = ["model.map_size=2", "model.map_channels=8", "model.latent_dim=16", "model.gen_channels=8", "train.batch_size=4"]
 
 
 @pytest.mark.parametrize("preset", TGANV2_PRESETS)
@@ -335,7 +335,7 @@ def test_tganv2_presets_train_and_generate_at_any_times(tmp_path, preset):
     assert all(np.isfinite(r["loss"]) and np.isfinite(r["disc_loss"]) and r["video_r1"] >= 0 for r in train)
     assert {"level0_real", "level2_fake"} <= set(train[-1])
     model, cfg = load_model(res.run_dir)
-    assert isinstance(model, TGANv2Generator) and cfg.model.family == "tganv2"
+    assert isinstance(model, TGANv2Generator) and cfg.method == "tganv2"
     critics = Trainer(_cfg(tmp_path, preset, "name=c", *TINY_TGANV2)).critics
     assert list(critics) == ["video"] and isinstance(critics["video"], TGANv2MultiLevelDiscriminator)
     out = tmp_path / "v.npy"
@@ -356,7 +356,7 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
         assert torch.equal(b.model_state[k], v), k
     for k, v in a.extra_state["critics"].items():
         assert torch.equal(b.extra_state["critics"][k], v), k
-    for option in ("gan.alternating=true", "gan.image_disc=true", "gan.svc_every=5"):
+    for option in ("loss.alternating=true", "loss.image_disc=true", "loss.svc_every=5"):
         with pytest.raises(ConfigError, match=option.split("=")[0]):
             Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=x", *TINY_TGANV2, option))
 
@@ -375,8 +375,8 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
     (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 YoYo\n")
     (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nYoYo/v_YoYo_g09_c02.avi 2\n")
     (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\nYoYo/v_YoYo_g02_c01.avi\n")
-    small = [f"data.data_dir={root}", "data.image_size=16", "gan.levels=2", "gan.map_size=4", "gan.map_channels=8",
-             "gan.latent_dim=16", "gan.gen_channels=8", "gan.disc_channels=4", "gan.val_metric=pixel_fd",
+    small = [f"data.data_dir={root}", "data.image_size=16", "model.levels=2", "model.map_size=4", "model.map_channels=8",
+             "model.latent_dim=16", "model.gen_channels=8", "loss.disc_channels=4", "validation.metric=pixel_fd",
              "train.batch_size=4", "train.steps=2", "train.eval_every=2", "train.checkpoint_every=2",
              "train.progress=false", "train.bf16=false", "eval.num_sample_clips=1", f"output_dir={tmp_path}"]
     cfg = load_config(ExperimentConfig, "tganv2_ode_ucf101", None, small)
@@ -395,36 +395,36 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
         return build_video_generator(_cfg(tmp_path, preset, *extra)).temporal
 
     assert temporal("tgan_ode_mmnist32").frame_dt == pytest.approx(PAPER_FRAME_DT)  # the paper's [0, 1] for 16 frames
-    ode = temporal("tgan_ode_mmnist32", "gan.frame_dt=0.01")
+    ode = temporal("tgan_ode_mmnist32", "model.frame_dt=0.01")
     assert ode.frame_dt == 0.01 and ode.solver.step_size == 0.01  # still one RK4 step per frame
-    sde = temporal("tgan_sde_mmnist32", "gan.frame_dt=0.01")
+    sde = temporal("tgan_sde_mmnist32", "model.frame_dt=0.01")
     assert sde.frame_dt == 0.01 and sde.solver.dt == pytest.approx(0.025 * 0.01 / PAPER_FRAME_DT)
-    assert temporal("tganv2_ode_mmnist32", *TINY_TGANV2, "gan.frame_dt=0.01").frame_dt == 0.01
+    assert temporal("tganv2_ode_mmnist32", *TINY_TGANV2, "model.frame_dt=0.01").frame_dt == 0.01
 
     with pytest.raises(ConfigError, match="frame_dt"):  # zero is refused, not replaced by the default
-        temporal("tgan_ode_mmnist32", "gan.frame_dt=0")
+        temporal("tgan_ode_mmnist32", "model.frame_dt=0")
 
 
 @pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
 def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates(tmp_path, preset):
-    res = Trainer(_cfg(tmp_path, preset, "name=f", "gan.frame_transform=translate", "gan.frame_max_shift=0.75")).fit()
+    res = Trainer(_cfg(tmp_path, preset, "name=f", "model.frame_transform=translate", "model.frame_max_shift=0.75")).fit()
     model, cfg = load_model(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights
     assert cfg.gan.frame_transform == "translate" and model.transform.max_shift == 0.75
     assert model.transform.linear.weight.abs().sum() > 0
     clip = model.sample(2, [-1.0, 0.5, 2.0], generator=torch.Generator().manual_seed(0))
     assert clip.shape == (2, 3, 1, 16, 16) and torch.isfinite(clip).all()
-    small = Trainer(_cfg(tmp_path, preset, "name=s", "gan.frame_transform=affine", "gan.sprite_size=8")).model
+    small = Trainer(_cfg(tmp_path, preset, "name=s", "model.frame_transform=affine", "model.sprite_size=8")).model
     assert small.image.image_size == 8 and small(2).shape == (2, 16, 1, 16, 16)
-    for option, match in (("gan.frame_transform=flow", "frame_transform"), ("gan.frame_max_shift=0", "frame_max_shift"),
-                          ("gan.sprite_size=32", "sprite_size")):
+    for option, match in (("model.frame_transform=flow", "frame_transform"), ("model.frame_max_shift=0", "frame_max_shift"),
+                          ("model.sprite_size=32", "sprite_size")):
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, preset, "name=x", option))
     with pytest.raises(ConfigError, match="sprite_size"):  # a smaller image that nothing moves
-        Trainer(_cfg(tmp_path, preset, "name=x", "gan.frame_transform=none", "gan.sprite_size=8"))
+        Trainer(_cfg(tmp_path, preset, "name=x", "model.frame_transform=none", "model.sprite_size=8"))
 
 
 def test_options_of_the_tgan_mocogan_step_are_refused_for_tganv2(tmp_path):
-    for option in ("gan.frame_transform=translate", "gan.image_disc_noise=0.1", "gan.video_batch=2"):
+    for option in ("model.frame_transform=translate", "loss.image_disc_noise=0.1", "loss.video_batch=2"):
         with pytest.raises(ConfigError, match=option.split("=")[0]):
             Trainer(_cfg(tmp_path, "tganv2_ode_mmnist32", *TINY_TGANV2, "name=x", option))
 
@@ -432,9 +432,9 @@ def test_options_of_the_tgan_mocogan_step_are_refused_for_tganv2(tmp_path):
 def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
     from odevideo.training.factory import build_video_generator
 
-    paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "gan.tgan_image_init=uniform")).image
+    paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=uniform")).image
     torch_init = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32")).image  # the preset's
     assert paper.fc_content.weight.abs().max() <= 0.01  # TGAN's Uniform(-0.01, 0.01)
     assert torch_init.fc_content.weight.abs().max() > 0.01  # PyTorch's Kaiming-uniform bound is 1/sqrt(100)
     with pytest.raises(ConfigError, match="tgan_image_init"):
-        _cfg(tmp_path, "tgan_ode_mmnist32", "gan.tgan_image_init=normal")
+        _cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=normal")
