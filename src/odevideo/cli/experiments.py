@@ -44,8 +44,8 @@ def _clips(cfg, split: str, n: int):
 
 def run(args: argparse.Namespace) -> int:
     from odevideo.errors import InputError
+    from odevideo.methods.vid_ode import protocols as ex
     from odevideo.training import load_model
-    from odevideo.training import vid_ode_experiments as ex
     from odevideo.training.evaluation import load_lpips
 
     loaded = [load_model(r, which=args.which) for r in args.runs]

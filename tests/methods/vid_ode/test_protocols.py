@@ -15,7 +15,7 @@ from odevideo.metrics import LPIPS, mse_per_pixel
 from odevideo.models import VidODE, VidRNN
 from odevideo.models.base import VideoPrediction, gather_time, last_observed_index
 from odevideo.solvers import SolverConfig
-from odevideo.training.vid_ode_experiments import (
+from odevideo.methods.vid_ode.protocols import (
     CompositionComponents,
     FrameRateOutput,
     arbitrary_frame_rate,
@@ -28,7 +28,7 @@ from odevideo.training.vid_ode_experiments import (
     write_experiment_result,
 )
 
-LPIPS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lpips"
+LPIPS_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lpips"
 EULER = SolverConfig(method="euler", step_size=0.05)  # fixed steps: a clip's output does not depend on its batch
 
 
