@@ -26,7 +26,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     import torch
 
     from odevideo.training import ExperimentConfig, load_config
-    from odevideo.training.factory import StepBatches, build_dataset, step_batch_loader
+    from odevideo.data.build import build_dataset
+    from odevideo.training.batches import StepBatches, step_batch_loader
 
     torch.set_num_threads(1)
     rows = []

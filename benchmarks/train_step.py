@@ -30,8 +30,9 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, over
     import torch
 
     from odevideo.training import ExperimentConfig, load_config
-    from odevideo.training.factory import build_dataset, build_model, compute_loss, training_batch
-    from odevideo.data.tasks import make_task
+    from odevideo.data.build import build_dataset
+    from odevideo.methods import get_method
+    from odevideo.training.batches import training_batch
 
     torch.set_num_threads(threads)
     cfg = load_config(ExperimentConfig, preset, None, [*overrides, f"train.bf16={str(bf16).lower()}"])
@@ -39,9 +40,10 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, over
     if os.environ.get("ODEVIDEO_MNIST_DIR"):
         cfg.data.data_dir = os.environ["ODEVIDEO_MNIST_DIR"]
     torch.manual_seed(0)
-    model = build_model(cfg)
+    method = get_method(cfg.method)
+    model = method.build(cfg)
     if cfg.train.activation_checkpointing:
-        from odevideo.training.trainer import enable_activation_checkpointing
+        from odevideo.training.optim import enable_activation_checkpointing
 
         enable_activation_checkpointing(model)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.train.lr)
@@ -52,9 +54,9 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, over
         t0 = time.perf_counter()
         batch = training_batch(cfg, ds, step)
         t1 = time.perf_counter()
-        task = make_task(batch, cfg.task.formulation, cfg.task.num_observed)
+        noise = method.training_noise(cfg, step)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            out = compute_loss(cfg, model, task, step)
+            out = method.losses(cfg, model, None, batch, noise, step, torch.Generator().manual_seed(step))
         opt.zero_grad()
         out.loss.backward()
         opt.step()

@@ -731,3 +731,17 @@ def save_config(obj: Any, path: str | os.PathLike) -> pathlib.Path:
                           allow_unicode=True)
     atomic_write_text(p, text, fsync=True)
     return p
+
+
+def has_key(cls: type, key: str) -> bool:
+    """Whether the dotted ``key`` names a field of the config dataclass ``cls`` (through nested sections)."""
+    tp: Any = cls
+    for part in key.split("."):
+        section = _unwrap_section(tp)
+        if section is None or not _is_dataclass_type(section):
+            return section is Any or (section is not None and part != "")
+        names = [f.name for f in _init_fields(section)]
+        if part not in names:
+            return False
+        tp = _hints(section)[part]
+    return True

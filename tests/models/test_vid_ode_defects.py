@@ -12,6 +12,7 @@ from torch import nn
 
 from odevideo.data import random_drop_mask
 from odevideo.errors import InputError
+from odevideo.methods.vid_ode.protocols import sampling_rate_sweep, sweep_masks
 from odevideo.metrics import psnr, psnr_from_mean_mse
 from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
 from odevideo.methods.vid_ode.vid_ode import VidODE
@@ -24,7 +25,6 @@ from odevideo.methods.vid_ode.losses import (
     vid_ode_losses,
 )
 from odevideo.solvers import SolverConfig
-from odevideo.training.vid_ode_experiments import sampling_rate_sweep, sweep_masks
 
 EULER = SolverConfig(method="euler", step_size=0.05)  # fixed steps: a clip's result does not depend on its batch
 

@@ -9,7 +9,8 @@ LATENT = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=
           "model.latent_dim=8", "model.embed_dim=16", "model.rnn_hidden=16", "model.ode_hidden=16",
           "task.num_observed=4", "loss.kl_warmup_steps=2"]
 VID = ["data.image_size=16", "data.num_frames=6", "model.hidden_channels=8", "model.ode_hidden=8",
-       "model.latent_dim=8", "model.solver={method: euler, step_size: 0.1}", "task.num_observed=3",
+       "model.latent_dim=8", "model.solver={method: euler, step_size: 0.1}",
+       "model.decoder_solver={method: euler, step_size: 0.1}", "task.num_observed=3",
        "loss.disc_channels=4", "loss.disc_downs=2"]
 GAN = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "model.gen_channels=16",
        "loss.disc_channels=8", "validation.samples=4", "loss.minibatch_std=2"]
@@ -36,6 +37,8 @@ CASES = {
 
 def build_config(name: str, output_dir: str):
     from odevideo.training import ExperimentConfig, load_config
+    from odevideo.training.config import applicable_overrides
 
     preset, extra = CASES[name]
-    return load_config(ExperimentConfig, preset, None, [*extra, *TRAIN, f"output_dir={output_dir}", f"name={name}"])
+    overrides = applicable_overrides(preset, [*extra, *TRAIN, f"output_dir={output_dir}", f"name={name}"])
+    return load_config(ExperimentConfig, preset, None, overrides)

@@ -10,8 +10,9 @@ import torch
 
 from odevideo.data import CachedClips
 from odevideo.errors import ConfigError
-from odevideo.training import Trainer, load_model
-from odevideo.training.factory import StepBatches, build_dataset, step_batch_loader
+from odevideo.training import Trainer, load_run
+from odevideo.training.batches import StepBatches, step_batch_loader
+from odevideo.data.build import build_dataset
 
 
 def _params(model) -> dict[str, torch.Tensor]:
@@ -46,10 +47,10 @@ def test_worker_processes_deliver_exactly_the_batches_of_the_training_process(ti
 
 def test_training_with_workers_equals_training_without_and_resumes_exactly(tiny_config, interrupt_fit):
     ref = Trainer(tiny_config("name=ref", *VARIED)).fit()
-    ref_params = _params(load_model(ref.run_dir, which="last")[0])
+    ref_params = _params(load_run(ref.run_dir, which="last")[0])
 
     workers = Trainer(tiny_config("name=workers", *VARIED, "train.num_workers=2", "train.prefetch_factor=3")).fit()
-    _assert_same_params(_params(load_model(workers.run_dir, which="last")[0]), ref_params)
+    _assert_same_params(_params(load_run(workers.run_dir, which="last")[0]), ref_params)
     lines = [json.loads(ln) for ln in (workers.run_dir / "metrics.jsonl").read_text().splitlines()]
     ref_lines = [json.loads(ln) for ln in (ref.run_dir / "metrics.jsonl").read_text().splitlines()]
     assert [r["loss"] for r in lines if r["kind"] == "train"] == [r["loss"] for r in ref_lines if r["kind"] == "train"]
@@ -82,8 +83,8 @@ def test_cached_data_trains_exactly_like_generated_data(tiny_config, tmp_path):
     assert isinstance(t.train_set, CachedClips) and isinstance(t.val_set, CachedClips)
     assert not isinstance(build_dataset(cfg, "test"), CachedClips)  # only the listed splits
     res = t.fit()
-    _assert_same_params(_params(load_model(res.run_dir, which="last")[0]),
-                        _params(load_model(ref.run_dir, which="last")[0]))
+    _assert_same_params(_params(load_run(res.run_dir, which="last")[0]),
+                        _params(load_run(ref.run_dir, which="last")[0]))
     assert sorted(p.suffix for p in cache.iterdir() if not p.name.startswith(".")) == [".json", ".json", ".npy", ".npy"]
     with pytest.raises(ConfigError, match="cache_splits"):
         build_dataset(tiny_config("name=x", f"data.cache_dir={cache}", "data.cache_splits=[training]"), "val")

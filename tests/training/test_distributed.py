@@ -223,7 +223,8 @@ def test_batch_size_must_split_into_equal_micro_batches(tmp_path, ddp):
 
 def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):
     from odevideo.training import build_dataset
-    from odevideo.training.factory import training_batch, training_noise
+    from odevideo.training.batches import training_batch
+    from odevideo.methods import get_method
 
     cfg = _config(ddp, tmp_path, "data.drop_prob=0.4")
     ds = build_dataset(cfg, "train")
@@ -232,8 +233,8 @@ def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):
     assert torch.equal(torch.cat([p.frames for p in parts]), whole.frames)
     assert torch.equal(torch.cat([p.mask for p in parts]), whole.mask)
     assert not whole.mask.all()
-    assert torch.equal(training_noise(cfg, 7), training_noise(cfg, 7))
-    assert not torch.equal(training_noise(cfg, 7), training_noise(cfg, 8))
+    assert torch.equal(get_method(cfg.method).training_noise(cfg, 7), get_method(cfg.method).training_noise(cfg, 7))
+    assert not torch.equal(get_method(cfg.method).training_noise(cfg, 7), get_method(cfg.method).training_noise(cfg, 8))
 
 
 def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
@@ -241,11 +242,11 @@ def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
     from odevideo.methods.latent_ode.elbo import elbo_loss
     from odevideo.data.tasks import make_task
     from odevideo.training import build_dataset, build_model
-    from odevideo.training.factory import training_batch
+    from odevideo.training.batches import training_batch
 
     cfg = _config(ddp, tmp_path)
     torch.manual_seed(0)
-    model = build_model(cfg)
+    model = get_method(cfg.method).build(cfg)
     task = make_task(training_batch(cfg, build_dataset(cfg, "train"), 0), "prediction", cfg.task.num_observed)
     torch.manual_seed(123)
     own = elbo_loss(model, task)

@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from odevideo.errors import ConfigError
-from odevideo.training import Trainer, load_model
+from odevideo.training import Trainer, load_run
 from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.ema import build_ema, ema_decay_at
 
@@ -68,7 +68,7 @@ def test_trainer_saves_the_average_as_the_model_and_keeps_the_trained_weights(ti
         assert torch.equal(trained[k], t.model.state_dict()[k])
     assert any(not torch.equal(ck.model_state[k], trained[k]) for k in expected)
     # evaluate / predict / generate load the average
-    loaded, _ = load_model(t.run_dir, which="last")
+    loaded, _ = load_run(t.run_dir, which="last")
     for k, v in _params(loaded).items():
         torch.testing.assert_close(v, expected[k])
 

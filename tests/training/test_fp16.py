@@ -16,9 +16,9 @@ import pytest
 import torch
 
 from odevideo.errors import ConfigError, TrainingDivergedError
-from odevideo.training import ExperimentConfig, Trainer, load_config, load_model
+from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
 from odevideo.training.checkpoint import load_checkpoint
-from odevideo.training.factory import autocast_context
+from odevideo.training.precision import autocast_context
 
 FP16 = ["train.fp16=true"]
 
@@ -61,7 +61,7 @@ def test_fp16_resume_is_exact(tiny_config, monkeypatch, interrupt_fit):
     resumed = Trainer(tiny_config("name=part", *FP16), resume=True)
     assert resumed.step == 3 and resumed.scaler.get_scale() == scales[3]  # the scale before step 4
     resumed.fit()
-    ref = _params(load_model(full.run_dir, which="last")[0])
+    ref = _params(load_run(full.run_dir, which="last")[0])
     got = _params(resumed.model)
     assert all(torch.equal(got[k], ref[k]) for k in ref)
     assert [r["grad_scale"] for r in _train_records(resumed.run_dir)] == scales

@@ -11,10 +11,11 @@ from odevideo.cli.main import main as cli_main
 from odevideo.data import ClipBatch
 from odevideo.errors import InputError
 from odevideo.data.tasks import make_task
-from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_model
+from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_run
 from odevideo.training.checkpoint import load_checkpoint
 from odevideo.configio import list_presets
-from odevideo.training.factory import augment_clips, build_critics, build_model, training_batch
+from odevideo.training.batches import augment_clips, training_batch
+from odevideo.methods import get_method
 
 # 16x16 clips of 6 frames (observe 3); networks a few channels wide.
 TINY_VID = [
@@ -46,7 +47,7 @@ def test_preset_trains_checkpoints_and_evaluates(tmp_path, preset):
     cfg = _cfg(tmp_path, preset, "name=run")
     res = Trainer(cfg).fit()
     assert res.step == 4 and res.best_val_mse < float("inf")
-    model, loaded = load_model(res.run_dir, which="best")
+    model, loaded = load_run(res.run_dir, which="best")
     out = evaluate(model, loaded, num_clips=4)
     sections = out["sections"]
     if cfg.task.formulation == "interpolation":
@@ -109,16 +110,16 @@ def test_discriminators_only_for_vid_ode_families(tmp_path):
 
     cfg = load_config(ExperimentConfig, "default", None, ["loss.image_disc=true"])
     with pytest.raises(ConfigError, match="Vid-ODE families"):
-        build_critics(cfg)
+        get_method(cfg.method).build_critics(cfg)
     cfg = _cfg(tmp_path, "vid_ode_bb32_extrap")
-    critics = build_critics(cfg)
+    critics = get_method(cfg.method).build_critics(cfg)
     assert set(critics) == {"image", "sequence"} and critics["sequence"].window == 4  # num_observed + 1
 
 
 def test_augmentation_is_deterministic_and_independent_of_sharding(tmp_path):
     cfg = _cfg(tmp_path, "vid_ode_bb32_extrap", "data.augment_flip=0.5", "data.augment_rotate_degrees=10",
                "train.batch_size=4")
-    ds = __import__("odevideo.training.factory", fromlist=["build_dataset"]).build_dataset(cfg, "train")
+    ds = __import__("odevideo.data.build", fromlist=["build_dataset"]).build_dataset(cfg, "train")
     whole = training_batch(cfg, ds, step=3)
     halves = torch.cat([training_batch(cfg, ds, 3, slice(0, 2)).frames, training_batch(cfg, ds, 3, slice(2, 4)).frames])
     assert torch.equal(whole.frames, halves)
@@ -157,7 +158,7 @@ def test_vid_ode_kth_preset_on_a_tiny_kth_folder(tmp_path):
     import numpy as np
 
     from odevideo.data import write_video
-    from odevideo.training.factory import HOLDOUT_EVERY, build_dataset
+    from odevideo.data.build import HOLDOUT_EVERY, build_dataset
 
     root = tmp_path / "kth"
     rng = np.random.default_rng(0)
@@ -174,5 +175,5 @@ def test_vid_ode_kth_preset_on_a_tiny_kth_folder(tmp_path):
     train, val, test = (build_dataset(cfg, s) for s in ("train", "val", "test"))
     assert (len(train), len(val), len(test)) == (2, 1, 1) and HOLDOUT_EVERY == 20
     res = Trainer(cfg).fit()
-    model, loaded = load_model(res.run_dir)
+    model, loaded = load_run(res.run_dir)
     assert "extrapolation" in evaluate(model, loaded, num_clips=1)["sections"]

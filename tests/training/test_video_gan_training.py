@@ -10,7 +10,7 @@ import torch
 
 from odevideo.cli.main import main
 from odevideo.errors import ConfigError, InputError
-from odevideo.training import ExperimentConfig, Trainer, load_config, load_model
+from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
 from odevideo.training.checkpoint import load_checkpoint
 
 # 16x16 bouncing balls, 16 frames (TGAN's original temporal generator makes exactly 16), narrow networks.
@@ -48,7 +48,7 @@ def test_gan_preset_trains_validates_and_keeps_best(tmp_path, preset):
     assert set(ck.extra_state["critics"]) and ck.extra_state["critics_optimizer"]["state"]
     train = [r for r in vals if r["kind"] == "train"]
     assert all(np.isfinite(r["loss"]) and np.isfinite(r["disc_loss"]) for r in train)
-    model, cfg = load_model(res.run_dir)
+    model, cfg = load_run(res.run_dir)
     assert cfg.method in ("tgan", "mocogan") and (res.run_dir / "samples" / "step_000004.gif").exists()
 
 
@@ -124,9 +124,10 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path, capsys)
     assert "--scale" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
     # --real: the run's own test clips in the same layout, the reference for the samples
     assert main(["generate", run, "--real", "--num", "2", "--output", str(tmp_path / "r.npy")]) == 0
-    from odevideo.training.factory import batch_from_indices, build_dataset
+    from odevideo.data.build import build_dataset
+    from odevideo.training.batches import batch_from_indices
 
-    cfg = load_model(run)[1]
+    cfg = load_run(run)[1]
     want = batch_from_indices(build_dataset(cfg, "test"), range(2), cfg.data.frame_dt).frames
     np.testing.assert_array_equal(np.load(tmp_path / "r.npy"), want.numpy())
     assert main(["generate", run, "--real", "val", "--num", "2", "--output", str(tmp_path / "r.png")]) == 0
@@ -184,7 +185,7 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     vals = [json.loads(ln) for ln in (res_v.run_dir / "metrics.jsonl").read_text().splitlines() if '"val"' in ln]
     assert vals and all(v["val_metric"] == "digit_fd" and v["val_score"] > 0 for v in vals)
     with torch.no_grad():
-        from odevideo.training.factory import batch_from_indices
+        from odevideo.training.batches import batch_from_indices
 
         real = batch_from_indices(t.val_set, range(6), cfg.data.frame_dt).frames.flatten(0, 1)
         fake = sample_videos(t.model, 6, None, seed=t.cfg.train.seed + 7919).flatten(0, 1)
@@ -334,7 +335,7 @@ def test_tganv2_presets_train_and_generate_at_any_times(tmp_path, preset):
     train = [r for r in recs if r["kind"] == "train"]
     assert all(np.isfinite(r["loss"]) and np.isfinite(r["disc_loss"]) and r["video_r1"] >= 0 for r in train)
     assert {"level0_real", "level2_fake"} <= set(train[-1])
-    model, cfg = load_model(res.run_dir)
+    model, cfg = load_run(res.run_dir)
     assert isinstance(model, TGANv2Generator) and cfg.method == "tganv2"
     critics = Trainer(_cfg(tmp_path, preset, "name=c", *TINY_TGANV2)).critics
     assert list(critics) == ["video"] and isinstance(critics["video"], TGANv2MultiLevelDiscriminator)
@@ -389,7 +390,7 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
 
 def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp_path):
     from odevideo.methods.video_gan.temporal import PAPER_FRAME_DT
-    from odevideo.training.factory import build_video_generator
+    from odevideo.methods import get_method
 
     def temporal(preset, *extra):
         return build_video_generator(_cfg(tmp_path, preset, *extra)).temporal
@@ -408,7 +409,7 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
 @pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
 def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates(tmp_path, preset):
     res = Trainer(_cfg(tmp_path, preset, "name=f", "model.frame_transform=translate", "model.frame_max_shift=0.75")).fit()
-    model, cfg = load_model(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights
+    model, cfg = load_run(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights
     assert cfg.gan.frame_transform == "translate" and model.transform.max_shift == 0.75
     assert model.transform.linear.weight.abs().sum() > 0
     clip = model.sample(2, [-1.0, 0.5, 2.0], generator=torch.Generator().manual_seed(0))
@@ -430,7 +431,7 @@ def test_options_of_the_tgan_mocogan_step_are_refused_for_tganv2(tmp_path):
 
 
 def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
-    from odevideo.training.factory import build_video_generator
+    from odevideo.methods import get_method
 
     paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=uniform")).image
     torch_init = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32")).image  # the preset's

@@ -45,9 +45,9 @@ def _clips(cfg, split: str, n: int):
 
 def run(args: argparse.Namespace) -> int:
     from odevideo.errors import InputError
-    from odevideo.training import load_run
-    from odevideo.training import vid_ode_experiments as ex
     from odevideo.evaluation.conditional import load_lpips
+    from odevideo.methods.vid_ode import protocols as ex
+    from odevideo.training import load_run
 
     loaded = [load_run(r, which=args.which) for r in args.runs]
     labels = args.labels.split(",") if args.labels else [Path(r).resolve().name for r in args.runs]

@@ -126,3 +126,18 @@ def experiment_type(method: str) -> type:
 def experiment_config(method: str = DEFAULT_METHOD, **sections: Any) -> ExperimentConfig:
     """A config of ``method`` with its defaults, the given top-level fields or sections replaced."""
     return experiment_type(method)(method=method, **sections)
+
+
+def applicable_overrides(preset: str | None, overrides: list[str], method: str | None = None) -> list[str]:
+    """The ``key=value`` overrides whose key exists in the config of ``preset``'s method (or ``method``): one list
+    of shared overrides (e.g. "narrow networks") applied across presets of different methods."""
+    from odevideo.configio import has_key, load_preset
+
+    if method is None:
+        method = (load_preset(preset).get("method") if preset else None) or DEFAULT_METHOD
+    for o in overrides:
+        key = o.split("=", 1)[0].strip()
+        if key == "method":
+            method = o.split("=", 1)[1].strip()
+    cls = experiment_type(method)
+    return [o for o in overrides if has_key(cls, o.split("=", 1)[0].strip())]

@@ -1,8 +1,11 @@
-"""Vid-ODE's analysis experiments (figures 1, 3, 6, 8): protocols, determinism, oracle checks, LPIPS, PNGs."""
+"""Vid-ODE's paper protocols (figures 1, 3, 6, 8): protocols, determinism, oracle checks, LPIPS, PNGs."""
 
 from __future__ import annotations
 
 import json
+import struct
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -16,12 +19,14 @@ from odevideo.methods.vid_ode.vid_ode import VidODE
 from odevideo.methods.vid_ode.baselines import VidRNN
 from odevideo.methods.prediction import VideoPrediction, gather_time, last_observed_index
 from odevideo.solvers import SolverConfig
-from odevideo.training.vid_ode_experiments import (
+from odevideo.methods.vid_ode.protocols import (
     CompositionComponents,
     FrameRateOutput,
     arbitrary_frame_rate,
     composition_components,
     plot_composition,
+    plot_sampling_rate_sweep,
+    plot_unseen_timesteps,
     sampling_rate_sweep,
     save_frame_strip,
     sweep_masks,
@@ -29,7 +34,7 @@ from odevideo.training.vid_ode_experiments import (
     write_experiment_result,
 )
 
-LPIPS_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "lpips"
+LPIPS_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lpips"
 EULER = SolverConfig(method="euler", step_size=0.05)  # fixed steps: a clip's output does not depend on its batch
 
 
@@ -57,6 +62,17 @@ def _clips(n=3, t=10, size=16, offsets=(0.0, 0.13, 0.31)):
     times = torch.arange(t, dtype=torch.float32) * 0.1
     all_times = torch.stack([times + offsets[i % len(offsets)] for i in range(n)])
     return render(all_times, size), all_times
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    """``(width, height)`` of the PNG file at ``path``, after checking it is a non-empty PNG (signature, IHDR)."""
+    data = Path(path).read_bytes()
+    assert len(data) > 0 and data[:8] == b"\x89PNG\r\n\x1a\n" and data[12:16] == b"IHDR"
+    width, height = struct.unpack(">II", data[16:24])
+    with Image.open(path) as img:
+        img.load()  # the whole image decodes
+        assert img.format == "PNG" and img.size == (width, height)
+    return width, height
 
 
 class Oracle(nn.Module):
@@ -211,8 +227,11 @@ def test_frame_strip_png(tmp_path):
     frames, times = _clips(n=2, t=6)
     outs = [arbitrary_frame_rate(_vid_ode(), frames, times, factor=k) for k in (1, 2, 4)]
     path = save_frame_strip(tmp_path / "fig1.png", outs, clip=1)
+    assert path == tmp_path / "fig1.png"
     with Image.open(path) as img:
         assert img.format == "PNG" and img.width > img.height > 4 * 64
+    width, height = png_size(path)
+    assert 17 * 64 < width < 17 * 64 * 2 and height < 4 * 64 * 2
     with pytest.raises(InputError, match="clip"):
         save_frame_strip(tmp_path / "x.png", outs, clip=2)
 
@@ -232,6 +251,11 @@ def test_composition_components_and_plot(tmp_path):
         path = plot_composition(comp, tmp_path / f"fig3_{layout}.png", layout=layout)
         with Image.open(path) as img:
             assert img.format == "PNG"
+        width, height = png_size(path)
+        rows, cols = (3, 6) if layout == "times" else (6, 3)
+        assert rows * 64 < height < rows * 64 * 2 and cols * 64 < width < cols * 64 * 3
+    with pytest.raises(InputError, match="layout"):
+        plot_composition(comp, tmp_path / "x.png", layout="grid")
     summary = comp.summary()
     assert len(summary["mean_mask"]) == 3 and len(summary["mse_per_time"]) == 3
     with pytest.raises(InputError, match="mask composition"):
@@ -251,6 +275,8 @@ def test_write_experiment_result_json_and_png(tmp_path):
         assert paths["json"] == tmp_path / "out" / f"{name}.json" and paths["png"].suffix == ".png"
         with Image.open(paths["png"]) as img:
             assert img.format == "PNG"
+        width, height = png_size(paths["png"])
+        assert 2 * 64 <= min(width, height) and max(width, height) <= 4000  # fig3: 2 times x 5 parts of 64 px
         data = json.loads(paths["json"].read_text())
         assert data["experiment"] in ("sampling_rate_sweep", "unseen_timestep_interpolation",
                                       "arbitrary_frame_rate", "composition_components")
@@ -262,6 +288,41 @@ def test_write_experiment_result_json_and_png(tmp_path):
         write_experiment_result(sweep, tmp_path, "../escape")
     with pytest.raises(InputError, match="JSON"):
         write_experiment_result({"model": Oracle()}, tmp_path, "bad")
+
+
+def test_curve_charts_have_one_panel_per_measured_metric(tmp_path):
+    frames, times = _clips(t=9)
+    sweep = sampling_rate_sweep({"oracle": Oracle(), "copy_last": CopyLast()}, frames, times, rates=(1.0, 0.4))
+    unseen = unseen_timestep_interpolation({"oracle": Oracle()}, frames, times, stride=4)
+    fig6 = png_size(plot_sampling_rate_sweep(sweep, tmp_path / "fig6.png"))  # MSE only: no LPIPS measured
+    fig8 = png_size(plot_unseen_timesteps(unseen, tmp_path / "fig8.png"))  # MSE and PSNR
+    assert fig6[0] >= 300 and fig8[0] >= 2 * fig6[0] - 10 and fig6[1] == fig8[1] >= 200
+    with pytest.raises(InputError, match="sampling_rate_sweep"):
+        plot_sampling_rate_sweep(unseen, tmp_path / "x.png")
+    with pytest.raises(InputError, match="unseen_timestep_interpolation"):
+        plot_unseen_timesteps(sweep, tmp_path / "x.png")
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_the_protocols_import_and_write_json_without_matplotlib(tmp_path):
+    script = f"""
+import sys
+sys.modules["matplotlib"] = None  # as if the plot extra were not installed
+import torch
+from odevideo.errors import OdevideoError
+from odevideo.methods.vid_ode.protocols import plot_sampling_rate_sweep, write_experiment_result
+result = {{"experiment": "sampling_rate_sweep", "rates": [1.0], "models": {{}}, "task": "t", "num_clips": 1, "seed": 0}}
+assert set(write_experiment_result(result, {str(tmp_path)!r}, "fig6", plot=False)) == {{"json"}}
+try:
+    plot_sampling_rate_sweep(result, {str(tmp_path / "fig6.png")!r})
+except OdevideoError as e:
+    assert "odevideo[plot]" in str(e), e
+else:
+    raise AssertionError("drawing without matplotlib did not raise")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "fig6.json").is_file() and not (tmp_path / "fig6.png").exists()
 
 
 @pytest.fixture(scope="module")
@@ -281,7 +342,9 @@ def test_lpips_with_the_real_weights(lpips_model, tmp_path):
         assert len(copy["per_target"]["lpips"]) == 4
     unseen = unseen_timestep_interpolation({"oracle": Oracle()}, frames, times, lpips=lpips_model)
     assert unseen["baselines"]["linear_blend"]["overall"]["lpips"] > 0
-    assert "png" in write_experiment_result(res, tmp_path, "fig6_lpips")
+    paths = write_experiment_result(res, tmp_path, "fig6_lpips")
+    assert "png" in paths
+    assert png_size(paths["png"])[0] >= 2 * 300  # two panels: MSE and LPIPS
     small, small_t = _clips(n=2, t=9, size=16)
     with pytest.raises(InputError, match="31x31"):
         sampling_rate_sweep(Oracle(), small, small_t, lpips=lpips_model)
