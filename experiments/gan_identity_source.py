@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from odevideo.methods.video_gan.networks import TGANVideoGenerator, to_unit_range
-from odevideo.training import load_model
+from odevideo.training import load_run
 from odevideo.training.config import ExperimentConfig
 from odevideo.configio import load_config
 from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
@@ -33,7 +33,7 @@ def main() -> int:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="JSON file to write")
     args = p.parse_args()
-    model, _ = load_model(args.run)
+    model, _ = load_run(args.run)
     if not isinstance(model, TGANVideoGenerator):
         print(f"{args.run}: not a TGAN run ({type(model).__name__})", file=sys.stderr)
         return 2

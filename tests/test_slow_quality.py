@@ -9,13 +9,13 @@ pytestmark = pytest.mark.slow
 
 
 def test_latent_ode_vae_moving_mnist_beats_baselines(shared_data, tmp_path):
-    from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_model
+    from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_run
 
     cfg = load_config(ExperimentConfig, "mmnist1_latent_ode", None,
                       [f"data.data_dir={shared_data / 'mnist'}", f"output_dir={tmp_path}", "train.progress=false"])
     res = Trainer(cfg).fit()
     assert res.elapsed_s <= 20 * 60 + 60
-    model, cfg = load_model(res.run_dir)
+    model, cfg = load_run(res.run_dir)
     result = evaluate(model, cfg, split="test", num_clips=256)
     sec = result["sections"]
     assert sec["reconstruction"]["model"]["psnr"] >= 19.0

@@ -150,7 +150,7 @@ def test_no_batch_norm_eval_output_does_not_depend_on_the_batch():
 def test_best_checkpoint_is_chosen_by_validation_score_not_file_order(tiny_config, monkeypatch):
     """Defect: the authors load "the best" checkpoint from an unsorted directory listing. Ours: the trainer writes
     ``best.*`` whenever the validation score improves and loading asks for that name, whatever else is there."""
-    from odevideo.training import Trainer, load_model
+    from odevideo.training import Trainer, load_run
     from odevideo.training.checkpoint import load_checkpoint
     from odevideo.evaluation.inference import resolve_checkpoint
 
@@ -173,7 +173,7 @@ def test_best_checkpoint_is_chosen_by_validation_score_not_file_order(tiny_confi
     assert best.extra_state["step"] == 2 and best.extra_state["best_val_mse"] == 0.1
     assert res.best_val_mse == 0.1
     assert resolve_checkpoint(res.run_dir) == ckpts / "best"
-    model, _ = load_model(res.run_dir)
+    model, _ = load_run(res.run_dir)
     for k, v in model.state_dict().items():
         assert torch.equal(v, states[2][k]), k
     assert any(not torch.equal(v, states[4][k]) for k, v in model.state_dict().items())

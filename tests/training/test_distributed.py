@@ -27,6 +27,7 @@ import torch
 
 from odevideo.errors import ConfigError
 from odevideo.training import ExperimentConfig, Trainer, load_config
+from odevideo.training.config import applicable_overrides
 from odevideo.training.checkpoint import load_checkpoint
 
 LAUNCH_TIMEOUT_S = 120
@@ -277,7 +278,7 @@ def test_device_selection_and_seeds():
 
 VID_ODE_DDP = [
     "data.image_size=16", "data.num_frames=6", "data.val_clips=4", "data.test_clips=4",
-    "model.hidden_channels=64", "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}",
+    "model.hidden_channels=64", "model.ode_hidden=8", "model.decoder_solver={method: euler, step_size: 0.1}",
     "task.num_observed=3", "loss.disc_channels=8", "loss.disc_downs=2",
     "train.steps=3", "train.batch_size=4", "train.eval_every=3", "train.checkpoint_every=3", "train.log_every=1",
     "train.progress=false", "train.max_minutes=null", "train.bf16=false", "eval.num_sample_clips=2",
@@ -293,7 +294,7 @@ def _preset_args(preset: str, out_dir: Path, name: str, overrides: list[str]) ->
 
 def test_vid_ode_with_discriminators_two_processes_match_one(tmp_path):
     _cli(tmp_path, _preset_args("vid_ode_bb32_extrap", tmp_path, "ddp", VID_ODE_DDP))
-    cfg = load_config(ExperimentConfig, "vid_ode_bb32_extrap", None, [*VID_ODE_DDP, f"output_dir={tmp_path}", "name=one"])
+    cfg = load_config(ExperimentConfig, "vid_ode_bb32_extrap", None, applicable_overrides("vid_ode_bb32_extrap", [*VID_ODE_DDP, f"output_dir={tmp_path}", "name=one"]))
     Trainer(cfg).fit()
     a, b = (load_checkpoint(tmp_path / n / "checkpoints" / "last") for n in ("ddp", "one"))
     _assert_close(a.model_state, b.model_state, ATOL)

@@ -130,7 +130,7 @@ def test_fp16_with_gradient_accumulation_and_the_adversarial_step(tmp_path, monk
     monkeypatch.setattr(torch.amp.GradScaler, "__init__", _scaler_defaults(init_scale=2.0**8))
     tiny_vid_ode = [
         "data.image_size=16", "data.num_frames=6", "data.val_clips=4", "data.test_clips=4",
-        "model.hidden_channels=16", "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}",
+        "model.hidden_channels=16", "model.ode_hidden=8", "model.decoder_solver={method: euler, step_size: 0.1}",
         "task.num_observed=3", "loss.disc_channels=8", "loss.disc_downs=2",
         "train.steps=3", "train.batch_size=4", "train.eval_every=3", "train.checkpoint_every=3", "train.log_every=1",
         "train.progress=false", "train.max_minutes=null", "train.bf16=false", "train.fp16=true",

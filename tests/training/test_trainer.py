@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from odevideo.errors import CheckpointError, TrainingDivergedError
-from odevideo.training import Trainer, evaluate, load_model
+from odevideo.training import Trainer, evaluate, load_run
 from odevideo.training.checkpoint import load_checkpoint
 
 
@@ -34,7 +34,7 @@ def test_fit_writes_run_directory(tiny_config):
 
 def test_exact_resume_matches_uninterrupted_run(tiny_config, interrupt_fit):
     full = Trainer(tiny_config("name=full", "method=latent_ode_vae")).fit()
-    ref_model, _ = load_model(full.run_dir, which="last")
+    ref_model, _ = load_run(full.run_dir, which="last")
 
     t = Trainer(tiny_config("name=part"))
     interrupt_fit(t, at_step=4)  # steps 1-4 done (checkpoint after 3), killed in the middle of step 5
@@ -53,7 +53,7 @@ def test_same_seed_same_result_different_seed_differs(tiny_config):
     a = Trainer(tiny_config("name=a", "train.steps=3")).fit()
     b = Trainer(tiny_config("name=b", "train.steps=3")).fit()
     c = Trainer(tiny_config("name=c", "train.steps=3", "train.seed=1")).fit()
-    pa, pb, pc = (_params(load_model(r.run_dir, which="last")[0]) for r in (a, b, c))
+    pa, pb, pc = (_params(load_run(r.run_dir, which="last")[0]) for r in (a, b, c))
     assert all(torch.equal(pa[k], pb[k]) for k in pa)
     assert any(not torch.equal(pa[k], pc[k]) for k in pa)
 
@@ -69,18 +69,16 @@ def test_existing_run_requires_resume_and_resume_requires_run(tiny_config):
 
 
 def test_nan_loss_stops_with_clear_error_and_keeps_last_checkpoint(tiny_config, monkeypatch):
-    import odevideo.training.trainer as trainer_mod
-
     t = Trainer(tiny_config("name=nan"))
-    real = trainer_mod.compute_loss
+    real = t.method.losses
 
-    def poisoned(cfg, model, task, step):
-        out = real(cfg, model, task, step)
+    def poisoned(cfg, model, critics, batch, noise, step, rng):
+        out = real(cfg, model, critics, batch, noise, step, rng)
         if step == 4:
             out.loss = out.loss * float("nan")
         return out
 
-    monkeypatch.setattr(trainer_mod, "compute_loss", poisoned)
+    monkeypatch.setattr(t.method, "losses", poisoned)
     with pytest.raises(TrainingDivergedError, match="step 4"):
         t.fit()
     assert load_checkpoint(t.run_dir / "checkpoints" / "last").extra_state["step"] == 3
@@ -105,7 +103,7 @@ def test_loss_goes_down_on_tiny_data(tiny_config):
 def test_both_families_train_with_bf16_and_evaluate(tiny_config, family):
     cfg = tiny_config(f"name={family}", f"method={family}", "train.bf16=true", "train.steps=3")
     res = Trainer(cfg).fit()
-    model, cfg = load_model(res.run_dir)
+    model, cfg = load_run(res.run_dir)
     result = evaluate(model, cfg)
     sec = result["sections"]
     assert set(sec) == {"reconstruction", "extrapolation", "interpolation"}
@@ -133,7 +131,7 @@ def test_trains_on_a_folder_of_the_users_own_clips(tiny_config, tmp_path):
     cfg = tiny_config("name=own", "data.dataset=video_folder", f"data.data_dir={root}", "train.steps=3",
                       "data.val_clips=2", "data.test_clips=2")
     res = Trainer(cfg).fit()
-    model, cfg = load_model(res.run_dir)
+    model, cfg = load_run(res.run_dir)
     result = evaluate(model, cfg, num_clips=2)
     assert result["num_clips"] == 2 and result["num_frames"] == 8
     with pytest.raises(ConfigError, match="data_dir"):

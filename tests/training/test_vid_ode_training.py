@@ -12,6 +12,7 @@ from odevideo.data import ClipBatch
 from odevideo.errors import InputError
 from odevideo.data.tasks import make_task
 from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_run
+from odevideo.training.config import applicable_overrides
 from odevideo.training.checkpoint import load_checkpoint
 from odevideo.configio import list_presets
 from odevideo.training.batches import augment_clips, training_batch
@@ -21,7 +22,7 @@ from odevideo.methods import get_method
 TINY_VID = [
     "data.image_size=16", "data.num_frames=6", "data.val_clips=4", "data.test_clips=4",
     "model.hidden_channels=8", "model.ode_hidden=8", "model.latent_dim=8",
-    "model.solver={method: euler, step_size: 0.1}",
+    "model.solver={method: euler, step_size: 0.1}", "model.decoder_solver={method: euler, step_size: 0.1}",
     "task.num_observed=3", "loss.disc_channels=4", "loss.disc_downs=2",
     "train.steps=4", "train.batch_size=2", "train.eval_every=2", "train.checkpoint_every=2", "train.log_every=1",
     "train.progress=false", "train.max_minutes=null", "train.bf16=false",
@@ -30,7 +31,7 @@ TINY_VID = [
 
 
 def _cfg(tmp_path, preset: str, *extra: str) -> ExperimentConfig:
-    return load_config(ExperimentConfig, preset, None, [*TINY_VID, f"output_dir={tmp_path}", *extra])
+    return load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_VID, f"output_dir={tmp_path}", *extra]))
 
 
 VID_PRESETS = sorted(p for p in list_presets() if p.endswith(("bb32_extrap", "bb32_interp")))
@@ -166,12 +167,12 @@ def test_vid_ode_kth_preset_on_a_tiny_kth_folder(tmp_path):
         clip = torch.from_numpy(rng.random((8, 1, 120, 160), dtype=np.float32))  # KTH frame size
         write_video(root / "walking" / f"person{person:02d}_walking_d1_uncomp.avi", clip, fps=25)
     over = ["data.image_size=16", "data.num_frames=6", "data.channels=1", f"data.data_dir={root}",
-            "model.hidden_channels=8", "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}",
+            "model.hidden_channels=8", "model.ode_hidden=8", "model.decoder_solver={method: euler, step_size: 0.1}",
             "task.num_observed=3", "loss.disc_channels=4", "loss.disc_downs=2",
             "train.steps=2", "train.batch_size=2", "train.eval_every=2", "train.checkpoint_every=2",
             "train.progress=false", "train.bf16=false", "eval.num_clips=4", "eval.batch_size=2", "eval.lpips=false",
             f"output_dir={tmp_path}", "name=kth"]
-    cfg = load_config(ExperimentConfig, "vid_ode_kth", None, over)
+    cfg = load_config(ExperimentConfig, "vid_ode_kth", None, applicable_overrides("vid_ode_kth", over))
     train, val, test = (build_dataset(cfg, s) for s in ("train", "val", "test"))
     assert (len(train), len(val), len(test)) == (2, 1, 1) and HOLDOUT_EVERY == 20
     res = Trainer(cfg).fit()

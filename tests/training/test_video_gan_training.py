@@ -11,6 +11,7 @@ import torch
 from odevideo.cli.main import main
 from odevideo.errors import ConfigError, InputError
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
+from odevideo.training.config import applicable_overrides
 from odevideo.training.checkpoint import load_checkpoint
 
 # 16x16 bouncing balls, 16 frames (TGAN's original temporal generator makes exactly 16), narrow networks.
@@ -27,9 +28,9 @@ GAN_PRESETS = ["tgan_ode_mmnist32", "tgan_mmnist32", "tgan_sde_mmnist32", "mocog
 
 def _cfg(tmp_path, preset, *extra) -> ExperimentConfig:
     tail = [f"output_dir={tmp_path}", *extra]  # after TINY_GAN, so that a test's own overrides win
-    cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, *tail])
+    cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_GAN, *tail]))
     if cfg.gan.minibatch_std > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
-        cfg = load_config(ExperimentConfig, preset, None, [*TINY_GAN, "loss.minibatch_std=2", *tail])
+        cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_GAN, "loss.minibatch_std=2", *tail]))
     return cfg
 
 

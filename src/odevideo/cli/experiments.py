@@ -24,7 +24,7 @@ def add_parser(sub) -> None:
     s.add_argument("--num-clips", type=int, default=64)
     s.add_argument("--clip", type=int, default=0, help="frame-rate / composition: which clip of the split")
     s.add_argument("--task", choices=["extrapolation", "interpolation"],
-                   help="sampling-rate: default from the first run's objective.formulation")
+                   help="sampling-rate: default from the first run's task.formulation")
     s.add_argument("--rates", default="1.0,0.8,0.6,0.4,0.2", help="sampling-rate: fractions of observed inputs")
     s.add_argument("--stride", type=int, default=2, help="unseen-times: observe every stride-th frame")
     s.add_argument("--factor", type=int, default=4, help="frame-rate: multiple of the input frame rate")
@@ -59,7 +59,7 @@ def run(args: argparse.Namespace) -> int:
     if args.lpips_dir:
         cfg.eval.lpips_dir = args.lpips_dir
         lp = load_lpips(cfg)
-    n_obs = cfg.objective.num_observed
+    n_obs = cfg.task.num_observed
     if args.name in ("frame-rate", "composition"):
         batch = _clips(cfg, args.split, args.clip + 1)
         frames, times = batch.frames[args.clip : args.clip + 1], batch.times[args.clip : args.clip + 1]
@@ -69,8 +69,8 @@ def run(args: argparse.Namespace) -> int:
                                              future=args.future)
         else:
             # the model's own task: predict the frames after the inputs, or reconstruct the strided inputs
-            if cfg.objective.formulation == "interpolation":
-                idx = list(range(0, (n_obs - 1) * cfg.objective.interp_stride + 1, cfg.objective.interp_stride))
+            if cfg.task.formulation == "interpolation":
+                idx = list(range(0, (n_obs - 1) * cfg.task.interp_stride + 1, cfg.task.interp_stride))
                 ctx, q = frames[:, idx], times[:, : idx[-1] + 1]
                 result = ex.composition_components(model, ctx, times[:, idx], q, targets=frames[:, : idx[-1] + 1])
             else:
@@ -79,7 +79,7 @@ def run(args: argparse.Namespace) -> int:
     else:
         batch = _clips(cfg, args.split, args.num_clips)
         if args.name == "sampling-rate":
-            task = args.task or ("interpolation" if cfg.objective.formulation == "interpolation" else "extrapolation")
+            task = args.task or ("interpolation" if cfg.task.formulation == "interpolation" else "extrapolation")
             rates = [float(r) for r in args.rates.split(",")]
             result = ex.sampling_rate_sweep(models, batch.frames, batch.times, num_observed=n_obs, rates=rates,
                                             task=task, seed=args.seed, lpips=lp)

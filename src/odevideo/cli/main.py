@@ -53,7 +53,7 @@ def cmd_train(args) -> int:
     try:
         trainer = Trainer(cfg, resume=args.resume)
         res = trainer.fit()
-        is_main, world, gan = trainer.is_main, trainer.dist.world_size, bool(trainer.gan)
+        is_main, world, conditional = trainer.is_main, trainer.dist.world_size, trainer.method.conditional
         # Every rank leaves the process group here, together (fit ends with a barrier) and while the interpreter
         # is fully alive: the DDP wrapper holds the group, so it goes first. A group torn down by one rank while
         # another still works in it, or at interpreter exit, can abort the process in gloo's threads.
@@ -62,7 +62,7 @@ def cmd_train(args) -> int:
         if not is_main:  # rank 0 reports and evaluates
             return 0
         procs = f" on {world} processes" if world > 1 else ""
-        what = f"validation {cfg.gan.val_metric}" if gan else "validation MSE"
+        what = "validation MSE" if conditional else f"validation {cfg.validation.metric}"
         print(f"trained {res.step} steps{procs} in {res.elapsed_s / 60:.1f} min; best {what} "
               f"{res.best_val_mse:.5f}; run: {res.run_dir}")
         if args.evaluate:
@@ -118,7 +118,7 @@ def _evaluate_generator(args, model, cfg) -> int:
     if args.metric == "frame_fid":
         from odevideo.metrics.frame_fid import InceptionFeatureExtractor
 
-        ext = (InceptionFeatureExtractor.from_file(cfg.gan.inception_weights) if cfg.gan.inception_weights
+        ext = (InceptionFeatureExtractor.from_file(cfg.validation.inception_weights) if cfg.validation.inception_weights
                else InceptionFeatureExtractor.pretrained(download=cfg.data.download))
     elif args.metric == "digit_fd":  # the frame-level Frechet protocol on the digit classifier's features
         from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
@@ -209,7 +209,7 @@ def _load_input_clip(args, cfg):
             raise InputError(f"--sample {args.sample} is out of range for the {args.split} split (0..{len(ds) - 1})")
         clip = ds[args.sample]
         truth = clip
-        frames = clip[: args.max_input_frames or cfg.objective.num_observed]
+        frames = clip[: args.max_input_frames or cfg.task.num_observed]
     if args.input_times:
         times = parse_times(args.input_times)
         if times.numel() != frames.shape[0]:
@@ -251,7 +251,7 @@ def cmd_latents(args) -> int:
     model, cfg = load_run(args.checkpoint, which=args.which)
     ds = build_dataset(cfg, args.split)
     batch = batch_from_indices(ds, range(min(args.num_clips, len(ds))), cfg.data.frame_dt)
-    n_obs = cfg.objective.num_observed
+    n_obs = cfg.task.num_observed
     query = batch.times[0]
     lat = latent_trajectories(model, batch.frames[:, :n_obs], batch.times[:, :n_obs], query)
     info = plot_latent_trajectories(lat, query, args.out, num_observed_time=float(batch.times[0, n_obs - 1]),
@@ -283,7 +283,7 @@ def cmd_demo(args) -> int:
     # Truth (each frame held 4x) above the prediction at 4x the frame rate, from the first 10 frames.
     ds = build_dataset(cfg, "test")
     clips = [ds[i] for i in range(4)]
-    n_obs, dt, k = cfg.objective.num_observed, cfg.data.frame_dt, 4
+    n_obs, dt, k = cfg.task.num_observed, cfg.data.frame_dt, 4
     tt = torch.arange(cfg.data.num_frames, dtype=torch.float64) * dt
     query = torch.arange((cfg.data.num_frames - 1) * k + 1, dtype=torch.float64) * (dt / k)
     preds = [predict_clip(model, c[:n_obs], tt[:n_obs], query) for c in clips]

@@ -123,9 +123,9 @@ def evaluate(
     interpolation = cfg.eval.interpolation if interpolation is None else interpolation
     dataset = build_dataset(cfg, split)
     n = min(num_clips or cfg.eval.num_clips, len(dataset))
-    n_obs = cfg.objective.num_observed
+    n_obs = cfg.task.num_observed
     # Models that only extrapolate (ConvGRU) are asked for the future frames only and skip interpolation.
-    future_only = cfg.objective.formulation == "extrapolation" or not getattr(model, "interpolates", True)
+    future_only = cfg.task.formulation == "extrapolation" or not getattr(model, "interpolates", True)
     interpolation = interpolation and getattr(model, "interpolates", True)
     lp = load_lpips(cfg, device) if cfg.eval.lpips else None
     model.eval()

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from odevideo.errors import ConfigError
-from odevideo.training import configio
+from odevideo import configio
 from odevideo.configio import (
     apply_overrides,
     from_dict,
