@@ -48,8 +48,8 @@ def regular_times(
     Returns:
         ``(B, T)`` tensor of strictly increasing times.
     """
-    batch_size = _positive_int(batch_size, "batch_size")
-    num_frames = _positive_int(num_frames, "num_frames")
+    batch_size = positive_int(batch_size, "batch_size")
+    num_frames = positive_int(num_frames, "num_frames")
     frame_dt = float(frame_dt)
     if not np.isfinite(frame_dt) or frame_dt <= 0:
         raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}; pass e.g. frame_dt=0.1")
@@ -354,9 +354,17 @@ def _as_frames(value: Any, k: int) -> torch.Tensor:
     return frames
 
 
-def _positive_int(value: Any, name: str) -> int:
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 1 (numpy integers accepted, bools refused); :class:`InputError` otherwise."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
         raise InputError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def non_negative_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 0 (seeds, epochs); :class:`InputError` otherwise."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
+        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
     return int(value)
 
 

@@ -56,7 +56,7 @@ import torch.nn.functional as F
 
 from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index
 from odevideo.data.transforms import irregular_indices, make_generator, window_start
-from odevideo.data.video_folder import natural_key
+from odevideo.data.video_io import natural_key
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["CAM5Hurricane", "CAM5_CHANNELS", "CAM5_HOURS_PER_FRAME"]

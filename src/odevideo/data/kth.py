@@ -49,7 +49,9 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key, split_defaults
+from odevideo.data.clip_files import VideoClip, list_video_clips
+from odevideo.data.video_folder import VideoFolderDataset, split_defaults
+from odevideo.data.video_io import natural_key
 from odevideo.errors import DatasetError, InputError
 
 __all__ = [

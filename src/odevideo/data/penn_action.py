@@ -30,7 +30,9 @@ from typing import Any, Sequence
 import numpy as np
 
 from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key, split_defaults
+from odevideo.data.clip_files import VideoClip, list_video_clips
+from odevideo.data.video_folder import VideoFolderDataset, split_defaults
+from odevideo.data.video_io import natural_key
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["PennAction", "PENN_ACTIONS", "PENN_URL", "read_penn_label"]

@@ -40,7 +40,8 @@ import torch
 from odevideo.data.batch import DEFAULT_FRAME_DT
 from odevideo.data.transforms import crop as crop_box
 from odevideo.data.transforms import resize
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset
+from odevideo.data.clip_files import VideoClip
+from odevideo.data.video_folder import VideoFolderDataset
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["UCF101", "UCF101_VIDEOS_URL", "UCF101_SPLITS_URL", "read_ucf101_class_index", "read_ucf101_split"]
