@@ -12,6 +12,7 @@ that names the problem and the fix.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -356,16 +357,29 @@ def _as_frames(value: Any, k: int) -> torch.Tensor:
 
 def positive_int(value: Any, name: str) -> int:
     """``value`` as an int >= 1 (numpy integers accepted, bools refused); :class:`InputError` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
+    return _int_at_least(value, name, 1, "a positive integer")
 
 
 def non_negative_int(value: Any, name: str) -> int:
     """``value`` as an int >= 0 (seeds, epochs); :class:`InputError` otherwise."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 0:
-        raise InputError(f"{name} must be a non-negative integer, got {value!r}")
+    return _int_at_least(value, name, 0, "a non-negative integer")
+
+
+def _int_at_least(value: Any, name: str, low: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < low:
+        raise InputError(f"{name} must be {what}, got {value!r}")
     return int(value)
+
+
+def positive_float(value: Any, name: str) -> float:
+    """``value`` as a finite float > 0 (time steps); :class:`InputError` otherwise."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        out = math.nan
+    if not math.isfinite(out) or out <= 0:
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    return out
 
 
 def check_clip_index(index, num_clips: int, dataset_name: str) -> int:
