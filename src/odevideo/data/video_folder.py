@@ -45,11 +45,11 @@ import math
 import os
 import warnings
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_int
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
 from odevideo.data.clip_files import VideoClip, clips_by_class_folder
 from odevideo.data.transforms import (
     _size2,
@@ -65,7 +65,9 @@ from odevideo.data.transforms import (
 from odevideo.data.video_io import iter_video_frames, probe_frame_count, read_video
 from odevideo.errors import DatasetError, InputError, VideoFileError
 
-__all__ = ["VideoFolderDataset"]
+__all__ = ["VideoFolderDataset", "leave_out_short"]
+
+T = TypeVar("T")
 
 _STREAM_TAG = 0x56464C44  # separates these datasets' generators from other seeded streams
 _SHORT_POLICIES = ("error", "pad", "skip")
@@ -111,6 +113,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         clips: the :class:`VideoClip` of every index. ``class_names``: label names (or ``None``).
         skipped: ``(clip, num_frames)`` of clips left out by ``short_clips="skip"``.
     """
+
+    #: How to get labels, said when ``return_label=True`` meets clips without one.
+    labels_help: ClassVar[str] = "use label_from_folder=True (class sub-folders) or a dataset with labels"
 
     def __init__(
         self,
@@ -178,9 +183,7 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         self.npy_layout = npy_layout
         self.return_label = bool(return_label)
         self.transform = transform
-        self.frame_dt = float(frame_dt)
-        if not math.isfinite(self.frame_dt) or self.frame_dt <= 0:
-            raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}")
+        self.frame_dt = positive_float(frame_dt, "frame_dt")
         self._lengths: dict[VideoClip, int] = {}
 
         if clips is None:
@@ -189,10 +192,11 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         self.class_names = None if class_names is None else list(class_names)
         if not self.clips:
             raise DatasetError(f"{self._name()}: no clips to load under {self.root}")
-        if self.return_label and any(c.label is None for c in self.clips):
+        unlabeled = [c for c in self.clips if c.label is None]
+        if self.return_label and unlabeled:
             raise InputError(
-                f"{self._name()}: return_label=True but the clips carry no labels; use label_from_folder=True "
-                f"(class sub-folders) or a dataset with labels"
+                f"{self._name()}: return_label=True but {len(unlabeled)} of {len(self.clips)} clips carry no labels "
+                f"(e.g. {unlabeled[0].path}); {self.labels_help}"
             )
         self.skipped: list[tuple[VideoClip, int]] = []
         if self.short_clips == "skip":
@@ -203,23 +207,10 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         return type(self).__name__
 
     def _drop_short_clips(self) -> None:
-        span = self.span
-        kept = []
-        for clip in self.clips:
-            n = self.clip_length(clip)
-            if n < span:
-                self.skipped.append((clip, n))
-            else:
-                kept.append(clip)
-        if self.skipped:
-            warnings.warn(
-                f"{self._name()}: left out {len(self.skipped)} of {len(self.clips)} clips shorter than the "
-                f"{span}-frame window (short_clips='skip'); see dataset.skipped",
-                stacklevel=3,
-            )
+        kept, self.skipped = leave_out_short(self.clips, self.clip_length, self.span, self._name(), "clips", stacklevel=3)
         if not kept:
             raise DatasetError(
-                f"{self._name()}: all {len(self.clips)} clips under {self.root} are shorter than the {span}-frame "
+                f"{self._name()}: all {len(self.clips)} clips under {self.root} are shorter than the {self.span}-frame "
                 f"window (num_frames={self.num_frames}, frame_stride={self.frame_stride}); use fewer frames"
             )
         self.clips = kept
@@ -446,12 +437,23 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         )
 
 
-def split_defaults(split: str, window: str | None, augment: bool | None) -> tuple[str, bool]:
-    """Defaults of the named datasets: random windows and augmentation for ``train``, the first window
-    and no augmentation otherwise; explicit values win."""
-    if window is None:
-        window = "random" if split == "train" else "first"
-    if augment is None:
-        augment = split == "train"
-    return window, augment
-
+def leave_out_short(
+    items: Sequence[T], length: Callable[[T], int], span: int, owner: str, what: str, stacklevel: int = 2
+) -> tuple[list[T], list[tuple[T, int]]]:
+    """``short_clips="skip"``: the items with at least ``span`` frames, and ``(item, frames)`` of the
+    others, which a warning reports (``owner: left out k of n <what> ...``)."""
+    kept: list[T] = []
+    skipped: list[tuple[T, int]] = []
+    for item in items:
+        n = length(item)
+        if n < span:
+            skipped.append((item, n))
+        else:
+            kept.append(item)
+    if skipped:
+        warnings.warn(
+            f"{owner}: left out {len(skipped)} of {len(items)} {what} shorter than the {span}-frame window "
+            f"(short_clips='skip'); see dataset.skipped",
+            stacklevel=stacklevel + 1,
+        )
+    return kept, skipped
