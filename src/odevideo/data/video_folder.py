@@ -1,8 +1,7 @@
 """Datasets over folders of real videos: one clip per file or per folder of frames.
 
-:class:`VideoFolderDataset` is the generic loader and the base of the named datasets
-(:class:`~odevideo.data.kth.KTHAction`, :class:`~odevideo.data.moving_gif.MovingGif`,
-:class:`~odevideo.data.penn_action.PennAction`, :class:`~odevideo.data.ucf101.UCF101`).
+:class:`VideoFolderDataset` is the generic loader; the papers' named datasets build on it through
+:class:`~odevideo.data.paper_dataset.PaperVideoDataset`.
 
 Clips
     Every video file, ``.gif``, ``.npy`` and folder of frame images is one clip, listed in a fixed
