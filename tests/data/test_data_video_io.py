@@ -5,7 +5,7 @@ import pytest
 import torch
 from PIL import Image
 
-import odevideo.data.video_io as vio
+import odevideo.data.video_io.writers as vio
 from odevideo.data import BouncingBalls, iter_video_frames, make_grid, read_video, save_image, write_video
 from odevideo.errors import InputError, VideoFileError
 

@@ -41,6 +41,7 @@ from odevideo.metrics import (
 c3d_module = importlib.import_module("odevideo.metrics.c3d")
 frame_fid_module = importlib.import_module("odevideo.metrics.frame_fid")
 i3d_module = importlib.import_module("odevideo.metrics.i3d")
+i3d_jax_module = importlib.import_module("odevideo.metrics.i3d_jax")
 
 # ---------------------------------------------------------------------------------------------- helpers
 
@@ -413,7 +414,7 @@ def _to_i3d_jax_tree(state: dict) -> dict:
             node = node.setdefault(part, {})
         node[path[-1]] = value
 
-    for torch_name, scope in i3d_module._i3d_jax_name_map().items():
+    for torch_name, scope in i3d_jax_module._i3d_jax_name_map().items():
         parts = scope.split("/")
         kernel = state[f"{torch_name}.conv3d.weight"].numpy().transpose(2, 3, 4, 1, 0)
         put(params, parts + ["Conv_0", "kernel"], kernel)

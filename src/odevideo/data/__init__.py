@@ -7,8 +7,11 @@
 * :mod:`~odevideo.data.bouncing_balls` -- :class:`BouncingBalls` (the default dataset)
 * :mod:`~odevideo.data.clip_cache` -- :func:`cached_clips`: synthetic splits generated once, cached as ``.npy``
 * :mod:`~odevideo.data.video_io` -- :func:`read_video`, :func:`write_video`, :func:`make_grid`, :func:`save_image`
+  (readers per format, writers, images, format tables)
 * :mod:`~odevideo.data.transforms` -- crops, resizes, flip/rotation augmentation, temporal windows on ``(T, C, H, W)``
+* :mod:`~odevideo.data.clip_files` -- :class:`VideoClip`, :func:`list_video_clips`: which files of a folder are clips
 * :mod:`~odevideo.data.video_folder` -- :class:`VideoFolderDataset` (any folder of videos / frame folders / ``.npy``)
+* :mod:`~odevideo.data.paper_dataset` -- :class:`PaperVideoDataset`, the base of the papers' named datasets
 * real-video datasets: :class:`KTHAction`, :class:`MovingGif`, :class:`PennAction`, :class:`CAM5Hurricane`
   (raw physical values, *not* in ``[0, 1]``), :class:`UCF101`
 """
@@ -49,7 +52,9 @@ from odevideo.data.transforms import (
     temporal_window,
     window_start,
 )
-from odevideo.data.video_folder import CLIP_EXTENSIONS, VideoClip, VideoFolderDataset, list_video_clips
+from odevideo.data.clip_files import CLIP_EXTENSIONS, VideoClip, list_video_clips
+from odevideo.data.video_folder import VideoFolderDataset
+from odevideo.data.paper_dataset import PaperVideoDataset
 from odevideo.data.kth import KTH_ACTIONS, KTH_TEST_PERSONS, KTH_TRAIN_PERSONS, KTH_URL, KTHAction, parse_kth_name
 from odevideo.data.moving_gif import MGIF_URL, MovingGif
 from odevideo.data.penn_action import PENN_ACTIONS, PENN_URL, PennAction
@@ -107,6 +112,7 @@ __all__ = [
     "VideoClip",
     "VideoFolderDataset",
     "list_video_clips",
+    "PaperVideoDataset",
     "KTHAction",
     "KTH_ACTIONS",
     "KTH_TRAIN_PERSONS",

@@ -12,6 +12,7 @@ that names the problem and the fix.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any, Mapping, Sequence
 
@@ -48,8 +49,8 @@ def regular_times(
     Returns:
         ``(B, T)`` tensor of strictly increasing times.
     """
-    batch_size = _positive_int(batch_size, "batch_size")
-    num_frames = _positive_int(num_frames, "num_frames")
+    batch_size = positive_int(batch_size, "batch_size")
+    num_frames = positive_int(num_frames, "num_frames")
     frame_dt = float(frame_dt)
     if not np.isfinite(frame_dt) or frame_dt <= 0:
         raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}; pass e.g. frame_dt=0.1")
@@ -354,10 +355,31 @@ def _as_frames(value: Any, k: int) -> torch.Tensor:
     return frames
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
+def positive_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 1 (numpy integers accepted, bools refused); :class:`InputError` otherwise."""
+    return _int_at_least(value, name, 1, "a positive integer")
+
+
+def non_negative_int(value: Any, name: str) -> int:
+    """``value`` as an int >= 0 (seeds, epochs); :class:`InputError` otherwise."""
+    return _int_at_least(value, name, 0, "a non-negative integer")
+
+
+def _int_at_least(value: Any, name: str, low: int, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < low:
+        raise InputError(f"{name} must be {what}, got {value!r}")
     return int(value)
+
+
+def positive_float(value: Any, name: str) -> float:
+    """``value`` as a finite float > 0 (time steps); :class:`InputError` otherwise."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        out = math.nan
+    if not math.isfinite(out) or out <= 0:
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}")
+    return out
 
 
 def check_clip_index(index, num_clips: int, dataset_name: str) -> int:

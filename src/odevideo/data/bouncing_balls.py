@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
 from odevideo.errors import InputError
 
 __all__ = ["BouncingBalls", "simulate_bouncing_balls", "render_balls"]
@@ -171,9 +171,9 @@ class BouncingBalls(torch.utils.data.Dataset):
         substeps: int = 10,
     ) -> None:
         super().__init__()
-        self.num_clips = _pos_int(num_clips, "num_clips")
-        self.num_frames = _pos_int(num_frames, "num_frames")
-        self.size = _pos_int(size, "size")
+        self.num_clips = positive_int(num_clips, "num_clips")
+        self.num_frames = positive_int(num_frames, "num_frames")
+        self.size = positive_int(size, "size")
         if isinstance(num_balls, bool) or not isinstance(num_balls, (int, np.integer)) or num_balls < 0:
             raise InputError(f"num_balls must be a non-negative integer, got {num_balls!r}")
         self.num_balls = int(num_balls)
@@ -183,13 +183,9 @@ class BouncingBalls(torch.utils.data.Dataset):
         self.speed = 0.05 * self.size if speed is None else float(speed)
         if not math.isfinite(self.speed) or self.speed < 0:
             raise InputError(f"speed must be a finite number >= 0 (pixels per frame), got {speed!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
-        self.frame_dt = float(frame_dt)
-        if not math.isfinite(self.frame_dt) or self.frame_dt <= 0:
-            raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}")
-        self.substeps = _pos_int(substeps, "substeps")
+        self.seed = non_negative_int(seed, "seed")
+        self.frame_dt = positive_float(frame_dt, "frame_dt")
+        self.substeps = positive_int(substeps, "substeps")
         # Fail early (not in a DataLoader worker) if the balls cannot be placed.
         if self.num_balls:
             self.initial_state(0)
@@ -254,8 +250,3 @@ class BouncingBalls(torch.utils.data.Dataset):
             f"substeps={self.substeps})"
         )
 
-
-def _pos_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

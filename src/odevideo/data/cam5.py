@@ -44,9 +44,7 @@ item ``i`` comes from a generator seeded with ``(seed, epoch, i)``.
 
 from __future__ import annotations
 
-import math
 import os
-import warnings
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -54,9 +52,11 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, non_negative_int, positive_float, positive_int
+from odevideo.data.paper_dataset import check_split, locate_root
 from odevideo.data.transforms import irregular_indices, make_generator, window_start
-from odevideo.data.video_folder import natural_key
+from odevideo.data.video_folder import leave_out_short
+from odevideo.data.video_io import natural_key
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["CAM5Hurricane", "CAM5_CHANNELS", "CAM5_HOURS_PER_FRAME"]
@@ -120,12 +120,10 @@ class CAM5Hurricane(torch.utils.data.Dataset):
         frame_dt: float = DEFAULT_FRAME_DT,
     ) -> None:
         super().__init__()
-        if split not in ("train", "test"):
-            raise InputError(f"unknown CAM5 split {split!r}; use 'train' or 'test'")
-        self.split = split
-        self.num_input = _pos_int(num_input, "num_input")
-        self.input_span = _pos_int(input_span, "input_span")
-        self.num_target = _pos_int(num_target, "num_target")
+        self.split = check_split(split, "CAM5")
+        self.num_input = positive_int(num_input, "num_input")
+        self.input_span = positive_int(input_span, "input_span")
+        self.num_target = positive_int(num_target, "num_target")
         if self.num_input > self.input_span:
             raise InputError(f"num_input={num_input} inputs do not fit in input_span={input_span} frames")
         self.irregular = bool(irregular)
@@ -133,9 +131,7 @@ class CAM5Hurricane(torch.utils.data.Dataset):
         if window not in ("random", "first", "center"):
             raise InputError(f"window must be 'random', 'first' or 'center', got {window!r}")
         self.window = window
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed, self.epoch = int(seed), 0
+        self.seed, self.epoch = non_negative_int(seed, "seed"), 0
         self.channels = tuple(int(c) for c in channels)
         if not self.channels or any(c < 0 for c in self.channels):
             raise InputError(f"channels must be non-negative channel indices, got {channels!r}")
@@ -152,17 +148,10 @@ class CAM5Hurricane(torch.utils.data.Dataset):
         self.return_dict = bool(return_dict)
         if short_clips not in ("skip", "error"):
             raise InputError(f"short_clips must be 'skip' or 'error', got {short_clips!r}")
-        self.frame_dt = float(frame_dt)
-        if not math.isfinite(self.frame_dt) or self.frame_dt <= 0:
-            raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}")
+        self.frame_dt = positive_float(frame_dt, "frame_dt")
 
-        root = Path(root)
-        if not root.is_dir():
-            raise DatasetError(f"{root}: CAM5 hurricane folder not found; {_HELP}")
-        if not (root / split).is_dir() and (root / "Hurricane" / split).is_dir():
-            root = root / "Hurricane"
-        self.root = root
-        split_dir = root / split
+        self.root = locate_root(root, "CAM5 hurricane", _HELP, "Hurricane", lambda r: (r / split).is_dir())
+        split_dir = self.root / split
         if not split_dir.is_dir():
             raise DatasetError(f"{split_dir}: the {split!r} folder is missing; {_HELP}")
         files = sorted(
@@ -172,26 +161,18 @@ class CAM5Hurricane(torch.utils.data.Dataset):
         if not files:
             raise DatasetError(f"{split_dir}: no .npy files in the {split!r} folder; {_HELP}")
         self._shapes: dict[Path, tuple[int, ...]] = {}
-        self.skipped: list[tuple[Path, int]] = []
-        kept = []
-        for f in files:
-            n = self._shape(f)[0]
-            if n < self.window_length:
-                if short_clips == "error":
+        if short_clips == "error":
+            for f in files:
+                n = self._shape(f)[0]
+                if n < self.window_length:
                     raise DatasetError(
                         f"{f}: {n} frames, fewer than the {self.window_length}-frame window "
                         f"(input_span={self.input_span} + num_target={self.num_target}); use short_clips='skip' "
                         f"or a shorter window"
                     )
-                self.skipped.append((f, n))
-            else:
-                kept.append(f)
-        if self.skipped:
-            warnings.warn(
-                f"CAM5Hurricane: left out {len(self.skipped)} of {len(files)} {split} videos shorter than the "
-                f"{self.window_length}-frame window; see dataset.skipped",
-                stacklevel=2,
-            )
+        kept, self.skipped = leave_out_short(
+            files, lambda f: self._shape(f)[0], self.window_length, "CAM5Hurricane", f"{split} videos", stacklevel=2
+        )
         if not kept:
             raise DatasetError(f"{split_dir}: every video is shorter than the {self.window_length}-frame window")
         self.files = kept
@@ -212,9 +193,7 @@ class CAM5Hurricane(torch.utils.data.Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random stream of pass ``epoch`` (new windows and input times per epoch)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise InputError(f"epoch must be a non-negative integer, got {epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch = non_negative_int(epoch, "epoch")
 
     # ------------------------------------------------------------------ statistics
     def channel_stats(self) -> dict[str, torch.Tensor]:
@@ -371,8 +350,3 @@ def _check_stats(stats: Mapping[str, Any], c: int) -> dict[str, torch.Tensor]:
         out[key] = v
     return out
 
-
-def _pos_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

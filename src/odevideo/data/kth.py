@@ -48,8 +48,9 @@ import warnings
 from pathlib import Path
 from typing import Any, Sequence
 
-from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key, split_defaults
+from odevideo.data.clip_files import VideoClip, list_video_clips
+from odevideo.data.paper_dataset import PaperVideoDataset
+from odevideo.data.video_io import natural_key
 from odevideo.errors import DatasetError, InputError
 
 __all__ = [
@@ -128,158 +129,130 @@ def parse_kth_sequences(path: str | os.PathLike[str]) -> dict[str, list[tuple[in
     return out
 
 
-class KTHAction(VideoFolderDataset):
+class KTHAction(PaperVideoDataset):
     """KTH Action clips with the Vid-ODE person split and preprocessing (see the module docstring).
 
     Args:
         root: folder holding the KTH videos in one of the accepted layouts.
         split: ``"train"`` (persons 1-16) or ``"test"`` (persons 17-25).
-        num_frames: frames per item (Vid-ODE: 10 = 5 observed + 5 predicted; 20 for irregular sampling).
-        size: output side (128 as in the paper); an int or ``(h, w)``.
+        *args: ``num_frames`` (10) and ``size`` (128, as the paper), as in
+            :class:`~odevideo.data.paper_dataset.PaperVideoDataset`.
         crop: centred crop before resizing (120 as the authors; ``None`` to skip, ``"center"`` = square).
-        channels: 3 (gray repeated, the authors' model input) or 1.
-        window: ``None`` = ``"random"`` for train, ``"first"`` for test.
-        augment: ``None`` = flip + rotation for train only (the paper), else as given.
         persons: explicit person ids to use instead of the split's (not for the npy train/test layout).
         actions: restrict to these actions (names from :data:`KTH_ACTIONS`).
         sequences_file: the official ``00sequences.txt`` to cut videos into annotated sub-sequences.
-        return_label: items are ``{"frames", "label"}`` with the action index.
-        **kwargs: passed on to :class:`~odevideo.data.VideoFolderDataset` (``seed``, ``frame_stride``,
-            ``short_clips``, ``antialias``, ``npy_layout``, ``transform``, ``frame_dt`` ...).
+        **kwargs: passed on to :class:`~odevideo.data.paper_dataset.PaperVideoDataset` (``channels``: 3,
+            gray repeated as the authors' model input, or 1; ``window``, ``augment``, ``return_label``
+            with the action index, ``seed``, ``frame_stride``, ``short_clips``, ``npy_layout``, ``frame_dt`` ...).
 
     Attributes:
         layout: ``"kth"`` (files named by person) or ``"npy-split"`` (authors' train/test folders).
-        persons: the person ids in use (``None`` for the npy layout).
+        persons: the person ids in use (``None`` for the npy layout). ``actions``: as given (``None`` = all).
         keys: ``(person, action, scenario)`` of every clip (``None`` entries where names do not parse).
     """
+
+    title = "KTH Action"
+    download_help = _DOWNLOAD_HELP
+    split_choices = "'train' (persons 1-16) or 'test' (persons 17-25)"
+    labels_help = (
+        "the action is read from file names like personXX_action_dY, and the authors' train/test npy files "
+        "carry no labels -- use return_label=False"
+    )
 
     def __init__(
         self,
         root: str | os.PathLike[str],
         split: str = "train",
-        num_frames: int = 10,
-        size: int | Sequence[int] | None = 128,
-        *,
+        *args: Any,
         crop: str | int | Sequence[int] | None = 120,
-        channels: int | None = 3,
-        window: str | None = None,
-        augment: bool | None = None,
         persons: Sequence[int] | None = None,
         actions: Sequence[str] | None = None,
         sequences_file: str | os.PathLike[str] | None = None,
-        return_label: bool = False,
-        frame_dt: float = DEFAULT_FRAME_DT,
         **kwargs: Any,
     ) -> None:
-        if split not in ("train", "test"):
-            raise InputError(f"unknown KTH split {split!r}; use 'train' (persons 1-16) or 'test' (persons 17-25)")
-        self.split = split
-        root = Path(root)
-        if not root.is_dir():
-            raise DatasetError(f"{root}: KTH Action folder not found; {_DOWNLOAD_HELP}")
         if actions is not None:
             bad = [a for a in actions if a not in KTH_ACTIONS]
             if bad:
                 raise InputError(f"unknown KTH actions {bad}; choose from {', '.join(KTH_ACTIONS)}")
-        wanted_actions = set(actions) if actions is not None else set(KTH_ACTIONS)
+        self.actions = None if actions is None else tuple(actions)
         if persons is not None:
             persons = tuple(sorted({int(p) for p in persons}))
             if not persons or any(p < 1 for p in persons):
                 raise InputError(f"persons must be a non-empty list of positive person ids, got {persons!r}")
-        sequences = parse_kth_sequences(sequences_file) if sequences_file is not None else None
+        self.persons = persons
+        self._sequences_file = sequences_file
+        super().__init__(root, split, *args, crop=crop, **kwargs)
 
-        split_dir = root / split
+    @property
+    def keys(self) -> list[tuple[int, str, int] | None]:
+        return [c.key for c in self.clips]
+
+    def find_clips(self, root: Path, split: str) -> tuple[list[VideoClip], Sequence[str]]:
+        wanted = set(KTH_ACTIONS if self.actions is None else self.actions)
         if (root / "train").is_dir() and (root / "test").is_dir():
             self.layout = "npy-split"
-            if persons is not None:
+            if self.persons is not None:
                 raise InputError(
                     f"{root} uses the train/test folder layout, whose split is fixed; persons= needs the original "
                     f"person-named files"
                 )
-            paths = list_video_clips(split_dir, recursive=True)
-            if not paths:
-                raise DatasetError(f"{split_dir}: no clips (.npy/.avi/frame folders) in the {split} folder; {_DOWNLOAD_HELP}")
-            self.persons = None
-            parsed = [parse_kth_name(p.name) for p in paths]
-            if actions is not None:
-                keep = [k is not None and k[1] in wanted_actions for k in parsed]
-                paths = [p for p, ok in zip(paths, keep) if ok]
-                parsed = [k for k, ok in zip(parsed, keep) if ok]
+            named = [(p, parse_kth_name(p.name)) for p in self.split_folder_clips(root, split)]
+            if self.actions is not None:
+                named = [(p, k) for p, k in named if k is not None and k[1] in wanted]
         else:
             self.layout = "kth"
-            self.persons = persons if persons is not None else (KTH_TRAIN_PERSONS if split == "train" else KTH_TEST_PERSONS)
-            all_paths = list_video_clips(root, recursive=True)
-            by_key: dict[tuple[int, str, int], Path] = {}
-            for p in all_paths:
-                key = parse_kth_name(p.name)
-                if key is None:
-                    continue
-                if key in by_key:
-                    raise DatasetError(
-                        f"KTH clip person{key[0]:02d}_{key[1]}_d{key[2]} is present twice: {by_key[key]} and {p}; "
-                        f"keep one copy (e.g. the .avi or the extracted frames) under {root}"
-                    )
-                by_key[key] = p
-            if not by_key:
-                raise DatasetError(
-                    f"{root}: no KTH clips found (files or frame folders named like person01_walking_d1_uncomp.avi); "
-                    f"{_DOWNLOAD_HELP}"
-                )
-            chosen = sorted(
-                (k for k in by_key if k[0] in self.persons and k[1] in wanted_actions),
-                key=lambda k: natural_key(by_key[k].name),
-            )
-            if not chosen:
-                raise DatasetError(
-                    f"{root}: none of the {len(by_key)} KTH clips found belongs to persons {list(self.persons)} "
-                    f"(split {split!r}) with actions {sorted(wanted_actions)}; the download is incomplete -- {_DOWNLOAD_HELP}"
-                )
-            paths = [by_key[k] for k in chosen]
-            parsed = list(chosen)
+            if self.persons is None:
+                self.persons = KTH_TRAIN_PERSONS if split == "train" else KTH_TEST_PERSONS
+            named = self._person_clips(root, split, wanted)
+        return self._cut_sequences(named), KTH_ACTIONS
 
+    def _person_clips(self, root: Path, split: str, wanted: set[str]) -> list[tuple[Path, tuple[int, str, int]]]:
+        by_key: dict[tuple[int, str, int], Path] = {}
+        for p in list_video_clips(root, recursive=True):
+            key = parse_kth_name(p.name)
+            if key is None:
+                continue
+            if key in by_key:
+                raise DatasetError(
+                    f"KTH clip person{key[0]:02d}_{key[1]}_d{key[2]} is present twice: {by_key[key]} and {p}; "
+                    f"keep one copy (e.g. the .avi or the extracted frames) under {root}"
+                )
+            by_key[key] = p
+        if not by_key:
+            raise DatasetError(
+                f"{root}: no KTH clips found (files or frame folders named like person01_walking_d1_uncomp.avi); "
+                f"{_DOWNLOAD_HELP}"
+            )
+        chosen = sorted(
+            (k for k in by_key if k[0] in self.persons and k[1] in wanted),
+            key=lambda k: natural_key(by_key[k].name),
+        )
+        if not chosen:
+            raise DatasetError(
+                f"{root}: none of the {len(by_key)} KTH clips found belongs to persons {list(self.persons)} "
+                f"(split {split!r}) with actions {sorted(wanted)}; the download is incomplete -- {_DOWNLOAD_HELP}"
+            )
+        return [(by_key[k], k) for k in chosen]
+
+    def _cut_sequences(self, named: list[tuple[Path, tuple[int, str, int] | None]]) -> list[VideoClip]:
+        """One clip per video, or per annotated sub-sequence with ``sequences_file``."""
+        sequences = parse_kth_sequences(self._sequences_file) if self._sequences_file is not None else None
         clips: list[VideoClip] = []
-        keys: list[tuple[int, str, int] | None] = []
         unsequenced = 0
-        for p, key in zip(paths, parsed):
+        for p, key in named:
             label = KTH_ACTIONS.index(key[1]) if key is not None else None
             name = f"person{key[0]:02d}_{key[1]}_d{key[2]}" if key is not None else None
             if sequences is not None and name is not None and name in sequences:
-                for a, b in sequences[name]:
-                    clips.append(VideoClip(p, label=label, start=a, stop=b))
-                    keys.append(key)
+                clips.extend(VideoClip(p, label=label, start=a, stop=b, key=key) for a, b in sequences[name])
             else:
                 unsequenced += sequences is not None
-                clips.append(VideoClip(p, label=label))
-                keys.append(key)
+                clips.append(VideoClip(p, label=label, key=key))
         if unsequenced:
             warnings.warn(
-                f"KTHAction: {unsequenced} videos have no entry in {sequences_file}; they are used whole", stacklevel=2
+                f"KTHAction: {unsequenced} videos have no entry in {self._sequences_file}; they are used whole",
+                stacklevel=5,
             )
-        if return_label and any(k is None for k in keys):
-            bad = next(c.path for c, k in zip(clips, keys) if k is None)
-            raise InputError(
-                f"return_label=True needs the action in every file name (personXX_action_dY...), but {bad} has none; "
-                f"the authors' train/test npy files carry no labels -- use return_label=False"
-            )
-        self.keys = keys
-        window, augment = split_defaults(split, window, augment)
-        super().__init__(
-            root,
-            num_frames,
-            size,
-            window=window,
-            crop=crop,
-            channels=channels,
-            augment=augment,
-            return_label=return_label,
-            frame_dt=frame_dt,
-            clips=clips,
-            class_names=KTH_ACTIONS,
-            **kwargs,
-        )
-        if self.short_clips == "skip" and self.skipped:
-            kept = set(self.clips)
-            self.keys = [k for c, k in zip(clips, keys) if c in kept]
+        return clips
 
-    def __repr__(self) -> str:
-        return f"KTHAction(split={self.split!r}, layout={self.layout!r}, " + super().__repr__().split("(", 1)[1]
+    def describe(self) -> str:
+        return f"layout={self.layout!r}"

@@ -27,11 +27,10 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, split_defaults
-from odevideo.errors import DatasetError, InputError
+from odevideo.data.clip_files import VideoClip
+from odevideo.data.paper_dataset import PaperVideoDataset
 
 __all__ = ["MovingGif", "MGIF_URL", "MGIF_PROJECT_URL"]
 
@@ -45,63 +44,21 @@ _HELP = (
 )
 
 
-class MovingGif(VideoFolderDataset):
+class MovingGif(PaperVideoDataset):
     """Moving GIF clips resized to ``size`` (see the module docstring).
 
-    Args:
-        root: folder with ``train/`` and ``test/`` sub-folders (or the parent of ``moving-gif/``).
-        split: ``"train"`` or ``"test"``.
-        num_frames: frames per item (Vid-ODE: 10; 20 for irregular sampling).
-        size: output side (128).
-        window: ``None`` = ``"random"`` for train, ``"first"`` for test.
-        augment: ``None`` = flip + rotation for train only.
-        short_clips: ``"skip"`` (default, as the authors), ``"pad"`` or ``"error"``.
-        **kwargs: passed on to :class:`~odevideo.data.VideoFolderDataset`.
+    Arguments are those of :class:`~odevideo.data.paper_dataset.PaperVideoDataset` (``root``: a folder
+    with ``train/`` and ``test/`` sub-folders or the parent of ``moving-gif/``), except the default
+    ``short_clips="skip"`` (as the authors; ``"pad"`` or ``"error"`` otherwise).
     """
 
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        split: str = "train",
-        num_frames: int = 10,
-        size: int | Sequence[int] | None = 128,
-        *,
-        crop: str | int | Sequence[int] | None = "center",
-        channels: int | None = 3,
-        window: str | None = None,
-        augment: bool | None = None,
-        short_clips: str = "skip",
-        frame_dt: float = DEFAULT_FRAME_DT,
-        **kwargs: Any,
-    ) -> None:
-        if split not in ("train", "test"):
-            raise InputError(f"unknown Moving GIF split {split!r}; use 'train' or 'test'")
-        self.split = split
-        root = Path(root)
-        if not root.is_dir():
-            raise DatasetError(f"{root}: Moving GIF folder not found; {_HELP}")
-        if not (root / split).is_dir() and (root / "moving-gif" / split).is_dir():
-            root = root / "moving-gif"
-        split_dir = root / split
-        if not split_dir.is_dir():
-            raise DatasetError(f"{split_dir}: the {split!r} folder is missing; {_HELP}")
-        paths = list_video_clips(split_dir, recursive=True)
-        if not paths:
-            raise DatasetError(f"{split_dir}: no clips (.gif/.npy/videos/frame folders) in the {split!r} folder; {_HELP}")
-        window, augment = split_defaults(split, window, augment)
-        super().__init__(
-            root,
-            num_frames,
-            size,
-            window=window,
-            crop=crop,
-            channels=channels,
-            augment=augment,
-            short_clips=short_clips,
-            frame_dt=frame_dt,
-            clips=[VideoClip(p) for p in paths],
-            **kwargs,
-        )
+    title = "Moving GIF"
+    download_help = _HELP
+    nested_folder = "moving-gif"
 
-    def __repr__(self) -> str:
-        return f"MovingGif(split={self.split!r}, " + super().__repr__().split("(", 1)[1]
+    def __init__(self, root: str | os.PathLike[str], split: str = "train", *args: Any, short_clips: str = "skip",
+                 **kwargs: Any) -> None:
+        super().__init__(root, split, *args, short_clips=short_clips, **kwargs)
+
+    def find_clips(self, root: Path, split: str) -> tuple[list[VideoClip], None]:
+        return [VideoClip(p) for p in self.split_folder_clips(root, split)], None

@@ -32,7 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
 from odevideo.data.mnist import _load_mnist_arrays
 from odevideo.errors import DatasetError, InputError
 
@@ -89,16 +89,12 @@ class MovingMNIST(torch.utils.data.Dataset):
         if split not in _SPLIT_CODES:
             raise InputError(f"unknown Moving MNIST split {split!r}; use 'train', 'val' or 'test'")
         self.split = split
-        self.num_digits = _pos_int(num_digits, "num_digits")
-        self.num_frames = _pos_int(num_frames, "num_frames")
-        self.size = _pos_int(size, "size")
-        self.num_clips = _DEFAULT_NUM_CLIPS[split] if num_clips is None else _pos_int(num_clips, "num_clips")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
-        self.frame_dt = float(frame_dt)
-        if not math.isfinite(self.frame_dt) or self.frame_dt <= 0:
-            raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}")
+        self.num_digits = positive_int(num_digits, "num_digits")
+        self.num_frames = positive_int(num_frames, "num_frames")
+        self.size = positive_int(size, "size")
+        self.num_clips = _DEFAULT_NUM_CLIPS[split] if num_clips is None else positive_int(num_clips, "num_clips")
+        self.seed = non_negative_int(seed, "seed")
+        self.frame_dt = positive_float(frame_dt, "frame_dt")
         self.step_length = float(step_length)
         if not math.isfinite(self.step_length) or self.step_length < 0:
             raise InputError(f"step_length must be a finite number >= 0, got {step_length!r}")
@@ -135,7 +131,7 @@ class MovingMNIST(torch.utils.data.Dataset):
         native = self._pool.shape[1:]
         if digit_size is None:
             digit_size = 28 if self.size >= 56 else max(1, int(round(28 * self.size / 64)))
-        self.digit_size = _pos_int(digit_size, "digit_size")
+        self.digit_size = positive_int(digit_size, "digit_size")
         if self.digit_size > self.size:
             raise InputError(
                 f"digit_size={self.digit_size} does not fit on a {self.size} px canvas; use size >= {self.digit_size} "
@@ -261,7 +257,7 @@ def load_moving_mnist_npy(
     if layout not in ("TNHW", "NTHW"):
         raise InputError(f"layout must be 'TNHW' or 'NTHW', got {layout!r}")
     if max_clips is not None:
-        max_clips = _pos_int(max_clips, "max_clips")
+        max_clips = positive_int(max_clips, "max_clips")
     if not path.is_file():
         raise DatasetError(
             f"{path}: Moving MNIST file not found; download mnist_test_seq.npy and pass its path"
@@ -303,8 +299,3 @@ def load_moving_mnist_npy(
         raise DatasetError(f"{path}: unsupported dtype {arr.dtype}; expected uint8 or float in [0, 1]")
     return out.unsqueeze(2)
 
-
-def _pos_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)

@@ -29,9 +29,10 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from odevideo.data.batch import DEFAULT_FRAME_DT
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset, list_video_clips, natural_key, split_defaults
-from odevideo.errors import DatasetError, InputError
+from odevideo.data.clip_files import VideoClip
+from odevideo.data.paper_dataset import PaperVideoDataset
+from odevideo.data.video_io import natural_key
+from odevideo.errors import DatasetError
 
 __all__ = ["PennAction", "PENN_ACTIONS", "PENN_URL", "read_penn_label"]
 
@@ -86,105 +87,65 @@ def read_penn_label(path: str | os.PathLike[str]) -> dict[str, Any]:
     return {"action": action, "train": train == 1, "nframes": nframes}
 
 
-class PennAction(VideoFolderDataset):
+class PennAction(PaperVideoDataset):
     """Penn Action clips with the official split and the Vid-ODE preprocessing (see the module docstring).
 
-    Args:
-        root: the ``Penn_Action`` folder (or its parent), or a folder with ``train/`` and ``test/``.
-        split: ``"train"`` or ``"test"``.
-        num_frames: frames per item (Vid-ODE: 10; 20 for irregular sampling).
-        size: output side (128).
-        window: ``None`` = ``"random"`` for train, ``"first"`` for test.
-        augment: ``None`` = flip + rotation for train only.
-        return_label: items are ``{"frames", "label"}`` (official layout only).
-        **kwargs: passed on to :class:`~odevideo.data.VideoFolderDataset`.
+    Arguments are those of :class:`~odevideo.data.paper_dataset.PaperVideoDataset` (``root``: the
+    ``Penn_Action`` folder or its parent, or a folder with ``train/`` and ``test/``; ``return_label``:
+    the action index, official layout only).
 
     Attributes:
         layout: ``"official"`` or ``"npy-split"``. ``video_ids``: the 4-digit video id of every clip
-        (official layout).
+        (official layout; ``None`` otherwise).
     """
 
-    def __init__(
-        self,
-        root: str | os.PathLike[str],
-        split: str = "train",
-        num_frames: int = 10,
-        size: int | Sequence[int] | None = 128,
-        *,
-        crop: str | int | Sequence[int] | None = "center",
-        channels: int | None = 3,
-        window: str | None = None,
-        augment: bool | None = None,
-        return_label: bool = False,
-        frame_dt: float = DEFAULT_FRAME_DT,
-        **kwargs: Any,
-    ) -> None:
-        if split not in ("train", "test"):
-            raise InputError(f"unknown Penn Action split {split!r}; use 'train' or 'test'")
-        self.split = split
-        root = Path(root)
-        if not root.is_dir():
-            raise DatasetError(f"{root}: Penn Action folder not found; {_HELP}")
-        if not (root / "frames").is_dir() and (root / "Penn_Action" / "frames").is_dir():
-            root = root / "Penn_Action"
-        clips: list[VideoClip] = []
-        self.video_ids: list[str] | None = None
+    title = "Penn Action"
+    download_help = _HELP
+    nested_folder = "Penn_Action"
+    labels_help = "the train/test npy layout carries no action labels; use the official layout (frames/ + labels/)"
+
+    @property
+    def video_ids(self) -> list[str] | None:
+        return [c.key for c in self.clips] if self.layout == "official" else None
+
+    def holds_data(self, root: Path) -> bool:
+        return (root / "frames").is_dir()
+
+    def find_clips(self, root: Path, split: str) -> tuple[list[VideoClip], Sequence[str] | None]:
         if (root / "frames").is_dir():
             self.layout = "official"
-            labels_dir = root / "labels"
-            if not labels_dir.is_dir():
-                raise DatasetError(
-                    f"{labels_dir}: the labels folder is missing; it holds the train/test split and the actions -- {_HELP}"
-                )
-            videos = sorted((p for p in (root / "frames").iterdir() if p.is_dir() and not p.name.startswith(".")),
-                            key=lambda p: natural_key(p.name))
-            if not videos:
-                raise DatasetError(f"{root / 'frames'}: no video folders; {_HELP}")
-            missing = [v.name for v in videos if not (labels_dir / f"{v.name}.mat").is_file()]
-            if missing:
-                raise DatasetError(
-                    f"{labels_dir}: no label file for {len(missing)} video folders (e.g. {missing[0]}.mat); "
-                    f"the extraction is incomplete -- {_HELP}"
-                )
-            ids = []
-            for v in videos:
-                info = read_penn_label(labels_dir / f"{v.name}.mat")
-                if info["train"] == (split == "train"):
-                    clips.append(VideoClip(v, label=PENN_ACTIONS.index(info["action"])))
-                    ids.append(v.name)
-            if not clips:
-                raise DatasetError(f"{root}: no {split} videos according to the label files; {_HELP}")
-            self.video_ids = ids
-            class_names: Sequence[str] | None = PENN_ACTIONS
-        elif (root / "train").is_dir() and (root / "test").is_dir():
+            return self._official_clips(root, split), PENN_ACTIONS
+        if (root / "train").is_dir() and (root / "test").is_dir():
             self.layout = "npy-split"
-            if return_label:
-                raise InputError(f"{root}: the train/test npy layout carries no action labels; use the official layout")
-            paths = list_video_clips(root / split, recursive=True)
-            if not paths:
-                raise DatasetError(f"{root / split}: no clips in the {split!r} folder; {_HELP}")
-            clips = [VideoClip(p) for p in paths]
-            class_names = None
-        else:
-            raise DatasetError(f"{root}: neither frames/ + labels/ (official Penn Action) nor train/ + test/ found; {_HELP}")
-        window, augment = split_defaults(split, window, augment)
-        super().__init__(
-            root,
-            num_frames,
-            size,
-            window=window,
-            crop=crop,
-            channels=channels,
-            augment=augment,
-            return_label=return_label,
-            frame_dt=frame_dt,
-            clips=clips,
-            class_names=class_names,
-            **kwargs,
-        )
-        if self.video_ids is not None and self.skipped:
-            kept = set(self.clips)
-            self.video_ids = [i for c, i in zip(clips, self.video_ids) if c in kept]
+            return [VideoClip(p) for p in self.split_folder_clips(root, split)], None
+        raise DatasetError(f"{root}: neither frames/ + labels/ (official Penn Action) nor train/ + test/ found; {_HELP}")
 
-    def __repr__(self) -> str:
-        return f"PennAction(split={self.split!r}, layout={self.layout!r}, " + super().__repr__().split("(", 1)[1]
+    def _official_clips(self, root: Path, split: str) -> list[VideoClip]:
+        labels_dir = root / "labels"
+        if not labels_dir.is_dir():
+            raise DatasetError(
+                f"{labels_dir}: the labels folder is missing; it holds the train/test split and the actions -- {_HELP}"
+            )
+        videos = sorted(
+            (p for p in (root / "frames").iterdir() if p.is_dir() and not p.name.startswith(".")),
+            key=lambda p: natural_key(p.name),
+        )
+        if not videos:
+            raise DatasetError(f"{root / 'frames'}: no video folders; {_HELP}")
+        missing = [v.name for v in videos if not (labels_dir / f"{v.name}.mat").is_file()]
+        if missing:
+            raise DatasetError(
+                f"{labels_dir}: no label file for {len(missing)} video folders (e.g. {missing[0]}.mat); "
+                f"the extraction is incomplete -- {_HELP}"
+            )
+        clips = []
+        for v in videos:
+            info = read_penn_label(labels_dir / f"{v.name}.mat")
+            if info["train"] == (split == "train"):
+                clips.append(VideoClip(v, label=PENN_ACTIONS.index(info["action"]), key=v.name))
+        if not clips:
+            raise DatasetError(f"{root}: no {split} videos according to the label files; {_HELP}")
+        return clips
+
+    def describe(self) -> str:
+        return f"layout={self.layout!r}"

@@ -37,10 +37,10 @@ from typing import Any
 
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT
+from odevideo.data.clip_files import VideoClip
+from odevideo.data.paper_dataset import PaperVideoDataset
 from odevideo.data.transforms import crop as crop_box
 from odevideo.data.transforms import resize
-from odevideo.data.video_folder import VideoClip, VideoFolderDataset
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["UCF101", "UCF101_VIDEOS_URL", "UCF101_SPLITS_URL", "read_ucf101_class_index", "read_ucf101_split"]
@@ -102,7 +102,7 @@ def read_ucf101_split(path: str | os.PathLike[str]) -> list[tuple[str, int | Non
     return out
 
 
-class UCF101(VideoFolderDataset):
+class UCF101(PaperVideoDataset):
     """UCF101 clips of one official split with TGAN's preprocessing (see the module docstring).
 
     Args:
@@ -112,15 +112,17 @@ class UCF101(VideoFolderDataset):
         num_frames: frames per item (16 for TGAN).
         size: output side (64 for TGAN); see the module docstring for other sizes.
         splits_dir: folder with ``classInd.txt`` and the list files (default: searched under ``root``).
-        window: ``None`` = ``"random"`` for train, ``"first"`` for test.
-        resize_mode: ``"bilinear"`` (default) or ``"nearest-exact"`` (TGAN's Pillow NEAREST) ...
-        return_label: items are ``{"frames", "label"}`` with the 0-based class index.
-        **kwargs: passed on to :class:`~odevideo.data.VideoFolderDataset` (``seed``, ``frame_stride``,
-            ``augment``, ``short_clips``, ``antialias``, ``transform`` ...).
+        augment: flip + rotation (off by default: TGAN does not augment).
+        **kwargs: passed on to :class:`~odevideo.data.paper_dataset.PaperVideoDataset` (``window``,
+            ``resize_mode``: ``"bilinear"`` (default) or ``"nearest-exact"`` (TGAN's Pillow NEAREST),
+            ``return_label`` with the 0-based class index, ``channels``, ``seed``, ``frame_stride`` ...).
 
     Attributes:
         class_names: the 101 class names (index = label). ``relative_paths``: list entries of the clips.
     """
+
+    title = "UCF101"
+    download_help = _HELP
 
     def __init__(
         self,
@@ -131,34 +133,33 @@ class UCF101(VideoFolderDataset):
         size: int = 64,
         *,
         splits_dir: str | os.PathLike[str] | None = None,
-        channels: int | None = 3,
-        window: str | None = None,
-        resize_mode: str = "bilinear",
-        return_label: bool = False,
-        frame_dt: float = DEFAULT_FRAME_DT,
+        augment: bool = False,
         **kwargs: Any,
     ) -> None:
-        if split not in ("train", "test"):
-            raise InputError(f"unknown UCF101 split {split!r}; use 'train' or 'test'")
         if fold not in (1, 2, 3) or isinstance(fold, bool):
             raise InputError(f"fold must be 1, 2 or 3 (the official UCF101 splits), got {fold!r}")
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise InputError(f"size must be a positive int (square output), got {size!r}")
-        self.split, self.fold = split, fold
-        root = Path(root)
-        if not root.is_dir():
-            raise DatasetError(f"{root}: UCF101 folder not found; {_HELP}")
-        list_name = f"{split}list{fold:02d}.txt"
-        sdir = self._find_splits_dir(root, splits_dir, list_name)
+        self.fold = fold
+        self.out_size = size
+        self.splits_dir = None if splits_dir is None else Path(splits_dir)
+        super().__init__(root, split, num_frames, size, crop=None, augment=augment, **kwargs)
+
+    @property
+    def relative_paths(self) -> list[str]:
+        return [c.key for c in self.clips]
+
+    def find_clips(self, root: Path, split: str) -> tuple[list[VideoClip], list[str]]:
+        list_name = f"{split}list{self.fold:02d}.txt"
+        self.splits_dir = sdir = self._find_splits_dir(root, self.splits_dir, list_name)
         class_names = read_ucf101_class_index(sdir / "classInd.txt")
         index = {name: k for k, name in enumerate(class_names)}
         index_lower = {name.lower(): k for k, name in enumerate(class_names)}
         entries = read_ucf101_split(sdir / list_name)
-        videos_dir = root / "UCF-101" if (root / "UCF-101").is_dir() else root
+        self.videos_dir = videos_dir = root / "UCF-101" if (root / "UCF-101").is_dir() else root
 
         listing_cache: dict[Path, dict[str, Path]] = {}
         clips: list[VideoClip] = []
-        rels: list[str] = []
         missing: list[str] = []
         for rel, cid in entries:
             folder = rel.split("/", 1)[0]
@@ -173,44 +174,21 @@ class UCF101(VideoFolderDataset):
             path = self._resolve(videos_dir, rel, listing_cache)
             if path is None:
                 missing.append(rel)
-                continue
-            clips.append(VideoClip(path, label=k))
-            rels.append(rel)
+            else:
+                clips.append(VideoClip(path, label=k, key=rel))
         if missing:
             examples = ", ".join(missing[:3])
             raise DatasetError(
                 f"{videos_dir}: {len(missing)} of the {len(entries)} videos in {list_name} are missing (e.g. {examples}); "
                 f"the download is incomplete or root points to the wrong folder -- {_HELP}"
             )
-        self.relative_paths = rels
-        self.splits_dir = sdir
-        self.videos_dir = videos_dir
-        self.out_size = size
-        if window is None:
-            window = "random" if split == "train" else "first"
-        super().__init__(
-            root,
-            num_frames,
-            size,
-            window=window,
-            crop=None,
-            channels=channels,
-            resize_mode=resize_mode,
-            return_label=return_label,
-            frame_dt=frame_dt,
-            clips=clips,
-            class_names=class_names,
-            **kwargs,
-        )
-        if self.skipped:
-            kept = set(self.clips)
-            self.relative_paths = [r for c, r in zip(clips, rels) if c in kept]
+        return clips, class_names
 
     # ------------------------------------------------------------------ helpers
     @staticmethod
-    def _find_splits_dir(root: Path, splits_dir: str | os.PathLike[str] | None, list_name: str) -> Path:
+    def _find_splits_dir(root: Path, splits_dir: Path | None, list_name: str) -> Path:
         if splits_dir is not None:
-            candidates = [Path(splits_dir)]
+            candidates = [splits_dir]
         else:
             candidates = [
                 root / "ucfTrainTestlist",
@@ -251,5 +229,5 @@ class UCF101(VideoFolderDataset):
         frames = resize(frames, (s, w), mode=self.resize_mode, antialias=self.antialias)
         return crop_box(frames, 0, (w - s) // 2, s, s)
 
-    def __repr__(self) -> str:
-        return f"UCF101(split={self.split!r}, fold={self.fold}, " + super().__repr__().split("(", 1)[1]
+    def describe(self) -> str:
+        return f"fold={self.fold}"

@@ -1,17 +1,14 @@
 """Datasets over folders of real videos: one clip per file or per folder of frames.
 
-:class:`VideoFolderDataset` is the generic loader and the base of the named datasets
-(:class:`~odevideo.data.kth.KTHAction`, :class:`~odevideo.data.moving_gif.MovingGif`,
-:class:`~odevideo.data.penn_action.PennAction`, :class:`~odevideo.data.ucf101.UCF101`).
+:class:`VideoFolderDataset` is the generic loader; the papers' named datasets build on it through
+:class:`~odevideo.data.paper_dataset.PaperVideoDataset`.
 
 Clips
-    Every ``.mp4 .avi .mov .mkv .webm .m4v .gif .npy`` file and every sub-folder that holds frame
-    images (``.png .jpg ...``) is one clip; they are decoded with :func:`odevideo.data.read_video`
-    (see :mod:`odevideo.data.video_io` for the formats, the ``.npy`` layout rules and channel
-    conversion). Hidden entries (``.name``) and other files (``.txt``, ``.mat`` ...) are ignored.
-    With ``recursive=True`` sub-folders without frame images are searched too. The listing is
-    sorted by relative path with numbers compared numerically (``v2`` before ``v10``), so the clip
-    order -- and with it every index -- is the same on every machine.
+    Every video file, ``.gif``, ``.npy`` and folder of frame images is one clip, listed in a fixed
+    natural order (:mod:`odevideo.data.clip_files`); they are decoded with
+    :func:`odevideo.data.read_video` (see :mod:`odevideo.data.video_io` for the formats, the ``.npy``
+    layout rules and channel conversion). With ``recursive=True`` sub-folders without frame images
+    are searched too.
 
 Items
     ``dataset[i]`` is a float32 ``(num_frames, C, H, W)`` tensor in ``[0, 1]`` (or a dict
@@ -45,16 +42,14 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence, TypeVar
 
-import numpy as np
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips
+from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
+from odevideo.data.clip_files import VideoClip, clips_by_class_folder
 from odevideo.data.transforms import (
     _size2,
     center_crop,
@@ -66,105 +61,15 @@ from odevideo.data.transforms import (
     sample_flip_rotate,
     window_start,
 )
-from odevideo.data.video_io import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, iter_video_frames, read_video
+from odevideo.data.video_io import iter_video_frames, probe_frame_count, read_video
 from odevideo.errors import DatasetError, InputError, VideoFileError
 
-__all__ = ["VideoFolderDataset", "VideoClip", "list_video_clips", "CLIP_EXTENSIONS"]
+__all__ = ["VideoFolderDataset", "leave_out_short"]
 
-#: File types that hold one clip each (folders of frame images are clips too).
-CLIP_EXTENSIONS = VIDEO_EXTENSIONS + (".gif", ".npy")
+T = TypeVar("T")
 
 _STREAM_TAG = 0x56464C44  # separates these datasets' generators from other seeded streams
 _SHORT_POLICIES = ("error", "pad", "skip")
-
-
-@dataclass(frozen=True)
-class VideoClip:
-    """One clip of a dataset: a source (file or frame folder) and an optional frame range.
-
-    Attributes:
-        path: video file, ``.gif``, ``.npy`` or folder of frames.
-        label: class index (``None`` when the dataset has no labels).
-        start: first frame of the clip inside the source (0-based, inclusive).
-        stop: end of the clip inside the source (exclusive); ``None`` = the end of the source.
-    """
-
-    path: Path
-    label: int | None = None
-    start: int = 0
-    stop: int | None = None
-
-    @property
-    def name(self) -> str:
-        rng = "" if self.start == 0 and self.stop is None else f"[{self.start}:{'' if self.stop is None else self.stop}]"
-        return f"{self.path}{rng}"
-
-
-# ====================================================================== listing
-def natural_key(text: str) -> list[Any]:
-    """Sort key comparing digit runs as numbers (``v2`` < ``v10``), case-insensitively, ties by the raw text."""
-    parts = [(0, int(tok), "") if tok.isdigit() else (1, 0, tok.lower()) for tok in re.split(r"(\d+)", text) if tok]
-    return [parts, text]
-
-
-def _is_frame_folder(path: Path) -> bool:
-    try:
-        return any(
-            p.suffix.lower() in IMAGE_EXTENSIONS and not p.name.startswith(".") and p.is_file() for p in path.iterdir()
-        )
-    except OSError:
-        return False
-
-
-def list_video_clips(
-    root: str | os.PathLike[str],
-    *,
-    recursive: bool = False,
-    extensions: Sequence[str] | None = None,
-) -> list[Path]:
-    """All clip sources under ``root`` (files with a clip extension and folders of frames), sorted.
-
-    Args:
-        root: the folder to list.
-        recursive: also search sub-folders that are not frame folders themselves.
-        extensions: file extensions to accept (default :data:`CLIP_EXTENSIONS`), e.g. ``[".avi"]``.
-
-    Raises:
-        DatasetError: ``root`` is missing or not a folder.
-    """
-    root = Path(root)
-    if not root.exists():
-        raise DatasetError(f"{root}: no such folder; pass the folder that holds the videos (one clip per file or per folder of frames)")
-    if not root.is_dir():
-        raise DatasetError(f"{root}: not a folder; pass the folder that holds the videos, not a single file")
-    exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in (extensions or CLIP_EXTENSIONS))
-    found: list[Path] = []
-
-    def visit(folder: Path) -> None:
-        try:
-            entries = list(folder.iterdir())
-        except OSError as e:
-            raise DatasetError(f"{folder}: cannot list the folder ({e}); check its permissions") from e
-        for p in entries:
-            if p.name.startswith("."):
-                continue
-            if p.is_dir():
-                if _is_frame_folder(p):
-                    found.append(p)
-                elif recursive:
-                    visit(p)
-            elif p.is_file() and p.suffix.lower() in exts:
-                found.append(p)
-
-    visit(root)
-    return sorted(found, key=lambda p: natural_key(p.relative_to(root).as_posix()))
-
-
-def _has_nested_clips(root: Path, extensions: Sequence[str] | None) -> bool:
-    try:
-        return bool(list_video_clips(root, recursive=True, extensions=extensions))
-    except DatasetError:
-        return False
 
 
 # ====================================================================== dataset
@@ -208,6 +113,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         skipped: ``(clip, num_frames)`` of clips left out by ``short_clips="skip"``.
     """
 
+    #: How to get labels, said when ``return_label=True`` meets clips without one.
+    labels_help: ClassVar[str] = "use label_from_folder=True (class sub-folders) or a dataset with labels"
+
     def __init__(
         self,
         root: str | os.PathLike[str],
@@ -238,15 +146,13 @@ class VideoFolderDataset(torch.utils.data.Dataset):
     ) -> None:
         super().__init__()
         self.root = Path(root)
-        self.num_frames = _pos_int(num_frames, "num_frames")
-        self.frame_stride = _pos_int(frame_stride, "frame_stride")
+        self.num_frames = positive_int(num_frames, "num_frames")
+        self.frame_stride = positive_int(frame_stride, "frame_stride")
         self.size = None if size is None else _size2(size)
         if window not in ("random", "first", "center"):
             raise InputError(f"window must be 'random', 'first' or 'center', got {window!r}")
         self.window = window
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        self.seed = int(seed)
+        self.seed = non_negative_int(seed, "seed")
         self.epoch = 0
         if crop is not None and crop != "center":
             crop = _size2(crop, "crop")
@@ -276,21 +182,20 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         self.npy_layout = npy_layout
         self.return_label = bool(return_label)
         self.transform = transform
-        self.frame_dt = float(frame_dt)
-        if not math.isfinite(self.frame_dt) or self.frame_dt <= 0:
-            raise InputError(f"frame_dt must be a finite number > 0, got {frame_dt!r}")
+        self.frame_dt = positive_float(frame_dt, "frame_dt")
         self._lengths: dict[VideoClip, int] = {}
 
         if clips is None:
-            clips, class_names = self._list_folder(recursive, extensions, label_from_folder)
+            clips, class_names = clips_by_class_folder(self.root, recursive, extensions, label_from_folder)
         self.clips: list[VideoClip] = list(clips)
         self.class_names = None if class_names is None else list(class_names)
         if not self.clips:
             raise DatasetError(f"{self._name()}: no clips to load under {self.root}")
-        if self.return_label and any(c.label is None for c in self.clips):
+        unlabeled = [c for c in self.clips if c.label is None]
+        if self.return_label and unlabeled:
             raise InputError(
-                f"{self._name()}: return_label=True but the clips carry no labels; use label_from_folder=True "
-                f"(class sub-folders) or a dataset with labels"
+                f"{self._name()}: return_label=True but {len(unlabeled)} of {len(self.clips)} clips carry no labels "
+                f"(e.g. {unlabeled[0].path}); {self.labels_help}"
             )
         self.skipped: list[tuple[VideoClip, int]] = []
         if self.short_clips == "skip":
@@ -300,51 +205,11 @@ class VideoFolderDataset(torch.utils.data.Dataset):
     def _name(self) -> str:
         return type(self).__name__
 
-    def _list_folder(
-        self, recursive: bool, extensions: Sequence[str] | None, label_from_folder: bool
-    ) -> tuple[list[VideoClip], list[str] | None]:
-        paths = list_video_clips(self.root, recursive=recursive, extensions=extensions)
-        if not paths:
-            hint = ""
-            if not recursive and _has_nested_clips(self.root, extensions):
-                hint = " The clips are in sub-folders: pass recursive=True."
-            raise DatasetError(
-                f"{self.root}: the folder holds no clips (video files {', '.join(CLIP_EXTENSIONS)} or folders of "
-                f"frame images); put one video per file, or one folder of frames per clip, into it.{hint}"
-            )
-        if not label_from_folder:
-            return [VideoClip(p) for p in paths], None
-        groups = []
-        for p in paths:
-            rel = p.relative_to(self.root).parts
-            if len(rel) < 2:
-                raise DatasetError(
-                    f"{p}: label_from_folder=True needs every clip inside a class sub-folder of {self.root} "
-                    f"(root/<class>/<clip>); move the clip into a class folder or drop label_from_folder"
-                )
-            groups.append(rel[0])
-        names = sorted(set(groups), key=natural_key)
-        index = {n: k for k, n in enumerate(names)}
-        return [VideoClip(p, label=index[g]) for p, g in zip(paths, groups)], names
-
     def _drop_short_clips(self) -> None:
-        span = self.span
-        kept = []
-        for clip in self.clips:
-            n = self.clip_length(clip)
-            if n < span:
-                self.skipped.append((clip, n))
-            else:
-                kept.append(clip)
-        if self.skipped:
-            warnings.warn(
-                f"{self._name()}: left out {len(self.skipped)} of {len(self.clips)} clips shorter than the "
-                f"{span}-frame window (short_clips='skip'); see dataset.skipped",
-                stacklevel=3,
-            )
+        kept, self.skipped = leave_out_short(self.clips, self.clip_length, self.span, self._name(), "clips", stacklevel=3)
         if not kept:
             raise DatasetError(
-                f"{self._name()}: all {len(self.clips)} clips under {self.root} are shorter than the {span}-frame "
+                f"{self._name()}: all {len(self.clips)} clips under {self.root} are shorter than the {self.span}-frame "
                 f"window (num_frames={self.num_frames}, frame_stride={self.frame_stride}); use fewer frames"
             )
         self.clips = kept
@@ -362,9 +227,7 @@ class VideoFolderDataset(torch.utils.data.Dataset):
 
     def set_epoch(self, epoch: int) -> None:
         """Select the random stream of pass ``epoch`` (new windows and augmentations per epoch)."""
-        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
-            raise InputError(f"epoch must be a non-negative integer, got {epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch = non_negative_int(epoch, "epoch")
 
     # ------------------------------------------------------------------ dataset protocol
     def __len__(self) -> int:
@@ -426,7 +289,7 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         if not isinstance(clip, VideoClip):
             clip = self.clips[self._check_index(clip)]
         if clip not in self._lengths:
-            n = self._cheap_length(clip.path)
+            n = probe_frame_count(clip.path)
             if n is None:
                 n = 0
                 frames = self._open_frames(clip.path, clip)
@@ -492,21 +355,6 @@ class VideoFolderDataset(torch.utils.data.Dataset):
             f"(unreadable clips are never skipped silently; dataset.check() lists all of them)"
         )
 
-    @staticmethod
-    def _cheap_length(path: Path) -> int | None:
-        """Frame count without decoding, where the format allows (``.npy`` header, frame-folder listing)."""
-        if path.is_dir():
-            return sum(
-                1 for p in path.iterdir() if p.is_file() and not p.name.startswith(".") and p.suffix.lower() in IMAGE_EXTENSIONS
-            )
-        if path.suffix.lower() == ".npy" and path.is_file():
-            try:
-                arr = np.load(path, mmap_mode="r", allow_pickle=False)
-                return int(arr.shape[0]) if isinstance(arr, np.ndarray) and arr.ndim >= 3 else None
-            except (ValueError, OSError, EOFError):
-                return None  # read_video reports the problem with a proper message
-        return None
-
     def _read(self, clip: VideoClip, max_frames: int | None) -> torch.Tensor:
         try:
             frames, _ = read_video(clip.path, channels=self.channels, layout=self._layout(clip.path), max_frames=max_frames)
@@ -520,7 +368,7 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         g = self._generator(i, 0)
         n = self._lengths.get(clip)
         if n is None:
-            cheap = self._cheap_length(clip.path)
+            cheap = probe_frame_count(clip.path)
             if cheap is not None:
                 stop = cheap if clip.stop is None else min(cheap, clip.stop)
                 n = self._lengths[clip] = max(0, stop - clip.start)
@@ -588,18 +436,23 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         )
 
 
-def _pos_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or int(value) < 1:
-        raise InputError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def split_defaults(split: str, window: str | None, augment: bool | None) -> tuple[str, bool]:
-    """Defaults of the named datasets: random windows and augmentation for ``train``, the first window
-    and no augmentation otherwise; explicit values win."""
-    if window is None:
-        window = "random" if split == "train" else "first"
-    if augment is None:
-        augment = split == "train"
-    return window, augment
-
+def leave_out_short(
+    items: Sequence[T], length: Callable[[T], int], span: int, owner: str, what: str, stacklevel: int = 2
+) -> tuple[list[T], list[tuple[T, int]]]:
+    """``short_clips="skip"``: the items with at least ``span`` frames, and ``(item, frames)`` of the
+    others, which a warning reports (``owner: left out k of n <what> ...``)."""
+    kept: list[T] = []
+    skipped: list[tuple[T, int]] = []
+    for item in items:
+        n = length(item)
+        if n < span:
+            skipped.append((item, n))
+        else:
+            kept.append(item)
+    if skipped:
+        warnings.warn(
+            f"{owner}: left out {len(skipped)} of {len(items)} {what} shorter than the {span}-frame window "
+            f"(short_clips='skip'); see dataset.skipped",
+            stacklevel=stacklevel + 1,
+        )
+    return kept, skipped

@@ -36,7 +36,8 @@ from odevideo.metrics.frechet import (
 )
 from odevideo.metrics.inception_score import inception_score
 from odevideo.metrics.c3d import C3D, C3D_PARAMETER_COUNT, c3d_features, c3d_fid, c3d_probs, load_mean_clip
-from odevideo.metrics.i3d import I3D, fvd, i3d_features, resize_bilinear_tf1
+from odevideo.metrics.i3d import I3D, fvd, i3d_features
+from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 from odevideo.metrics.frame_fid import InceptionFeatureExtractor, frame_features, frame_fid
 from odevideo.metrics.digit_consistency import (
     DigitClassifier,

@@ -12,7 +12,7 @@ with its SHA256 checked (:meth:`InceptionFeatureExtractor.pretrained`).
 Preprocessing (:class:`InceptionFeatureExtractor`): frames in ``[0, 1]`` (or ``[-1, 1]`` with
 ``input_range="[-1,1]"``) are clamped to the range, optionally quantised to 8 bits (``quantize=True``,
 as when generated frames are saved as PNG), grey frames repeated to RGB, resized to ``299 x 299``
-with TF1 bilinear resizing (:func:`~odevideo.metrics.i3d.resize_bilinear_tf1`, the resize of the TF
+with TF1 bilinear resizing (:func:`~odevideo.metrics.tf1_resize.resize_bilinear_tf1`, the resize of the TF
 graph and of fid-helper's default ``nv_bilinear_float`` mode) and mapped linearly to the network's
 input range. Any other TorchScript (or ``nn.Module``) feature network can be used through
 :meth:`InceptionFeatureExtractor.from_file` / the constructor, with its own ``resolution`` and
@@ -30,7 +30,7 @@ import torch.nn as nn
 
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
-from odevideo.metrics.i3d import resize_bilinear_tf1
+from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 from odevideo.metrics.lpips import default_weights_dir, download_file
 
 __all__ = [

