@@ -26,6 +26,10 @@ next to the old JSON; the SHA-256 recorded in the JSON then no longer matches an
 :func:`load_checkpoint` reports the torn pair instead of loading mismatched data.
 
 Loading uses ``safetensors`` and ``json`` only; ``torch.load`` / pickle are never used.
+
+The encoding of nested states is in :mod:`odevideo.training.state_codec`, the RNG snapshots in
+:mod:`odevideo.training.rng_state` (:func:`capture_rng_state` and :func:`restore_rng_state` are importable
+from here too).
 """
 
 from __future__ import annotations
@@ -34,11 +38,9 @@ import dataclasses
 import datetime
 import hashlib
 import json
-import math
 import os
 import pathlib
 import platform
-import random
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import Any
@@ -50,6 +52,8 @@ from safetensors.torch import load_file, save_file
 
 from odevideo._atomic import fsync_dir, fsync_file, temp_file
 from odevideo.errors import CheckpointError
+from odevideo.training.rng_state import capture_rng_state, restore_rng_state  # noqa: F401
+from odevideo.training.state_codec import _decode, _Encoder
 
 __all__ = [
     "FORMAT_NAME",
@@ -67,13 +71,6 @@ FORMAT_NAME = "odevideo-checkpoint"
 #: Bump when the layout changes incompatibly; :func:`load_checkpoint` refuses other versions.
 FORMAT_VERSION = 1
 DEFAULT_NAME = "checkpoint"
-
-_TENSOR = "__tensor__"
-_NDARRAY = "__ndarray__"
-_TUPLE = "__tuple__"
-_DICT = "__dict__"
-_FLOAT = "__float__"
-_TAGS = (_TENSOR, _NDARRAY, _TUPLE, _DICT, _FLOAT)
 
 _SUFFIXES = (".safetensors", ".json")
 
@@ -115,191 +112,6 @@ def _odevideo_version() -> str:
             return str(getattr(odevideo, "__version__", "unknown"))
         except Exception:  # pragma: no cover - defensive
             return "unknown"
-
-
-# --------------------------------------------------------------------------------------
-# encoding nested structures: tensors -> safetensors, the rest -> tagged JSON
-# --------------------------------------------------------------------------------------
-
-
-class _Encoder:
-    def __init__(self) -> None:
-        self.tensors: dict[str, torch.Tensor] = {}
-        self.manifest: dict[str, dict[str, Any]] = {}
-
-    def _name(self, wanted: str) -> str:
-        name, k = wanted, 1
-        while name in self.tensors:
-            name, k = f"{wanted}#{k}", k + 1
-        return name
-
-    def _add(self, wanted: str, tensor: torch.Tensor, where: str) -> str:
-        if tensor.is_sparse or tensor.layout != torch.strided:
-            raise CheckpointError(
-                f"cannot save the sparse tensor at '{where}' in a checkpoint; convert it "
-                "with .to_dense() first"
-            )
-        if tensor.device.type == "meta":
-            raise CheckpointError(
-                f"cannot save the tensor at '{where}': it is on the meta device and has no data"
-            )
-        name = self._name(wanted)
-        # safetensors needs contiguous CPU tensors that share no memory: always copy.
-        self.tensors[name] = tensor.detach().to("cpu").clone(memory_format=torch.contiguous_format)
-        self.manifest[name] = {"dtype": str(tensor.dtype).removeprefix("torch."),
-                               "shape": list(tensor.shape)}
-        return name
-
-    def encode(self, obj: Any, name: str, where: str) -> Any:
-        """Return a JSON-able version of ``obj``; tensors go to ``self.tensors``."""
-        if obj is None or isinstance(obj, (bool, int, str)):
-            return obj
-        if isinstance(obj, float):
-            # keep the JSON standard: NaN / Infinity are not JSON numbers
-            return obj if math.isfinite(obj) else {_FLOAT: repr(obj)}
-        if isinstance(obj, torch.Tensor):
-            return {_TENSOR: self._add(name, obj, where)}
-        if isinstance(obj, np.ndarray):
-            arr = np.ascontiguousarray(obj)
-            dtype = arr.dtype
-            if dtype.kind == "u" and dtype.itemsize > 1:  # torch lacks full uint16/32/64 support
-                arr = arr.view(dtype.str.replace("u", "i"))
-            try:
-                tensor = torch.from_numpy(arr.copy())
-            except TypeError as exc:
-                raise CheckpointError(
-                    f"cannot save the NumPy array of dtype {dtype} at '{where}' in a checkpoint"
-                ) from exc
-            return {_NDARRAY: self._add(name, tensor, where), "dtype": dtype.str}
-        if isinstance(obj, np.generic):
-            return self.encode(obj.item(), name, where)
-        if isinstance(obj, tuple):
-            return {_TUPLE: [self.encode(v, f"{name}.{i}", f"{where}[{i}]")
-                             for i, v in enumerate(obj)]}
-        if isinstance(obj, list):
-            return [self.encode(v, f"{name}.{i}", f"{where}[{i}]") for i, v in enumerate(obj)]
-        if isinstance(obj, Mapping):
-            plain = all(isinstance(k, str) for k in obj) and not any(k in _TAGS for k in obj)
-            if plain:
-                return {k: self.encode(v, f"{name}.{k}", f"{where}.{k}") for k, v in obj.items()}
-            items = []
-            for k, v in obj.items():
-                if not (k is None or isinstance(k, (bool, int, float, str, tuple))):
-                    raise CheckpointError(
-                        f"cannot save the mapping key {k!r} ({type(k).__name__}) at '{where}' "
-                        "in a checkpoint; use str or int keys"
-                    )
-                items.append([self.encode(k, f"{name}.key", f"{where}<key>"),
-                              self.encode(v, f"{name}.{k}", f"{where}.{k}")])
-            return {_DICT: items}
-        if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
-            from odevideo.configio import to_dict
-
-            return self.encode(to_dict(obj), name, where)
-        raise CheckpointError(
-            f"cannot save the value at '{where}' (type {type(obj).__name__}) in a checkpoint: "
-            "only tensors, NumPy arrays, numbers, strings, booleans, None, lists, tuples and "
-            "mappings can be stored; convert it to one of these"
-        )
-
-
-def _decode(obj: Any, tensors: Mapping[str, torch.Tensor], file: pathlib.Path) -> Any:
-    if isinstance(obj, list):
-        return [_decode(v, tensors, file) for v in obj]
-    if not isinstance(obj, dict):
-        return obj
-    if _TENSOR in obj:
-        return _tensor(obj[_TENSOR], tensors, file)
-    if _NDARRAY in obj:
-        arr = _tensor(obj[_NDARRAY], tensors, file).numpy()
-        return arr.view(np.dtype(obj["dtype"])).copy()
-    if _FLOAT in obj:
-        return float(obj[_FLOAT])
-    if _TUPLE in obj:
-        return tuple(_decode(v, tensors, file) for v in obj[_TUPLE])
-    if _DICT in obj:
-        return {_hashable(_decode(k, tensors, file)): _decode(v, tensors, file)
-                for k, v in obj[_DICT]}
-    return {k: _decode(v, tensors, file) for k, v in obj.items()}
-
-
-def _hashable(key: Any) -> Any:
-    return tuple(_hashable(k) for k in key) if isinstance(key, (list, tuple)) else key
-
-
-def _tensor(name: Any, tensors: Mapping[str, torch.Tensor], file: pathlib.Path) -> torch.Tensor:
-    try:
-        return tensors[name]
-    except (KeyError, TypeError):
-        raise CheckpointError(
-            f"checkpoint {file} refers to tensor {name!r}, which its safetensors file lacks; "
-            "the checkpoint is corrupt: use another checkpoint"
-        ) from None
-
-
-# --------------------------------------------------------------------------------------
-# RNG state
-# --------------------------------------------------------------------------------------
-
-
-def capture_rng_state() -> dict[str, Any]:
-    """Snapshot of the global RNGs: torch CPU (and CUDA when available), NumPy, Python.
-
-    ``{"torch": ByteTensor, "cuda": [ByteTensor, ...] (only with CUDA), "numpy": dict,
-    "python": tuple}``; restore with :func:`restore_rng_state`.
-    """
-    state: dict[str, Any] = {
-        "torch": torch.get_rng_state().clone(),
-        "numpy": _copy_numpy_state(np.random.get_state(legacy=False)),
-        "python": random.getstate(),
-    }
-    if torch.cuda.is_available():
-        state["cuda"] = [s.clone() for s in torch.cuda.get_rng_state_all()]
-    return state
-
-
-def _copy_numpy_state(state: Any) -> Any:
-    if isinstance(state, dict):
-        return {k: _copy_numpy_state(v) for k, v in state.items()}
-    if isinstance(state, np.ndarray):
-        return state.copy()
-    return state
-
-
-def _as_tuple(x: Any) -> Any:
-    return tuple(_as_tuple(v) for v in x) if isinstance(x, (list, tuple)) else x
-
-
-def restore_rng_state(state: Mapping[str, Any]) -> None:
-    """Restore the RNG states captured by :func:`capture_rng_state` (entries may be missing).
-
-    A CUDA state is ignored when CUDA is not available; with fewer GPUs than were recorded,
-    the first ones are restored.
-    """
-    if not isinstance(state, Mapping):
-        raise CheckpointError(
-            f"RNG state must be a mapping as returned by capture_rng_state(), got "
-            f"{type(state).__name__}"
-        )
-    try:
-        if state.get("torch") is not None:
-            torch.set_rng_state(torch.as_tensor(state["torch"], dtype=torch.uint8).cpu())
-        if state.get("numpy") is not None:
-            np_state = state["numpy"]
-            if isinstance(np_state, (list, tuple)):
-                np_state = tuple(np_state)
-            np.random.set_state(np_state)
-        if state.get("python") is not None:
-            random.setstate(_as_tuple(state["python"]))
-        if state.get("cuda") is not None and torch.cuda.is_available():
-            cuda_states = list(state["cuda"])[: torch.cuda.device_count()]
-            for i, s in enumerate(cuda_states):
-                torch.cuda.set_rng_state(torch.as_tensor(s, dtype=torch.uint8).cpu(), i)
-    except (TypeError, ValueError, RuntimeError) as exc:
-        raise CheckpointError(
-            f"cannot restore the RNG state: {exc}; the state is corrupt or comes from an "
-            "incompatible version, resume without it"
-        ) from exc
 
 
 # --------------------------------------------------------------------------------------

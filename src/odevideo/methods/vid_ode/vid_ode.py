@@ -39,6 +39,9 @@ head *is* a logit map: ``frames = sigmoid(logits)``. ``latents`` are the decoder
 to ``(B, Q, hidden_channels * H/4 * W/4)``; :class:`VidODEPrediction` adds the feature maps, flows,
 differences, masks and warped images (paper figure 3).
 
+E and G are defined in :mod:`~odevideo.methods.vid_ode.networks`, the composition and its re-anchoring in
+:mod:`~odevideo.methods.vid_ode.frame_chain`; both are importable from here too.
+
 Ablations (paper table 5): ``use_flow_warping=False, use_mask_composition=False`` = (B) vanilla Vid-ODE
 (G predicts the frame directly); ``use_flow_warping=True, use_mask_composition=False`` = (D) pure warping
 of the previous frame (``M = 1``); both True = (E) the full model. Mask composition without warping
@@ -53,12 +56,10 @@ eq. 2 (their code warps the previous *warped* image, composing only at the end: 
 from __future__ import annotations
 
 import contextlib
-import math
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor, nn
-from torch.utils.checkpoint import checkpoint
+from torch import Tensor
 
 from odevideo.errors import InputError
 from odevideo.methods.prediction import (
@@ -69,8 +70,17 @@ from odevideo.methods.prediction import (
     gather_time,
     last_observed_index,
 )
+from odevideo.methods.vid_ode.frame_chain import (  # noqa: F401
+    check_flow_stride,
+    coarse_flow,
+    compose_frame_chain,
+    frame_gaps,
+    gather_anchors,
+    observation_anchors,
+)
+from odevideo.methods.vid_ode.networks import VidODEConvDecoder, VidODEConvEncoder
 from odevideo.nn.convgru import ConvODEFunc, ODEConvGRUEncoder
-from odevideo.nn.warping import WARP_PADDINGS, compose, warp
+from odevideo.nn.warping import WARP_PADDINGS
 from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
 __all__ = [
@@ -111,203 +121,6 @@ class VidODEPrediction(VideoPrediction):
     reference_frames: Tensor | None = None
     reference_times: Tensor | None = None
     start_times: Tensor | None = None
-
-
-def _norm(channels: int) -> nn.Module:
-    # GroupNorm: no batch statistics, so train and eval mode agree (the authors' BatchNorm does not).
-    return nn.GroupNorm(math.gcd(8, channels), channels)
-
-
-class VidODEConvEncoder(nn.Module):
-    """Conv-Encoder E: ``(N, C, H, W)`` -> ``(N, hidden_channels, H / 2**n_downs, W / 2**n_downs)``."""
-
-    def __init__(self, in_channels: int, hidden_channels: int = 128, n_downs: int = 2):
-        super().__init__()
-        ch = hidden_channels // 2**n_downs
-        layers: list[nn.Module] = [nn.Conv2d(in_channels, ch, 3, 1, 1), _norm(ch), nn.ReLU()]
-        for _ in range(n_downs):
-            layers += [nn.Conv2d(ch, ch * 2, 4, 2, 1), _norm(ch * 2), nn.ReLU()]
-            ch *= 2
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, x: Tensor) -> Tensor:
-        return self.net(x)
-
-
-class VidODEConvDecoder(nn.Module):
-    """Conv-Decoder G: ``cat(h_k, h_{k-1})`` ``(N, 2 K, h, w)`` -> ``(N, 2 + C + 1, H, W)`` raw heads.
-
-    ``n_ups`` times bilinear x2 upsampling + conv3x3 + norm + ReLU halving the width, then a conv3x3 to the
-    flow (2), image (C) and mask (1) channels, without activation (applied by the model).
-
-    ``mask_init`` in (0, 1) sets the mask logit's bias so that the composition mask starts at that value
-    (None: the default init, M about 0.5). With M = 0.5 the quickest way down the L1 loss is to fade
-    every frame towards the image difference, a plateau on which the flow is learnt slowly; a mask that
-    starts near 1 lets warping carry the frame from the first steps.
-    """
-
-    def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2, mask_init: float | None = None):
-        super().__init__()
-        ch = 2 * hidden_channels
-        layers: list[nn.Module] = []
-        for _ in range(n_ups):
-            layers += [
-                nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
-                nn.Conv2d(ch, ch // 2, 3, 1, 1), _norm(ch // 2), nn.ReLU(),
-            ]
-            ch //= 2
-        layers += [nn.Conv2d(ch, 2 + out_channels + 1, 3, 1, 1)]
-        self.net = nn.Sequential(*layers)
-        # Recompute G's full-resolution activations in the backward pass instead of storing them
-        # (train.activation_checkpointing): G runs on every (clip, query) pair at frame resolution.
-        self.activation_checkpointing = False
-        if mask_init is not None:
-            if not 0.0 < float(mask_init) < 1.0:
-                raise InputError(f"mask_init={mask_init!r} must lie strictly between 0 and 1 (or be None for the default init).")
-            with torch.no_grad():
-                layers[-1].bias[-1].fill_(math.log(mask_init / (1.0 - mask_init)))
-
-    def forward(self, x: Tensor) -> Tensor:
-        if self.activation_checkpointing and torch.is_grad_enabled():
-            return checkpoint(self.net, x, use_reentrant=False)
-        return self.net(x)
-
-
-def coarse_flow(flow: Tensor, stride: int) -> Tensor:
-    """``(N, 2, H, W)`` -> the same flow averaged over ``stride x stride`` cells and bilinearly upsampled back.
-
-    A flow on a coarse grid: every pixel of a cell shares (an interpolation of) the cell's vector, so the
-    warping gradient, which exists only where the image has edges, trains the whole cell. (On bouncing
-    balls 32x32, stride 4 learnt no faster than per-pixel flow in a 300-step probe; off by default.)
-    """
-    h, w = flow.shape[-2:]
-    if h % stride or w % stride:
-        raise InputError(f"frame size {h}x{w} is not divisible by flow_stride={stride}; choose a divisor of both.")
-    coarse = nn.functional.avg_pool2d(flow, stride)
-    return nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)
-
-
-def check_flow_stride(flow_stride: int) -> int:
-    if isinstance(flow_stride, bool) or not isinstance(flow_stride, int) or flow_stride < 1:
-        raise InputError(f"flow_stride={flow_stride!r} must be a positive integer (1 = a flow vector per pixel).")
-    return flow_stride
-
-
-def compose_frame_chain(
-    heads: Tensor,
-    ref_frame: Tensor,
-    *,
-    flow_stride: int = 1,
-    use_flow_warping: bool = True,
-    use_mask_composition: bool = True,
-    warp_previous: str = "output",
-    anchor_frames: Tensor | None = None,
-    use_anchor: Tensor | None = None,
-    flow_scale: Tensor | None = None,
-    warp_padding: str = "border",
-) -> dict[str, Tensor | None]:
-    """Eq. 2 frame after frame: ``X_k = M_k * W(F_k, X_{k-1}) + (1 - M_k) * D_k`` from ``X_0 = ref_frame``.
-
-    Args:
-        heads: ``(B, Q, 2 + C + 1, H, W)`` raw outputs of G: flow (pixels), image difference, mask logit.
-        ref_frame: ``(B, C, H, W)`` the observed frame the chain starts from.
-        flow_stride: see :func:`coarse_flow` (1 = per-pixel flow).
-        use_flow_warping, use_mask_composition, warp_previous: the ablation switches of :class:`VidODE`
-            (at least one of the first two must be on; without both G predicts frames directly).
-        anchor_frames, use_anchor: ``(B, Q, C, H, W)`` and bool ``(B, Q)`` (both or neither): where
-            ``use_anchor[b, k]``, frame k is made from ``anchor_frames[b, k]`` (an observed frame) in place
-            of the previous output ``X_{k-1}`` (:func:`observation_anchors`).
-        flow_scale: optional ``(B, Q)`` factors applied to G's flows (``flow_per_time``: G's flow head is a
-            velocity, the flow applied is the velocity times the time gap).
-        warp_padding: what a flow that points outside the frame reads (:func:`~odevideo.nn.warping.warp`).
-
-    Returns:
-        ``raw_frames``, ``warped`` ``(B, Q, C, H, W)``; ``flows`` ``(B, Q, 2, H, W)`` (None without warping);
-        ``differences`` in [-1, 1] and ``masks`` in [0, 1] (None without mask composition).
-    """
-    heads = heads.float()  # the chain runs in float32, also under autocast: errors compound frame after frame
-    b, q, _, hh, ww = heads.shape
-    c = ref_frame.shape[1]
-    flows = heads[:, :, :2]
-    if flow_scale is not None:
-        flows = flows * flow_scale.to(flows.dtype)[:, :, None, None, None]
-    if flow_stride > 1:
-        flows = coarse_flow(flows.flatten(0, 1), flow_stride).view(b, q, 2, hh, ww)
-    differences = torch.tanh(heads[:, :, 2 : 2 + c]) if use_mask_composition else None
-    masks = torch.sigmoid(heads[:, :, 2 + c :]) if use_mask_composition else None
-    if (anchor_frames is None) != (use_anchor is None):
-        raise InputError("compose_frame_chain: pass anchor_frames and use_anchor together (or neither).")
-    prev = ref_frame.float()
-    warped_all, raw_all = [], []
-    for k in range(q):
-        anchored = None if use_anchor is None else use_anchor[:, k, None, None, None]
-        if anchored is not None:
-            prev = torch.where(anchored, anchor_frames[:, k].float(), prev)
-        warped = warp(prev, flows[:, k], warp_padding) if use_flow_warping else prev
-        raw = compose(warped, differences[:, k], masks[:, k]) if use_mask_composition else warped
-        warped_all.append(warped)
-        raw_all.append(raw)
-        prev = warped if warp_previous == "warped" else raw.clamp(0.0, 1.0)
-    return dict(
-        raw_frames=torch.stack(raw_all, dim=1), warped=torch.stack(warped_all, dim=1),
-        flows=flows if use_flow_warping else None, differences=differences, masks=masks,
-    )
-
-
-def observation_anchors(times: Tensor, mask: Tensor, query_times: Tensor) -> tuple[Tensor, Tensor]:
-    """Which observed frame each query's frame should be made from, when re-anchoring on observations.
-
-    Query ``k >= 1`` is anchored on the latest observed frame strictly before ``query_times[:, k]`` if that
-    frame is not older than the previous query ``query_times[:, k - 1]``: a real frame then lies between
-    the two queries, and warping it is better than warping the previous *generated* frame. Query 0 is
-    never anchored here (the chain's reference frame already is an observed frame).
-
-    Args:
-        times, mask: ``(B, T)`` observation times and which of them are observed.
-        query_times: ``(B, Q)`` strictly increasing query times.
-
-    Returns:
-        ``index`` ``(B, Q)`` long: the anchor's index into the T observations (0 where unused), and
-        ``use`` ``(B, Q)`` bool.
-    """
-    before = mask[:, None, :] & (times[:, None, :] < query_times[:, :, None])  # (B, Q, T)
-    ar = torch.arange(times.shape[1], device=times.device)
-    idx = torch.where(before, ar, -1).max(dim=2).values  # (B, Q), -1: no observation before
-    safe = idx.clamp_min(0)
-    anchor_t = torch.gather(times, 1, safe)
-    prev_q = torch.cat([torch.full_like(query_times[:, :1], float("inf")), query_times[:, :-1]], dim=1)
-    use = (idx >= 0) & (anchor_t >= prev_q)
-    return safe, use
-
-
-def gather_anchors(observed: Tensor, obs_states: Tensor, times: Tensor, mask: Tensor, query_times: Tensor) -> dict:
-    """The inputs of a re-anchored chain (:func:`observation_anchors`), for VidODE and VidRNN alike.
-
-    Args:
-        observed: ``(B, T, C, H, W)`` the observations, unobserved ones zeroed.
-        obs_states: ``(B, T, K, h, w)`` decoder states at the observation times.
-        times, mask, query_times: as in :func:`observation_anchors`.
-
-    Returns:
-        ``anchor_frames`` ``(B, Q, C, H, W)`` and ``use_anchor`` ``(B, Q)`` for :func:`compose_frame_chain`,
-        and ``anchor_states`` ``(B, Q, K, h, w)``: the states G pairs with anchored frames in place of ``h_{k-1}``.
-    """
-    idx, use = observation_anchors(times, mask, query_times)
-    ar = torch.arange(observed.shape[0], device=observed.device)[:, None]
-    return dict(anchor_frames=observed[ar, idx], use_anchor=use, anchor_states=obs_states[ar, idx],
-                anchor_times=times[ar, idx])
-
-
-def frame_gaps(ref_time: Tensor, query_times: Tensor, anchors: dict | None = None) -> Tensor:
-    """``(B, Q)`` time from the frame each query's frame is warped from to the query (``flow_per_time``).
-
-    That frame is the previous query's (the reference frame's, ``ref_time`` ``(B,)``, for query 0), or the
-    anchor's where ``anchors`` (:func:`gather_anchors`) re-anchors the chain.
-    """
-    prev = torch.cat([ref_time[:, None], query_times[:, :-1]], dim=1)
-    if anchors is not None:
-        prev = torch.where(anchors["use_anchor"], anchors["anchor_times"].to(prev.dtype), prev)
-    return query_times - prev
 
 
 def _choice(name: str, value: str, valid: tuple[str, ...], owner: str = "VidODE") -> str:

@@ -1,0 +1,215 @@
+"""What the temporal generators share: the paper's constants, input checks, initialisers and small networks.
+
+The constants are the paper's widths (the FCN in front of the ODE/SDE, the "equal parameters" widths of ``f``)
+and its frame spacing (a 16-frame clip over ``t`` in ``[0, 1]``), plus the option names of the ODE generator.
+The helpers check ``z`` and the requested times (including the integer frame grid of the discrete generators),
+gather per-time codes, build the FCN and the ``f`` networks with the authors' Xavier init, and resolve the
+hidden width of ``f`` (the nearest width to a parameter budget for ``"equal_params"``).
+:func:`count_parameters` counts a module's parameters.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from odevideo.errors import InputError
+
+__all__ = [
+    "count_parameters",
+    "TGAN_FCN_WIDTHS",
+    "MOCOGAN_FCN_WIDTHS",
+    "PAPER_EQUAL_PARAMS_HIDDEN",
+    "PAPER_FRAME_DT",
+    "F_TYPES",
+    "CONSTRUCTIONS",
+    "INITIAL_STATES",
+]
+
+#: Hidden widths of the FCN the paper puts in front of the ODE/SDE for TGAN (4 LeakyReLUs + f's tanh = the 5
+#: nonlinearities of TGAN's G_t) and for MoCoGAN (2 LeakyReLUs).
+TGAN_FCN_WIDTHS: tuple[int, ...] = (512, 512, 512)
+MOCOGAN_FCN_WIDTHS: tuple[int, ...] = (64,)
+#: Hidden width of ``f`` in the paper's "equal parameters" runs (from the authors' code).
+PAPER_EQUAL_PARAMS_HIDDEN: dict[str, int] = {"tgan": 978, "mocogan": 49}
+#: The authors integrate a 16-frame clip over t in [0, 1], so one frame spans 1/15 time units.
+PAPER_FRAME_DT: float = 1.0 / 15.0
+
+F_TYPES = ("single", "two_layer", "equal_params")
+CONSTRUCTIONS = ("top_derivative", "general")
+INITIAL_STATES = ("linear", "zeros")
+
+
+def count_parameters(module: nn.Module, trainable_only: bool = False) -> int:
+    """Number of parameter entries of ``module`` (all, or only those with ``requires_grad``).
+
+    Buffers (e.g. BatchNorm running statistics) are not parameters and are not counted.
+    """
+    if not isinstance(module, nn.Module):
+        raise InputError(f"count_parameters needs an nn.Module, got {type(module).__name__}.")
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)
+
+
+# ----------------------------------------------------------------------------------------------------------------
+# input checks
+
+
+def _check_z(z: Any, z_dim: int, owner: str) -> Tensor:
+    if not isinstance(z, Tensor):
+        raise InputError(f"{owner}: z must be a torch.Tensor of shape (B, {z_dim}), got {type(z).__name__}.")
+    if not z.is_floating_point():
+        raise InputError(f"{owner}: z must be a floating-point tensor, got dtype {z.dtype}; use z.float().")
+    if z.dim() != 2 or z.shape[1] != z_dim or z.shape[0] == 0:
+        raise InputError(f"{owner}: z must have shape (B, {z_dim}) with B >= 1, got {tuple(z.shape)}.")
+    if not bool(torch.isfinite(z).all()):
+        raise InputError(f"{owner}: z contains NaN or infinite values; sample it from a finite distribution.")
+    return z
+
+
+def _as_times(times: Any, batch: int, z: Tensor, owner: str) -> Tensor:
+    """``(T,)`` or ``(B, T)`` finite times as a floating tensor on ``z``'s device."""
+    if not isinstance(times, Tensor):
+        try:
+            times = torch.as_tensor(times, dtype=z.dtype)
+        except (TypeError, ValueError, RuntimeError) as err:
+            raise InputError(f"{owner}: times must be a tensor or a sequence of numbers: {err}") from None
+    if not times.is_floating_point():
+        times = times.to(z.dtype)
+    times = times.to(z.device)
+    if times.dim() not in (1, 2) or times.shape[-1] == 0:
+        raise InputError(
+            f"{owner}: times must have shape (T,) (shared by the batch) or (B, T) (one row per sample) with "
+            f"T >= 1, got {tuple(times.shape)}."
+        )
+    if times.dim() == 2 and times.shape[0] != batch:
+        raise InputError(
+            f"{owner}: times has shape {tuple(times.shape)} but z has batch size {batch}; pass (T,) times or "
+            f"one row per sample, ({batch}, T)."
+        )
+    if not bool(torch.isfinite(times).all()):
+        raise InputError(f"{owner}: times contains NaN or infinite values; all times must be finite numbers.")
+    return times
+
+
+def _frame_indices(times: Any, batch: int, z: Tensor, owner: str, n_frames: int | None) -> Tensor:
+    """Integer frame indices (long) for a discrete generator, or an InputError saying why it cannot."""
+    t = _as_times(times, batch, z, owner)
+    grid = f"0..{n_frames - 1}" if n_frames is not None else "0, 1, 2, ..."
+    why = (
+        f"{owner} is a discrete temporal generator: it produces one latent code per frame on the integer grid "
+        f"{grid} and has no state between frames or before frame 0. For fractional times (a higher frame rate) "
+        f"or negative times (before the first frame) use ODETemporalGenerator or SDETemporalGenerator."
+    )
+    if not bool((t == torch.round(t)).all()):
+        bad = t[t != torch.round(t)].flatten()[0].item()
+        raise InputError(f"{owner}: time {bad} is not a whole frame. {why}")
+    if bool((t < 0).any()):
+        raise InputError(f"{owner}: time {t.min().item()} is before the first frame. {why}")
+    if n_frames is not None and bool((t > n_frames - 1).any()):
+        raise InputError(
+            f"{owner}: time {t.max().item()} is past the last frame {n_frames - 1}; its transposed convolutions "
+            f"produce exactly {n_frames} codes (frames 0..{n_frames - 1}). Ask for at most that many frames, or "
+            f"use ODETemporalGenerator, which can be sampled at any time."
+        )
+    return t.long()
+
+
+def _gather(per_time: Tensor, index: Tensor) -> Tensor:
+    """``per_time`` ``(B, U, D)`` and ``index`` ``(T,)`` or ``(B, T)`` into ``U`` -> ``(B, T, D)``."""
+    if index.dim() == 1:
+        return per_time[:, index]
+    rows = torch.arange(per_time.shape[0], device=per_time.device)[:, None]
+    return per_time[rows, index]
+
+
+def _xavier(module: nn.Module) -> None:
+    """The authors' init of the ODE/SDE/FCN linear layers: Xavier-uniform weights, gain sqrt(2)."""
+    for m in module.modules():
+        if isinstance(m, (nn.Linear, nn.ConvTranspose1d)):
+            nn.init.xavier_uniform_(m.weight, gain=math.sqrt(2.0))
+
+
+def _fcn(dim: int, widths: Sequence[int] | None) -> nn.Module | None:
+    """``dim -> widths[0] -> ... -> widths[-1] -> dim``, every Linear followed by LeakyReLU(0.2)."""
+    if widths is None:
+        return None
+    widths = tuple(widths)
+    if not widths or any(isinstance(w, bool) or not isinstance(w, int) or w < 1 for w in widths):
+        raise InputError(
+            f"fcn must be None (no FCN) or a non-empty sequence of positive hidden widths, e.g. {TGAN_FCN_WIDTHS}; "
+            f"got {widths!r}."
+        )
+    sizes = (dim, *widths, dim)
+    layers: list[nn.Module] = []
+    for a, b in zip(sizes[:-1], sizes[1:]):
+        layers += [nn.Linear(a, b), nn.LeakyReLU(0.2)]
+    net = nn.Sequential(*layers)
+    _xavier(net)
+    return net
+
+
+def _positive_int(name: str, value: Any) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputError(f"{name} must be a positive integer, got {value!r}.")
+    return value
+
+
+def _positive_float(name: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        raise InputError(f"{name} must be a finite number > 0, got {value!r}.")
+    return float(value)
+
+
+def _two_layer(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(in_dim, hidden), nn.Tanh(), nn.Linear(hidden, out_dim))
+
+
+def _net(f_type: str, in_dim: int, hidden: int | None, out_dim: int) -> nn.Sequential:
+    """``single``: tanh(Linear(in, out)); ``two_layer``/``equal_params``: Linear(in, h), tanh, Linear(h, out)."""
+    net = nn.Sequential(nn.Linear(in_dim, out_dim), nn.Tanh()) if f_type == "single" else _two_layer(
+        in_dim, hidden, out_dim  # type: ignore[arg-type]
+    )
+    _xavier(net)
+    return net
+
+
+def _two_layer_count(in_dim: int, hidden: int, out_dim: int) -> int:
+    return in_dim * hidden + hidden + hidden * out_dim + out_dim
+
+
+def _nearest_hidden(target: int, other: int, in_dim: int, out_dim: int, copies: int = 1) -> int:
+    """The width ``h >= 1`` whose total ``other + copies * two_layer(in, h, out)`` is nearest ``target``."""
+    per = copies * (in_dim + 1 + out_dim)
+    fixed = other + copies * out_dim
+    guess = max(1, math.floor((target - fixed) / per))
+    return min((guess, guess + 1), key=lambda h: (abs(fixed + per * h - target), h))
+
+
+def _resolve_hidden(
+    f_type: str, hidden_dim: int | None, param_target: int | None, *, default: int, in_dim: int, out_dim: int,
+    copies: int, other: int,
+) -> int | None:
+    if f_type == "single":
+        if hidden_dim is not None or param_target is not None:
+            raise InputError(
+                "f_type='single' is one layer and has no hidden width; drop hidden_dim/param_target or use "
+                "f_type='two_layer' / 'equal_params'."
+            )
+        return None
+    if f_type == "two_layer":
+        if param_target is not None:
+            raise InputError("param_target only applies to f_type='equal_params'; drop it or change f_type.")
+        return default if hidden_dim is None else _positive_int("hidden_dim", hidden_dim)
+    if (hidden_dim is None) == (param_target is None):
+        raise InputError(
+            "f_type='equal_params' needs exactly one of param_target (the parameter count to match, e.g. "
+            "count_parameters(TGANTemporalGenerator()) = 826468; the nearest width is chosen) or hidden_dim "
+            f"(the paper's widths: {PAPER_EQUAL_PARAMS_HIDDEN})."
+        )
+    if hidden_dim is not None:
+        return _positive_int("hidden_dim", hidden_dim)
+    return _nearest_hidden(_positive_int("param_target", param_target), other, in_dim, out_dim, copies)
