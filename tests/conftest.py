@@ -36,9 +36,11 @@ def shared_data() -> Path:
 def tiny_config(tmp_path):
     """``make(*extra_overrides)`` -> a tiny ExperimentConfig writing under tmp_path."""
     from odevideo.training import ExperimentConfig, load_config
+    from odevideo.training.config import applicable_overrides
 
     def make(*extra: str):
-        return load_config(ExperimentConfig, "default", None, [*TINY, f"output_dir={tmp_path}", *extra])
+        overrides = applicable_overrides("default", [*TINY, f"output_dir={tmp_path}", *extra])
+        return load_config(ExperimentConfig, "default", None, overrides)
 
     return make
 

@@ -393,7 +393,8 @@ def test_warp_previous_is_checked():
 def test_warp_padding_reaches_the_chain_and_both_models():
     from odevideo.methods.vid_ode.baselines import VidRNN
     from odevideo.methods.vid_ode.vid_ode import compose_frame_chain
-    from odevideo.training import ExperimentConfig, build_model
+    from odevideo.methods import get_method
+    from odevideo.training import ExperimentConfig
     from odevideo.configio import load_config
 
     ref = torch.zeros(1, 1, 8, 8)
@@ -418,7 +419,7 @@ def test_warp_padding_reaches_the_chain_and_both_models():
         VidRNN(in_channels=1, hidden_channels=8, warp_padding="wrap")
     for preset in ("vid_ode_bb32_extrap", "vid_rnn_bb32_interp"):
         cfg = load_config(ExperimentConfig, preset, None, ["model.warp_padding=zeros"])
-        assert build_model(cfg).warp_padding == "zeros"
+        assert get_method(cfg.method).build(cfg).warp_padding == "zeros"
 
 
 @pytest.mark.parametrize("family", ["vid_ode", "vid_rnn"])

@@ -242,7 +242,8 @@ def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
     """The ELBO with Task.noise runs the same computation as LatentODEVAE.forward(sample=True)."""
     from odevideo.methods.latent_ode.elbo import elbo_loss
     from odevideo.data.tasks import make_task
-    from odevideo.training import build_dataset, build_model
+    from odevideo.methods import get_method
+    from odevideo.training import build_dataset
     from odevideo.training.batches import training_batch
 
     cfg = _config(ddp, tmp_path)
