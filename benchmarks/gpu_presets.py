@@ -55,7 +55,7 @@ TINY = {
                            "model.latent_dim=8", "model.embed_dim=16", "model.rnn_hidden=16", "model.ode_hidden=16",
                            "train.batch_size=4"],
     "vid_ode_bb128": ["data.image_size=16", "data.num_frames=6", "task.num_observed=3", "model.hidden_channels=16",
-                      "model.ode_hidden=8", "model.solver={method: euler, step_size: 0.1}", "loss.disc_channels=8",
+                      "model.ode_hidden=8", "model.decoder_solver={method: euler, step_size: 0.1}", "loss.disc_channels=8",
                       "loss.disc_downs=2", "train.batch_size=4"],
     "tgan_ode_mmnist32": ["data.image_size=16", "model.gen_channels=16", "loss.disc_channels=8", "train.batch_size=4"],
 }
@@ -101,8 +101,10 @@ def _measure(spec: dict) -> dict | None:
 
     from odevideo.training import ExperimentConfig, Trainer, load_config
 
+    from odevideo.training.config import applicable_overrides
+
     preset, over, data = _overrides(spec)
-    cfg = load_config(ExperimentConfig, preset, None, over)
+    cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, over))
     cuda = spec["device"] != "cpu" and torch.cuda.is_available()
     trainer = Trainer(cfg)
     total = cfg.train.steps
@@ -243,9 +245,11 @@ def main(argv: list[str] | None = None) -> dict:
                 continue
             for prec in args.precisions:
                 from odevideo.training import ExperimentConfig, load_config
+                from odevideo.training.config import applicable_overrides
 
                 batch = load_config(ExperimentConfig, PRESETS[bench][0], None,
-                                    TINY[bench] if args.tiny else []).train.batch_size
+                                    applicable_overrides(PRESETS[bench][0], TINY[bench]) if args.tiny else []
+                                    ).train.batch_size
                 spec = {"bench": bench, "precision": prec, "gpus": n, "device": args.device, "steps": args.steps,
                         "warmup": args.warmup, "num_workers": args.num_workers, "scale_batch": args.scale_batch,
                         "batch_size": batch, "mnist_dir": mnist, "tiny": args.tiny}

@@ -402,7 +402,10 @@ def load_config(
         layers.append((f"config file {file}", _resolve_bases(read_yaml(file), f"config file {file}", (), presets_dir)))
     picked = apply_overrides(functools.reduce(merge, (layer for _, layer in layers), {}),
                              [o for o in overrides if "." not in _split_override(o)[0]])
-    cls = concrete_type(cls, picked)
+    final = concrete_type(cls, picked)
+    for i, (source, layer) in enumerate(layers):
+        layers[i] = (source, _sections_of(final, concrete_type(final, layer), layer))
+    cls = final
     for source, layer in layers:
         try:
             validate(cls, layer)
@@ -411,6 +414,17 @@ def load_config(
         data = merge(data, layer)
     data = apply_overrides(data, overrides, cls)
     return from_dict(cls, data)
+
+
+def _sections_of(final: type, own: type, layer: dict[str, Any]) -> dict[str, Any]:
+    """``layer`` (a preset or file written for the concrete type ``own``) for the concrete type ``final``: when an
+    override picked another type (e.g. ``method=convgru`` on a Vid-ODE preset), the sections whose types differ
+    (the method's ``model``, ``loss``, ...) are left out and take ``final``'s defaults; the shared ones stay."""
+    if own is final:
+        return layer
+    own_types, final_types = _hints(own), _hints(final)
+    return {k: v for k, v in layer.items() if k not in final_types or own_types.get(k) == final_types[k]
+            or not (_is_dataclass_type(own_types.get(k)) or _is_dataclass_type(final_types[k]))}
 
 
 def save_config(obj: Any, path: str | os.PathLike) -> pathlib.Path:

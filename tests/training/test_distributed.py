@@ -52,15 +52,18 @@ if mode == "kill":  # rank 1 dies like a killed process (no cleanup) before trai
 
     trainer_mod.Trainer._train_step = step
 elif mode == "nan":  # only rank 1 sees a NaN loss at step at_step
-    real_loss = trainer_mod.compute_loss
+    from odevideo.methods import METHODS
 
-    def poisoned(cfg, model, task, step):
-        out = real_loss(cfg, model, task, step)
+    method = METHODS["latent_ode_vae"]
+    real_loss = method.losses
+
+    def poisoned(cfg, model, critics, batch, noise, step, rng):
+        out = real_loss(cfg, model, critics, batch, noise, step, rng)
         if step == at_step and rank == 1:
             out.loss = out.loss * float("nan")
         return out
 
-    trainer_mod.compute_loss = poisoned
+    method.losses = poisoned
 sys.exit(main(argv))
 '''
 
@@ -72,7 +75,7 @@ def ddp(tiny_overrides) -> list[str]:
 
 def _train_args(ddp: list[str], out_dir: Path, name: str, *extra: str, resume: bool = False) -> list[str]:
     args = ["train", "--preset", "default", "--output-dir", str(out_dir)]
-    for kv in [*ddp, f"name={name}", *extra]:
+    for kv in applicable_overrides("default", [*ddp, f"name={name}", *extra]):
         args += ["--set", kv]
     return args + (["--resume"] if resume else [])
 
@@ -107,7 +110,8 @@ def _records(run_dir: Path, kind: str) -> list[dict]:
 
 
 def _config(ddp: list[str], tmp_path: Path, *extra: str) -> ExperimentConfig:
-    return load_config(ExperimentConfig, "default", None, [*ddp, f"output_dir={tmp_path}", *extra])
+    return load_config(ExperimentConfig, "default", None,
+                       applicable_overrides("default", [*ddp, f"output_dir={tmp_path}", *extra]))
 
 
 def _assert_close(got: dict, ref: dict, atol: float) -> None:
@@ -141,7 +145,7 @@ def test_two_processes_write_one_log_and_one_set_of_checkpoints(two_process_run)
     files = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
     assert files == [
         "checkpoints/best.json", "checkpoints/best.safetensors", "checkpoints/last.json",
-        "checkpoints/last.safetensors", "config.yaml", "metrics.jsonl",
+        "checkpoints/last.safetensors", "config.yaml", "metrics.jsonl", "model/config.json", "model/model.safetensors",
         "samples/step_000003.gif", "samples/step_000003.png", "samples/step_000006.gif", "samples/step_000006.png",
     ]
     assert [r["step"] for r in _records(run, "train")] == [1, 2, 3, 4, 5, 6]  # log_every=1: one line per step

@@ -77,17 +77,18 @@ def _scaler_defaults(**defaults):
 
 
 def _poison(monkeypatch, bad_steps, value=float("inf")):
-    import odevideo.training.trainer as trainer_mod
+    from odevideo.methods import METHODS
 
-    real = trainer_mod.compute_loss
+    method = METHODS["latent_ode_vae"]
+    real = method.losses
 
-    def poisoned(cfg, model, task, step):
-        out = real(cfg, model, task, step)
+    def poisoned(cfg, model, critics, batch, noise, step, rng):
+        out = real(cfg, model, critics, batch, noise, step, rng)
         if step in bad_steps:
             out.loss = out.loss * value
         return out
 
-    monkeypatch.setattr(trainer_mod, "compute_loss", poisoned)
+    monkeypatch.setattr(method, "losses", poisoned)
 
 
 def test_a_non_finite_fp16_step_is_skipped_not_fatal(tiny_config, monkeypatch):
@@ -115,9 +116,9 @@ def test_a_non_finite_fp16_step_is_skipped_not_fatal(tiny_config, monkeypatch):
 
 
 def test_fp16_stops_after_too_many_skipped_steps_in_a_row(tiny_config, monkeypatch):
-    import odevideo.training.trainer as trainer_mod
+    import odevideo.training.step as step_mod
 
-    monkeypatch.setattr(trainer_mod, "FP16_MAX_SKIPPED_IN_A_ROW", 3)
+    monkeypatch.setattr(step_mod, "FP16_MAX_SKIPPED_IN_A_ROW", 3)
     t = Trainer(tiny_config("name=diverge", *FP16))
     _poison(monkeypatch, {1, 2, 3, 4, 5})
     with pytest.raises(TrainingDivergedError, match="3 steps in a row up to step 3"):

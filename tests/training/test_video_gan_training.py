@@ -9,6 +9,7 @@ import pytest
 import torch
 
 from odevideo.cli.main import main
+from odevideo.methods import get_method
 from odevideo.errors import ConfigError, InputError
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
 from odevideo.training.config import applicable_overrides
@@ -26,10 +27,14 @@ GAN_PRESETS = ["tgan_ode_mmnist32", "tgan_mmnist32", "tgan_sde_mmnist32", "mocog
                "mocogan_mmnist32", "mocogan_ode2_mmnist32"]
 
 
+def _build(cfg):
+    return get_method(cfg.method).build(cfg)
+
+
 def _cfg(tmp_path, preset, *extra) -> ExperimentConfig:
     tail = [f"output_dir={tmp_path}", *extra]  # after TINY_GAN, so that a test's own overrides win
     cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_GAN, *tail]))
-    if cfg.gan.minibatch_std > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
+    if getattr(cfg.loss, "minibatch_std", 0) > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
         cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_GAN, "loss.minibatch_std=2", *tail]))
     return cfg
 
@@ -191,7 +196,7 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
         real = batch_from_indices(t.val_set, range(6), cfg.data.frame_dt).frames.flatten(0, 1)
         fake = sample_videos(t.model, 6, None, seed=t.cfg.train.seed + 7919).flatten(0, 1)
         expect = frechet_distance(*gaussian_stats(again.embed(real)), *gaussian_stats(again.embed(fake)))
-    assert t._validate_generator()["val_score"] == pytest.approx(float(expect), rel=1e-3)
+    assert t.validate()["val_score"] == pytest.approx(float(expect), rel=1e-3)
     with pytest.raises(ConfigError, match="validation.digit_classifier"):
         Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=w", *mm, "validation.metric=digit_fd"))
     # a classifier trained for other frames is refused; runs on other data have no digits to score
@@ -250,7 +255,7 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
         assert list(critics(preset)) == ["image", "video"], preset
         # ... and ProGAN's minibatch standard deviation (groups of 4 frames) in MoCoGAN's image one
         want = 4 if preset.startswith("mocogan") else 0
-        assert load_config(ExperimentConfig, preset, None, []).gan.minibatch_std == want, preset
+        assert load_config(ExperimentConfig, preset, None, []).loss.minibatch_std == want, preset
     assert list(critics("mocogan_ode_mmnist32", "loss.image_disc=false", "loss.minibatch_std=0")) == ["video"]
     both = critics("tgan_mmnist32", "loss.image_disc=true", "loss.image_disc_channels=4", "loss.video_disc_channels=6",
                    "loss.image_frames=3", "loss.disc_noise=0")
@@ -293,7 +298,7 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     for role, d in t.critics.items():
         d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
     t._train_step()
-    b, k = t.cfg.train.batch_size, t.cfg.gan.image_frames
+    b, k = t.cfg.train.batch_size, t.cfg.loss.image_frames
     assert sizes == {"image": [2 * b * k, 2 * b * k], "video": [2 * b, 2 * b]}
     # loss.real_label: one-sided label smoothing of the nonsaturating loss only, refused where it would be ignored
     for bad in ("loss.real_label=0.5", "loss.real_label=1.1", "loss.real_label=true"):
@@ -301,8 +306,8 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
             Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", bad))
     with pytest.raises(ConfigError, match="nonsaturating"):
         Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl", "loss.real_label=0.9", "loss.kind=hinge"))
-    with pytest.raises(ConfigError, match="tgan / mocogan"):
-        Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=rl", *TINY_TGANV2, "loss.real_label=0.9"))
+    with pytest.raises(ConfigError, match="unknown config key 'loss.real_label'"):  # TGANv2's step has none
+        load_config(ExperimentConfig, "tganv2_mmnist32", None, ["loss.real_label=0.9"])
     t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=rl9", "loss.real_label=0.9"))
     assert np.isfinite(t._train_step()["disc_loss"])
     # loss.minibatch_std: a layer of the image discriminator whose groups divide the step's frames
@@ -341,7 +346,7 @@ def test_tganv2_presets_train_and_generate_at_any_times(tmp_path, preset):
     critics = Trainer(_cfg(tmp_path, preset, "name=c", *TINY_TGANV2)).critics
     assert list(critics) == ["video"] and isinstance(critics["video"], TGANv2MultiLevelDiscriminator)
     out = tmp_path / "v.npy"
-    times = ["--times=-2:15:0.5"] if cfg.gan.temporal != "original" else []
+    times = ["--times=-2:15:0.5"] if cfg.model.temporal != "original" else []
     assert main(["generate", str(res.run_dir), "--num", "3", *times, "--output", str(out)]) == 0
     v = np.load(out)
     assert v.shape == (3, 35 if times else 16, 1, 16, 16) and v.min() >= 0 and v.max() <= 1
@@ -359,8 +364,8 @@ def test_tganv2_run_resumes_exactly_and_refuses_other_gan_steps(tmp_path, interr
     for k, v in a.extra_state["critics"].items():
         assert torch.equal(b.extra_state["critics"][k], v), k
     for option in ("loss.alternating=true", "loss.image_disc=true", "loss.svc_every=5"):
-        with pytest.raises(ConfigError, match=option.split("=")[0]):
-            Trainer(_cfg(tmp_path, "tganv2_mmnist32", "name=x", *TINY_TGANV2, option))
+        with pytest.raises(ConfigError, match=f"unknown config key '{option.split('=')[0]}'"):
+            load_config(ExperimentConfig, "tganv2_mmnist32", None, [option])
 
 
 def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
@@ -394,7 +399,7 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
     from odevideo.methods import get_method
 
     def temporal(preset, *extra):
-        return build_video_generator(_cfg(tmp_path, preset, *extra)).temporal
+        return _build(_cfg(tmp_path, preset, *extra)).temporal
 
     assert temporal("tgan_ode_mmnist32").frame_dt == pytest.approx(PAPER_FRAME_DT)  # the paper's [0, 1] for 16 frames
     ode = temporal("tgan_ode_mmnist32", "model.frame_dt=0.01")
@@ -411,7 +416,7 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
 def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates(tmp_path, preset):
     res = Trainer(_cfg(tmp_path, preset, "name=f", "model.frame_transform=translate", "model.frame_max_shift=0.75")).fit()
     model, cfg = load_run(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights
-    assert cfg.gan.frame_transform == "translate" and model.transform.max_shift == 0.75
+    assert cfg.model.frame_transform == "translate" and model.transform.max_shift == 0.75
     assert model.transform.linear.weight.abs().sum() > 0
     clip = model.sample(2, [-1.0, 0.5, 2.0], generator=torch.Generator().manual_seed(0))
     assert clip.shape == (2, 3, 1, 16, 16) and torch.isfinite(clip).all()
@@ -426,17 +431,18 @@ def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates
 
 
 def test_options_of_the_tgan_mocogan_step_are_refused_for_tganv2(tmp_path):
+    # TGANv2's generator and multi-level step have no such options: its config has no such keys
     for option in ("model.frame_transform=translate", "loss.image_disc_noise=0.1", "loss.video_batch=2"):
-        with pytest.raises(ConfigError, match=option.split("=")[0]):
-            Trainer(_cfg(tmp_path, "tganv2_ode_mmnist32", *TINY_TGANV2, "name=x", option))
+        with pytest.raises(ConfigError, match=f"unknown config key '{option.split('=')[0]}'"):
+            load_config(ExperimentConfig, "tganv2_ode_mmnist32", None, [option])
 
 
 def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
     from odevideo.methods import get_method
 
-    paper = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=uniform")).image
-    torch_init = build_video_generator(_cfg(tmp_path, "tgan_ode_mmnist32")).image  # the preset's
+    paper = _build(_cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=uniform")).image
+    torch_init = _build(_cfg(tmp_path, "tgan_ode_mmnist32")).image  # the preset's
     assert paper.fc_content.weight.abs().max() <= 0.01  # TGAN's Uniform(-0.01, 0.01)
     assert torch_init.fc_content.weight.abs().max() > 0.01  # PyTorch's Kaiming-uniform bound is 1/sqrt(100)
-    with pytest.raises(ConfigError, match="tgan_image_init"):
+    with pytest.raises(ConfigError, match="model.image_init"):
         _cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=normal")

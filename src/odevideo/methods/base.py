@@ -91,6 +91,9 @@ class Method:
     val_key: ClassVar[str] = "val_mse"
 
     # -------------------------------------------------------------- building
+    def check(self, cfg: Any) -> None:
+        """Refuse, before any work, a config whose values do not fit together (a one-line ConfigError)."""
+
     def build_model(self, model_cfg: Any, spec: ModelSpec) -> nn.Module:
         raise NotImplementedError
 

@@ -123,6 +123,7 @@ class Trainer(TrainStep):
             torch.set_num_threads(cfg.train.threads)
         torch.manual_seed(cfg.train.seed)
         self.method: Method = get_method(cfg.method)
+        self.method.check(cfg)
         self.model = self.method.build(cfg).to(self.device)
         if cfg.train.channels_last:
             self.model = self.model.to(memory_format=torch.channels_last)

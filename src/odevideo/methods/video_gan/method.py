@@ -70,6 +70,12 @@ class _VideoGAN(Method):
     val_key = "val_score"
     sections = {"validation": GANValidationConfig}
 
+    def check(self, cfg):
+        if cfg.validation.metric == "digit_fd" and not cfg.validation.digit_classifier:
+            raise ConfigError("validation.metric=digit_fd needs validation.digit_classifier=PATH (a digit classifier "
+                              "checkpoint; one is trained and saved there if the path holds none), or use "
+                              "validation.metric=pixel_fd")
+
     def losses(self, cfg, model, critics, batch, noise, step, rng):
         out = self.gan_losses(cfg, model, critics, batch.frames, rng)
         regenerate = None
@@ -119,10 +125,6 @@ class _VideoGAN(Method):
         whether the classifier had to be trained."""
         from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
 
-        if not cfg.validation.digit_classifier:
-            raise ConfigError("validation.metric=digit_fd needs validation.digit_classifier=PATH (a digit classifier "
-                              "checkpoint; one is trained and saved there if the path holds none), or use "
-                              "validation.metric=pixel_fd")
         with ctx.main_first(), torch.random.fork_rng(devices=[]):
             clf, _ = fit_digit_classifier(cfg, path=cfg.validation.digit_classifier,
                                           log=lambda m: print(m, file=sys.stderr) if ctx.rank == 0 else None)
