@@ -25,8 +25,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     args = ap.parse_args(argv)
     import torch
 
-    from odevideo.training import ExperimentConfig, load_config
     from odevideo.data.build import build_dataset
+    from odevideo.training import ExperimentConfig, load_config
     from odevideo.training.batches import StepBatches, step_batch_loader
 
     torch.set_num_threads(1)

@@ -100,7 +100,6 @@ def _measure(spec: dict) -> dict | None:
     import torch
 
     from odevideo.training import ExperimentConfig, Trainer, load_config
-
     from odevideo.training.config import applicable_overrides
 
     preset, over, data = _overrides(spec)

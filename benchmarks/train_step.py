@@ -29,9 +29,9 @@ def _worker(preset: str, bf16: bool, steps: int, warmup: int, threads: int, over
 
     import torch
 
-    from odevideo.training import ExperimentConfig, load_config
     from odevideo.data.build import build_dataset
     from odevideo.methods import get_method
+    from odevideo.training import ExperimentConfig, load_config
     from odevideo.training.batches import training_batch
 
     torch.set_num_threads(threads)

@@ -203,7 +203,11 @@ def authors_reference_step(nets: dict, problem: dict):
     Returns the prediction (for NFE and shapes).
     """
     from odevideo.methods.vid_ode.losses import (
-        VidODELossWeights, difference_loss, lsgan_discriminator_loss, lsgan_generator_loss, reconstruction_loss,
+        VidODELossWeights,
+        difference_loss,
+        lsgan_discriminator_loss,
+        lsgan_generator_loss,
+        reconstruction_loss,
         sequence_windows,
     )
 

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import torch
 
+from odevideo.configio import load_config
+from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
 from odevideo.methods.video_gan.networks import TGANVideoGenerator, to_unit_range
 from odevideo.training import load_run
 from odevideo.training.config import ExperimentConfig
-from odevideo.configio import load_config
-from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
 
 
 def main() -> int:

@@ -6,12 +6,11 @@ import dataclasses
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal
 
 import pytest
 import yaml
 
-from odevideo.errors import ConfigError
 from odevideo import configio
 from odevideo.configio import (
     apply_overrides,
@@ -25,6 +24,7 @@ from odevideo.configio import (
     to_dict,
     validate,
 )
+from odevideo.errors import ConfigError
 
 
 @dataclass
@@ -39,7 +39,7 @@ class Model:
     hidden: int = 32
     dims: list[int] = field(default_factory=lambda: [16, 32])
     activation: str = "relu"
-    dropout: Optional[float] = None
+    dropout: float | None = None
     latent: int | None = 8
     extra: dict[str, Any] = field(default_factory=dict)
 
@@ -58,7 +58,7 @@ class Cfg:
     tags: list[str] = field(default_factory=list)
     model: Model = field(default_factory=Model)
     optim: Opt = field(default_factory=Opt)
-    sub: Optional[Inner] = None
+    sub: Inner | None = None
     out_dir: Path = Path("runs")
 
 

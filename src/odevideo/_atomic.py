@@ -18,8 +18,8 @@ import contextlib
 import os
 import secrets
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 __all__ = [
     "temp_file",

@@ -238,7 +238,7 @@ def _convert(value: Any, tp: Any, path: str, *, construct: bool, lenient: bool =
             ]
         return tuple(items) if container is tuple else items
 
-    if tp is dict or origin in (dict, Mapping, typing.Dict):
+    if tp is dict or origin in (dict, Mapping, dict):
         if not isinstance(value, Mapping):
             raise _mismatch(path, tp, value)
         if not args:

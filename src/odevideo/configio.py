@@ -144,7 +144,7 @@ def _unwrap_section(tp: Any) -> Any:
         return None
     if _is_dataclass_type(tp):
         return tp
-    if tp is dict or typing.get_origin(tp) in (dict, Mapping, typing.Dict):
+    if tp is dict or typing.get_origin(tp) in (dict, Mapping, dict):
         return tp
     if tp is Any:
         return tp

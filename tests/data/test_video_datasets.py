@@ -10,12 +10,12 @@ import torch
 from PIL import Image
 
 from odevideo.data import (
+    UCF101,
     CAM5Hurricane,
     ClipBatch,
     KTHAction,
     MovingGif,
     PennAction,
-    UCF101,
     VideoFolderDataset,
     center_crop,
     center_crop_square,

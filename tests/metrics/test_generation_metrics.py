@@ -37,6 +37,7 @@ from odevideo.metrics import (
     resize_bilinear_tf1,
     save_gaussian_stats,
 )
+
 # (the package namespace exports functions named like their modules: import the modules explicitly)
 c3d_module = importlib.import_module("odevideo.metrics.c3d")
 frame_fid_module = importlib.import_module("odevideo.metrics.frame_fid")

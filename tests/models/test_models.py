@@ -107,9 +107,9 @@ def test_bad_inputs_raise_clear_errors(make):
 
 
 def test_all_parameters_receive_gradients():
-    from odevideo.methods.latent_ode.elbo import elbo_loss
-    from odevideo.data.tasks import make_task
     from odevideo.data import ClipBatch
+    from odevideo.data.tasks import make_task
+    from odevideo.methods.latent_ode.elbo import elbo_loss
 
     model = _vae()
     frames, times = _clip()

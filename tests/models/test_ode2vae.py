@@ -6,10 +6,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from odevideo.errors import InputError
-from odevideo.methods.latent_ode.ode2vae import ODE2VAE
 from odevideo.data.tasks import Task
+from odevideo.errors import InputError
 from odevideo.methods.latent_ode.elbo import elbo_loss
+from odevideo.methods.latent_ode.ode2vae import ODE2VAE
 from odevideo.solvers import SolverConfig
 
 D = 4

@@ -7,11 +7,15 @@ import torch
 import torch.nn.functional as F
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.map_temporal import ConvLSTMTemporalGenerator, MapODETemporalGenerator, MapSDETemporalGenerator
-from odevideo.methods.video_gan.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator, TGANv2VideoDiscriminator
-from odevideo.methods.video_gan.temporal import count_parameters
-from odevideo.nn.convlstm import ConvLSTMCell
 from odevideo.methods.video_gan.losses import multilevel_gan_losses
+from odevideo.methods.video_gan.map_temporal import (
+    ConvLSTMTemporalGenerator,
+    MapODETemporalGenerator,
+    MapSDETemporalGenerator,
+)
+from odevideo.methods.video_gan.temporal import count_parameters
+from odevideo.methods.video_gan.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator, TGANv2VideoDiscriminator
+from odevideo.nn.convlstm import ConvLSTMCell
 
 
 def _constant_field(gen, value: float) -> None:
@@ -222,7 +226,7 @@ def test_generator_rejects_inconsistent_sizes():
 def test_two_frame_discriminator_blocks_keep_finite_gradients_under_cpu_bf16():
     # PyTorch's CPU bf16 Conv3d backward gave non-finite gradients for 2-frame inputs in about 1 call of 10 here;
     # the discriminator blocks run such convolutions in float32 (tganv2._conv3d)
-    from odevideo.methods.video_gan.tganv2 import _DiscBlock, _conv3d
+    from odevideo.methods.video_gan.tganv2 import _conv3d, _DiscBlock
 
     torch.manual_seed(0)
     block = _DiscBlock(32, 64)

@@ -2,12 +2,17 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.methods.vid_ode.vid_ode import VidODE, VidODEPrediction
-from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
 from odevideo.methods.vid_ode.losses import (
-    VidODELossWeights, backward_gan, difference_loss, difference_targets, reconstruction_loss, sequence_windows,
+    VidODELossWeights,
+    backward_gan,
+    difference_loss,
+    difference_targets,
+    reconstruction_loss,
+    sequence_windows,
     vid_ode_losses,
 )
+from odevideo.methods.vid_ode.vid_ode import VidODE, VidODEPrediction
+from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
 from odevideo.solvers import SolverConfig
 
 # Fixed steps on a grid anchored at each clip's start: per-clip results do not depend on the batch.
@@ -391,11 +396,11 @@ def test_warp_previous_is_checked():
 
 
 def test_warp_padding_reaches_the_chain_and_both_models():
+    from odevideo.configio import load_config
+    from odevideo.methods import get_method
     from odevideo.methods.vid_ode.baselines import VidRNN
     from odevideo.methods.vid_ode.vid_ode import compose_frame_chain
-    from odevideo.methods import get_method
     from odevideo.training import ExperimentConfig
-    from odevideo.configio import load_config
 
     ref = torch.zeros(1, 1, 8, 8)
     ref[0, 0, :, 0] = 1.0  # a bright left column, touching the edge

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
 from odevideo.methods.prediction import VideoPrediction
+from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
 from odevideo.methods.vid_ode.vid_ode import VidODEPrediction
 
 B, T, C, S = 2, 4, 1, 16

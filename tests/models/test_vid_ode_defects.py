@@ -12,11 +12,7 @@ from torch import nn
 
 from odevideo.data import random_drop_mask
 from odevideo.errors import InputError
-from odevideo.methods.vid_ode.protocols import sampling_rate_sweep, sweep_masks
-from odevideo.metrics import psnr, psnr_from_mean_mse
 from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
-from odevideo.methods.vid_ode.vid_ode import VidODE
-from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
 from odevideo.methods.vid_ode.losses import (
     backward_gan,
     difference_loss,
@@ -24,6 +20,10 @@ from odevideo.methods.vid_ode.losses import (
     sequence_windows,
     vid_ode_losses,
 )
+from odevideo.methods.vid_ode.protocols import sampling_rate_sweep, sweep_masks
+from odevideo.methods.vid_ode.vid_ode import VidODE
+from odevideo.metrics import psnr, psnr_from_mean_mse
+from odevideo.nn import ImageDiscriminator, SequenceDiscriminator
 from odevideo.solvers import SolverConfig
 
 EULER = SolverConfig(method="euler", step_size=0.05)  # fixed steps: a clip's result does not depend on its batch
@@ -150,9 +150,9 @@ def test_no_batch_norm_eval_output_does_not_depend_on_the_batch():
 def test_best_checkpoint_is_chosen_by_validation_score_not_file_order(tiny_config, monkeypatch):
     """Defect: the authors load "the best" checkpoint from an unsorted directory listing. Ours: the trainer writes
     ``best.*`` whenever the validation score improves and loading asks for that name, whatever else is there."""
+    from odevideo.evaluation.inference import resolve_checkpoint
     from odevideo.training import Trainer, load_run
     from odevideo.training.checkpoint import load_checkpoint
-    from odevideo.evaluation.inference import resolve_checkpoint
 
     t = Trainer(tiny_config("name=best", "train.steps=4", "train.eval_every=1", "train.checkpoint_every=4"))
     scores = iter([0.5, 0.1, 0.3, 0.2])

@@ -6,25 +6,6 @@ import torch.nn.functional as F
 from torch import nn
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.temporal import (
-    MoCoGANMotionGenerator,
-    SDETemporalGenerator,
-    TGANTemporalGenerator,
-    count_parameters,
-    mocogan_ode,
-    tgan_ode,
-)
-from odevideo.methods.video_gan.networks import (
-    MoCoGANGenerator,
-    MoCoGANImageDiscriminator,
-    MoCoGANImageGenerator,
-    MoCoGANVideoDiscriminator,
-    TGANImageGenerator,
-    TGANVideoDiscriminator,
-    TGANVideoGenerator,
-    frames_to_discriminator,
-    to_unit_range,
-)
 from odevideo.methods.video_gan.losses import (
     apply_spectral_norm,
     clamp_batchnorm_gamma_,
@@ -39,6 +20,25 @@ from odevideo.methods.video_gan.losses import (
     singular_value_clipping_,
     wgan_discriminator_loss,
     wgan_generator_loss,
+)
+from odevideo.methods.video_gan.networks import (
+    MoCoGANGenerator,
+    MoCoGANImageDiscriminator,
+    MoCoGANImageGenerator,
+    MoCoGANVideoDiscriminator,
+    TGANImageGenerator,
+    TGANVideoDiscriminator,
+    TGANVideoGenerator,
+    frames_to_discriminator,
+    to_unit_range,
+)
+from odevideo.methods.video_gan.temporal import (
+    MoCoGANMotionGenerator,
+    SDETemporalGenerator,
+    TGANTemporalGenerator,
+    count_parameters,
+    mocogan_ode,
+    tgan_ode,
 )
 
 

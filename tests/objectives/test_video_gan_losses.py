@@ -6,7 +6,16 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator
+from odevideo.methods.vid_ode.losses import backward_gan
+from odevideo.methods.video_gan.losses import (
+    GAN_LOSSES,
+    VideoGANLosses,
+    after_discriminator_step,
+    r1_penalty,
+    sample_frames,
+    video_gan_generator_loss,
+    video_gan_losses,
+)
 from odevideo.methods.video_gan.networks import (
     MoCoGANGenerator,
     MoCoGANImageDiscriminator,
@@ -17,9 +26,7 @@ from odevideo.methods.video_gan.networks import (
     frames_to_discriminator,
     to_signed_range,
 )
-from odevideo.methods.video_gan.losses import VideoGANLosses, after_discriminator_step, video_gan_losses
-from odevideo.methods.vid_ode.losses import backward_gan
-from odevideo.methods.video_gan.losses import GAN_LOSSES, r1_penalty, sample_frames, video_gan_generator_loss
+from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator
 
 torch.set_num_threads(1)
 

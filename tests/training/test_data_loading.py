@@ -9,10 +9,10 @@ import pytest
 import torch
 
 from odevideo.data import CachedClips
+from odevideo.data.build import build_dataset
 from odevideo.errors import ConfigError
 from odevideo.training import Trainer, load_run
 from odevideo.training.batches import StepBatches, step_batch_loader
-from odevideo.data.build import build_dataset
 
 
 def _params(model) -> dict[str, torch.Tensor]:

@@ -27,8 +27,8 @@ import torch
 
 from odevideo.errors import ConfigError
 from odevideo.training import ExperimentConfig, Trainer, load_config
-from odevideo.training.config import applicable_overrides
 from odevideo.training.checkpoint import load_checkpoint
+from odevideo.training.config import applicable_overrides
 
 LAUNCH_TIMEOUT_S = 120
 ATOL = 1e-5
@@ -227,9 +227,9 @@ def test_batch_size_must_split_into_equal_micro_batches(tmp_path, ddp):
 
 
 def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):
+    from odevideo.methods import get_method
     from odevideo.training import build_dataset
     from odevideo.training.batches import training_batch
-    from odevideo.methods import get_method
 
     cfg = _config(ddp, tmp_path, "data.drop_prob=0.4")
     ds = build_dataset(cfg, "train")
@@ -244,9 +244,9 @@ def test_training_batch_shards_are_slices_of_the_global_batch(tmp_path, ddp):
 
 def test_given_noise_reproduces_the_models_own_sampling(tmp_path, ddp):
     """The ELBO with Task.noise runs the same computation as LatentODEVAE.forward(sample=True)."""
-    from odevideo.methods.latent_ode.elbo import elbo_loss
     from odevideo.data.tasks import make_task
     from odevideo.methods import get_method
+    from odevideo.methods.latent_ode.elbo import elbo_loss
     from odevideo.training import build_dataset
     from odevideo.training.batches import training_batch
 

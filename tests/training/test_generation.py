@@ -6,13 +6,18 @@ import torch
 from torch import nn
 
 from odevideo.errors import InputError
+from odevideo.methods.video_gan.generation import generator_scores, sample_video_batches, sample_videos
+from odevideo.methods.video_gan.networks import (
+    MoCoGANGenerator,
+    TGANImageGenerator,
+    TGANVideoGenerator,
+    to_signed_range,
+)
 from odevideo.methods.video_gan.temporal import (
     MoCoGANMotionGenerator,
     ODETemporalGenerator,
     SDETemporalGenerator,
 )
-from odevideo.methods.video_gan.networks import MoCoGANGenerator, TGANImageGenerator, TGANVideoGenerator, to_signed_range
-from odevideo.methods.video_gan.generation import generator_scores, sample_video_batches, sample_videos
 
 torch.set_num_threads(1)
 

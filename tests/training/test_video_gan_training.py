@@ -9,11 +9,11 @@ import pytest
 import torch
 
 from odevideo.cli.main import main
-from odevideo.methods import get_method
 from odevideo.errors import ConfigError, InputError
+from odevideo.methods import get_method
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
-from odevideo.training.config import applicable_overrides
 from odevideo.training.checkpoint import load_checkpoint
+from odevideo.training.config import applicable_overrides
 
 # 16x16 bouncing balls, 16 frames (TGAN's original temporal generator makes exactly 16), narrow networks.
 TINY_GAN = [
@@ -175,8 +175,8 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     assert all(1 / 16 <= v <= 1 for v in res["generated"]["consistency"]["values"])
     assert "consistency: generated" in capsys.readouterr().out
     # digit_fd: the frame Frechet protocol on the classifier's features (its own file; frame_fid's is not touched)
-    from odevideo.metrics.frechet import frechet_distance, gaussian_stats
     from odevideo.methods.video_gan.generation import sample_videos
+    from odevideo.metrics.frechet import frechet_distance, gaussian_stats
 
     assert main(["evaluate", run, "--metric", "digit_fd", "--digit-classifier", str(clf_path),
                  "--repeats", "1", "--samples", "4", "--num-clips", "8"]) == 0
@@ -243,7 +243,11 @@ def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_pat
 def test_image_discriminator_option_for_both_gan_families(tmp_path):
     # loss.image_disc: None keeps each family's own discriminators; true gives TGAN MoCoGAN's per-frame D_i too
     # (image_disc_channels / video_disc_channels set the two widths), false drops it from MoCoGAN.
-    from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator, TGANVideoDiscriminator
+    from odevideo.methods.video_gan.networks import (
+        MoCoGANImageDiscriminator,
+        MoCoGANVideoDiscriminator,
+        TGANVideoDiscriminator,
+    )
 
     def critics(preset, *extra):
         return Trainer(_cfg(tmp_path, preset, f"name={preset}{len(extra)}", *extra)).critics
@@ -396,7 +400,6 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
 
 def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp_path):
     from odevideo.methods.video_gan.temporal import PAPER_FRAME_DT
-    from odevideo.methods import get_method
 
     def temporal(preset, *extra):
         return _build(_cfg(tmp_path, preset, *extra)).temporal
@@ -438,7 +441,6 @@ def test_options_of_the_tgan_mocogan_step_are_refused_for_tganv2(tmp_path):
 
 
 def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
-    from odevideo.methods import get_method
 
     paper = _build(_cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=uniform")).image
     torch_init = _build(_cfg(tmp_path, "tgan_ode_mmnist32")).image  # the preset's

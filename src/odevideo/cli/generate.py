@@ -37,10 +37,10 @@ def run(args: argparse.Namespace) -> int:
     from odevideo._atomic import atomic_write
     from odevideo.data import make_grid, save_image, write_video
     from odevideo.errors import InputError
-    from odevideo.training import load_run
+    from odevideo.evaluation.inference import parse_times
     from odevideo.methods import METHODS
     from odevideo.methods.video_gan.generation import sample_videos
-    from odevideo.evaluation.inference import parse_times
+    from odevideo.training import load_run
 
     model, cfg = load_run(args.checkpoint, which=args.which)
     if METHODS[cfg.method].conditional:
@@ -80,8 +80,8 @@ def run(args: argparse.Namespace) -> int:
 
 def _real_clips(cfg, split: str, num: int):
     """The first ``num`` clips ``(num, T, C, H, W)`` in [0, 1] of the run's ``split``, as the run's config builds it."""
-    from odevideo.errors import InputError
     from odevideo.data.build import build_dataset
+    from odevideo.errors import InputError
     from odevideo.training.batches import batch_from_indices
 
     dataset = build_dataset(cfg, split)

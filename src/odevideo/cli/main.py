@@ -79,9 +79,8 @@ def cmd_train(args) -> int:
 
 
 def cmd_evaluate(args) -> int:
-    from odevideo.training import evaluate, format_table, load_run, save_results
-
     from odevideo.methods import get_method
+    from odevideo.training import evaluate, format_table, load_run, save_results
 
     model, cfg = load_run(args.checkpoint, which=args.which)
     if not get_method(cfg.method).conditional:
@@ -107,8 +106,8 @@ def _evaluate_generator(args, model, cfg) -> int:
 
     from odevideo._atomic import atomic_write_text
     from odevideo.data.build import build_dataset
-    from odevideo.training.batches import batch_from_indices
     from odevideo.methods.video_gan.generation import generator_scores, pixel_frame_features
+    from odevideo.training.batches import batch_from_indices
 
     ds = build_dataset(cfg, args.split)
     n = min(args.num_clips or cfg.eval.num_clips, len(ds))
@@ -145,9 +144,9 @@ def _evaluate_digits(args, model, cfg, real) -> int:
     import numpy as np
 
     from odevideo._atomic import atomic_write_text
-    from odevideo.metrics.digit_consistency import digit_consistency
     from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
     from odevideo.methods.video_gan.generation import sample_videos
+    from odevideo.metrics.digit_consistency import digit_consistency
 
     clf, info = fit_digit_classifier(cfg, path=args.digit_classifier, log=lambda m: print(m, file=sys.stderr))
     fake = sample_videos(model, args.repeats * args.samples, seed=args.seed)
@@ -184,8 +183,8 @@ def _load_input_clip(args, cfg):
     import torch
 
     from odevideo.errors import InputError
-    from odevideo.training import build_dataset
     from odevideo.evaluation.inference import parse_times
+    from odevideo.training import build_dataset
 
     if args.input:
         from odevideo.data import read_video
@@ -223,8 +222,8 @@ def cmd_predict(args) -> int:
     import torch
 
     from odevideo.data import write_video
-    from odevideo.training import load_run
     from odevideo.evaluation.inference import parse_times, predict_clip
+    from odevideo.training import load_run
 
     model, cfg = load_run(args.checkpoint, which=args.which)
     frames, times, _truth = _load_input_clip(args, cfg)
@@ -244,9 +243,9 @@ def cmd_predict(args) -> int:
 
 
 def cmd_latents(args) -> int:
+    from odevideo.evaluation.inference import latent_trajectories, plot_latent_trajectories
     from odevideo.training import build_dataset, load_run
     from odevideo.training.batches import batch_from_indices
-    from odevideo.evaluation.inference import latent_trajectories, plot_latent_trajectories
 
     model, cfg = load_run(args.checkpoint, which=args.which)
     ds = build_dataset(cfg, args.split)
@@ -265,8 +264,17 @@ def cmd_demo(args) -> int:
     import torch
 
     from odevideo.data import make_grid, write_video
-    from odevideo.training import ExperimentConfig, Trainer, build_dataset, evaluate, format_table, load_config, load_run, save_results
     from odevideo.evaluation.inference import predict_clip
+    from odevideo.training import (
+        ExperimentConfig,
+        Trainer,
+        build_dataset,
+        evaluate,
+        format_table,
+        load_config,
+        load_run,
+        save_results,
+    )
 
     overrides = list(args.overrides)
     overrides.append(f"output_dir={args.output_dir}")

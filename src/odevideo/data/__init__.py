@@ -18,6 +18,10 @@
 
 from odevideo.data.batch import DEFAULT_FRAME_DT, ClipBatch, collate_clips, regular_times
 from odevideo.data.bouncing_balls import BouncingBalls, render_balls, simulate_bouncing_balls
+from odevideo.data.cam5 import CAM5_CHANNELS, CAM5_HOURS_PER_FRAME, CAM5Hurricane
+from odevideo.data.clip_cache import CachedClips, cached_clips
+from odevideo.data.clip_files import CLIP_EXTENSIONS, VideoClip, list_video_clips
+from odevideo.data.kth import KTH_ACTIONS, KTH_TEST_PERSONS, KTH_TRAIN_PERSONS, KTH_URL, KTHAction, parse_kth_name
 from odevideo.data.mnist import (
     MNIST_FILES,
     MNIST_MD5,
@@ -30,10 +34,11 @@ from odevideo.data.mnist import (
     read_idx,
     write_idx,
 )
+from odevideo.data.moving_gif import MGIF_URL, MovingGif
 from odevideo.data.moving_mnist import MovingMNIST, load_moving_mnist_npy
-from odevideo.data.clip_cache import CachedClips, cached_clips
+from odevideo.data.paper_dataset import PaperVideoDataset
+from odevideo.data.penn_action import PENN_ACTIONS, PENN_URL, PennAction
 from odevideo.data.sampling import apply_mask, per_sample_time_grid, random_drop_mask, random_time_subset
-from odevideo.data.video_io import iter_video_frames, make_grid, read_video, save_image, write_video
 from odevideo.data.transforms import (
     center_crop,
     center_crop_square,
@@ -52,14 +57,9 @@ from odevideo.data.transforms import (
     temporal_window,
     window_start,
 )
-from odevideo.data.clip_files import CLIP_EXTENSIONS, VideoClip, list_video_clips
-from odevideo.data.video_folder import VideoFolderDataset
-from odevideo.data.paper_dataset import PaperVideoDataset
-from odevideo.data.kth import KTH_ACTIONS, KTH_TEST_PERSONS, KTH_TRAIN_PERSONS, KTH_URL, KTHAction, parse_kth_name
-from odevideo.data.moving_gif import MGIF_URL, MovingGif
-from odevideo.data.penn_action import PENN_ACTIONS, PENN_URL, PennAction
-from odevideo.data.cam5 import CAM5_CHANNELS, CAM5_HOURS_PER_FRAME, CAM5Hurricane
 from odevideo.data.ucf101 import UCF101, UCF101_SPLITS_URL, UCF101_VIDEOS_URL
+from odevideo.data.video_folder import VideoFolderDataset
+from odevideo.data.video_io import iter_video_frames, make_grid, read_video, save_image, write_video
 
 __all__ = [
     "DEFAULT_FRAME_DT",

@@ -13,8 +13,9 @@ that names the problem and the fix.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch
@@ -81,7 +82,7 @@ class ClipBatch:
         self.validate()
 
     # ------------------------------------------------------------------ validation
-    def validate(self) -> "ClipBatch":
+    def validate(self) -> ClipBatch:
         """Check shapes, dtypes and values; raise :class:`InputError` naming the problem and the fix.
 
         Returns ``self`` so it can be chained.
@@ -194,7 +195,7 @@ class ClipBatch:
         return tuple(int(s) for s in self.frames.shape[2:])  # type: ignore[return-value]
 
     # ------------------------------------------------------------------ transforms
-    def to(self, device: torch.device | str, non_blocking: bool = False) -> "ClipBatch":
+    def to(self, device: torch.device | str, non_blocking: bool = False) -> ClipBatch:
         """Return a copy of the batch with all tensors on ``device`` (dtypes unchanged)."""
         # Moving does not change values, so the already validated batch skips re-validation
         # (which would force a device synchronisation on accelerators).
@@ -204,13 +205,13 @@ class ClipBatch:
         out.mask = self.mask.to(device, non_blocking=non_blocking)
         return out
 
-    def pin_memory(self) -> "ClipBatch":
+    def pin_memory(self) -> ClipBatch:
         """Copy with page-locked tensors (called by ``DataLoader(pin_memory=True)``)."""
         out = object.__new__(ClipBatch)
         out.frames, out.times, out.mask = self.frames.pin_memory(), self.times.pin_memory(), self.mask.pin_memory()
         return out
 
-    def select(self, index: int | slice | Sequence[int] | torch.Tensor) -> "ClipBatch":
+    def select(self, index: int | slice | Sequence[int] | torch.Tensor) -> ClipBatch:
         """Keep a subset of the time steps (the same steps for every clip).
 
         Args:
@@ -250,7 +251,7 @@ class ClipBatch:
             raise InputError("select() produced zero time steps; select at least one frame")
         return ClipBatch(frames=frames, times=self.times[:, idx], mask=self.mask[:, idx])
 
-    def index_clips(self, index: int | slice | Sequence[int] | torch.Tensor) -> "ClipBatch":
+    def index_clips(self, index: int | slice | Sequence[int] | torch.Tensor) -> ClipBatch:
         """Keep a subset of the clips (the ``B`` axis); an int keeps one clip (``B == 1``)."""
         if isinstance(index, (int, np.integer)) and not isinstance(index, bool):
             i = int(index)

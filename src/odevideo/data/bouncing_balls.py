@@ -31,7 +31,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
+from odevideo.data.batch import (
+    DEFAULT_FRAME_DT,
+    check_clip_index,
+    collate_clips,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from odevideo.errors import InputError
 
 __all__ = ["BouncingBalls", "simulate_bouncing_balls", "render_balls"]

@@ -45,8 +45,9 @@ item ``i`` comes from a generator seeded with ``(seed, epoch, i)``.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 import torch

@@ -9,9 +9,9 @@ before ``v10``), so the clip order -- and with it every index -- is the same on 
 from __future__ import annotations
 
 import os
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Hashable, Sequence
 
 from odevideo.data.video_io.formats import VIDEO_EXTENSIONS, is_frame_image, natural_key
 from odevideo.errors import DatasetError

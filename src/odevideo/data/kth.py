@@ -45,8 +45,9 @@ from __future__ import annotations
 import os
 import re
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from odevideo.data.clip_files import VideoClip, list_video_clips
 from odevideo.data.paper_dataset import PaperVideoDataset

@@ -25,8 +25,8 @@ import os
 import urllib.error
 import urllib.request
 import zlib
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 import torch

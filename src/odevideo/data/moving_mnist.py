@@ -32,7 +32,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
+from odevideo.data.batch import (
+    DEFAULT_FRAME_DT,
+    check_clip_index,
+    collate_clips,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from odevideo.data.mnist import _load_mnist_arrays
 from odevideo.errors import DatasetError, InputError
 

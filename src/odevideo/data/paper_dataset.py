@@ -16,8 +16,9 @@ The module functions do the same checks for datasets that are not folders of fra
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 from odevideo.data.batch import DEFAULT_FRAME_DT
 from odevideo.data.clip_files import VideoClip, list_video_clips

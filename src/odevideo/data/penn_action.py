@@ -24,8 +24,9 @@ preprocessed files probably are; this loader follows the paper's text.)
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -38,7 +38,7 @@ combinations of input pixels, so frames in ``[0, 1]`` stay in ``[0, 1]``.
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import torch

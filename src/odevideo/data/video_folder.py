@@ -43,12 +43,20 @@ from __future__ import annotations
 import math
 import os
 import warnings
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence, TypeVar
+from typing import Any, ClassVar, TypeVar
 
 import torch
 
-from odevideo.data.batch import DEFAULT_FRAME_DT, check_clip_index, collate_clips, non_negative_int, positive_float, positive_int
+from odevideo.data.batch import (
+    DEFAULT_FRAME_DT,
+    check_clip_index,
+    collate_clips,
+    non_negative_int,
+    positive_float,
+    positive_int,
+)
 from odevideo.data.clip_files import VideoClip, clips_by_class_folder
 from odevideo.data.transforms import (
     _size2,

@@ -8,8 +8,8 @@ import torch
 from torch import nn
 
 from odevideo._atomic import atomic_write
-from odevideo.errors import CheckpointError, InputError
 from odevideo.configio import from_dict
+from odevideo.errors import CheckpointError, InputError
 from odevideo.methods import get_method
 from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.config import ExperimentConfig

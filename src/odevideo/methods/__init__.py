@@ -10,7 +10,11 @@ from odevideo.errors import ConfigError
 from odevideo.methods.base import Method, ModelSpec, StepLosses, ValidationContext
 from odevideo.methods.latent_ode.method import EncoderODEDecoderMethod, LatentODEVAEMethod, ODE2VAEMethod
 from odevideo.methods.vid_ode.method import (
-    ConvGRUMethod, ODEConvMethod, ODEFCMethod, VidODEMethod, VidRNNMethod,
+    ConvGRUMethod,
+    ODEConvMethod,
+    ODEFCMethod,
+    VidODEMethod,
+    VidRNNMethod,
 )
 from odevideo.methods.video_gan.method import MoCoGANMethod, TGANMethod, TGANv2Method
 

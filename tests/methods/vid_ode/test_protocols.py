@@ -14,11 +14,8 @@ from PIL import Image
 from torch import nn
 
 from odevideo.errors import InputError
-from odevideo.metrics import LPIPS, mse_per_pixel
-from odevideo.methods.vid_ode.vid_ode import VidODE
-from odevideo.methods.vid_ode.baselines import VidRNN
 from odevideo.methods.prediction import VideoPrediction, gather_time, last_observed_index
-from odevideo.solvers import SolverConfig
+from odevideo.methods.vid_ode.baselines import VidRNN
 from odevideo.methods.vid_ode.protocols import (
     CompositionComponents,
     FrameRateOutput,
@@ -33,6 +30,9 @@ from odevideo.methods.vid_ode.protocols import (
     unseen_timestep_interpolation,
     write_experiment_result,
 )
+from odevideo.methods.vid_ode.vid_ode import VidODE
+from odevideo.metrics import LPIPS, mse_per_pixel
+from odevideo.solvers import SolverConfig
 
 LPIPS_DIR = Path(__file__).resolve().parents[3].parent / "shared" / "data" / "lpips"
 EULER = SolverConfig(method="euler", step_size=0.05)  # fixed steps: a clip's output does not depend on its batch

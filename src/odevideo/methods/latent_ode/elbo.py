@@ -15,10 +15,10 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from odevideo.errors import InputError
-from odevideo.methods.latent_ode.latent_ode_vae import LatentODEVAE
-from odevideo.methods.latent_ode.latent_matching import LossOutput
 from odevideo.data.tasks import Task
+from odevideo.errors import InputError
+from odevideo.methods.latent_ode.latent_matching import LossOutput
+from odevideo.methods.latent_ode.latent_ode_vae import LatentODEVAE
 
 
 def gaussian_kl_standard_normal(mean: Tensor, logvar: Tensor) -> Tensor:

@@ -11,7 +11,13 @@ from __future__ import annotations
 from torch import Tensor
 
 from odevideo.methods.latent_ode.latent_decoder import LatentTrajectoryDecoder
-from odevideo.methods.prediction import ContinuousTimeVideoModel, VideoPrediction, check_inputs, first_observed_index, gather_time
+from odevideo.methods.prediction import (
+    ContinuousTimeVideoModel,
+    VideoPrediction,
+    check_inputs,
+    first_observed_index,
+    gather_time,
+)
 from odevideo.nn import ConvFrameEncoder
 from odevideo.solvers import SolverConfig
 

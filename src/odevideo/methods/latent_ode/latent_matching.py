@@ -11,8 +11,8 @@ from dataclasses import dataclass
 
 from torch import Tensor
 
-from odevideo.methods.latent_ode.encoder_ode_decoder import EncoderODEDecoder
 from odevideo.data.tasks import Task, masked_frame_mean
+from odevideo.methods.latent_ode.encoder_ode_decoder import EncoderODEDecoder
 
 
 @dataclass

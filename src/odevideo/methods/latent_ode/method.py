@@ -7,7 +7,11 @@ from torch import nn
 
 from odevideo.methods.base import ConditionalMethod, ModelSpec, StepLosses, init_kwargs, task_of
 from odevideo.methods.latent_ode.config import (
-    ELBOConfig, EncoderODEDecoderConfig, LatentMatchingConfig, LatentODEVAEConfig, ODE2VAEConfig,
+    ELBOConfig,
+    EncoderODEDecoderConfig,
+    LatentMatchingConfig,
+    LatentODEVAEConfig,
+    ODE2VAEConfig,
 )
 from odevideo.methods.latent_ode.elbo import elbo_loss
 from odevideo.methods.latent_ode.encoder_ode_decoder import EncoderODEDecoder

@@ -19,8 +19,8 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-from odevideo.methods.prediction import first_observed_index, gather_time, last_observed_index
 from odevideo.methods.latent_ode.latent_ode_vae import LatentODEVAE
+from odevideo.methods.prediction import first_observed_index, gather_time, last_observed_index
 from odevideo.nn import MLPODEFunc
 from odevideo.solvers import NFECounter, SolverConfig
 from odevideo.solvers.higher_order import HigherOrderODEFunc

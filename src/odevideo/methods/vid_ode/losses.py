@@ -36,9 +36,9 @@ from dataclasses import dataclass, field
 import torch
 from torch import Tensor, nn
 
+from odevideo.data.tasks import masked_frame_mean
 from odevideo.errors import InputError
 from odevideo.methods.vid_ode.vid_ode import VidODEPrediction
-from odevideo.data.tasks import masked_frame_mean
 
 __all__ = [
     "VidODELossWeights", "VidODELosses", "reconstruction_loss", "difference_loss", "difference_targets",

@@ -8,7 +8,12 @@ from torch import nn
 from odevideo.methods.base import ConditionalMethod, StepLosses, init_kwargs, task_of
 from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
 from odevideo.methods.vid_ode.config import (
-    ConvGRUConfig, ODEConvConfig, ODEFCConfig, VidODEConfig, VidODELossConfig, VidRNNConfig,
+    ConvGRUConfig,
+    ODEConvConfig,
+    ODEFCConfig,
+    VidODEConfig,
+    VidODELossConfig,
+    VidRNNConfig,
 )
 from odevideo.methods.vid_ode.losses import VidODELossWeights, vid_ode_losses
 from odevideo.methods.vid_ode.vid_ode import VidODE, VidODEPrediction

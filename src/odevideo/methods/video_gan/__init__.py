@@ -2,14 +2,25 @@
 original temporal generators, neural ODEs of order 1-3 or a latent SDE."""
 
 from odevideo.methods.video_gan.map_temporal import (
-    ConvLSTMTemporalGenerator, MapODETemporalGenerator, MapSDETemporalGenerator,
+    ConvLSTMTemporalGenerator,
+    MapODETemporalGenerator,
+    MapSDETemporalGenerator,
 )
 from odevideo.methods.video_gan.networks import (
-    MoCoGANGenerator, MoCoGANImageDiscriminator, MoCoGANImageGenerator, MoCoGANVideoDiscriminator, TGANImageGenerator,
-    TGANVideoDiscriminator, TGANVideoGenerator,
+    MoCoGANGenerator,
+    MoCoGANImageDiscriminator,
+    MoCoGANImageGenerator,
+    MoCoGANVideoDiscriminator,
+    TGANImageGenerator,
+    TGANVideoDiscriminator,
+    TGANVideoGenerator,
 )
 from odevideo.methods.video_gan.temporal import (
-    MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator, TGANTemporalGenerator, count_parameters,
+    MoCoGANMotionGenerator,
+    ODETemporalGenerator,
+    SDETemporalGenerator,
+    TGANTemporalGenerator,
+    count_parameters,
 )
 from odevideo.methods.video_gan.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator, TGANv2VideoDiscriminator
 

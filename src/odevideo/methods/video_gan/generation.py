@@ -41,15 +41,15 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
+from odevideo.methods.video_gan.losses import _unwrap, takes_noise_seed
+from odevideo.methods.video_gan.networks import MoCoGANGenerator, TGANVideoGenerator, to_unit_range
+from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator
+from odevideo.methods.video_gan.tganv2 import TGANv2Generator
 from odevideo.metrics.c3d import C3D, c3d_features, c3d_probs
 from odevideo.metrics.frame_fid import frame_features
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
 from odevideo.metrics.i3d import I3D, i3d_features
 from odevideo.metrics.inception_score import inception_score
-from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator
-from odevideo.methods.video_gan.tganv2 import TGANv2Generator
-from odevideo.methods.video_gan.networks import MoCoGANGenerator, TGANVideoGenerator, to_unit_range
-from odevideo.methods.video_gan.losses import _unwrap, takes_noise_seed
 
 __all__ = [
     "GENERATION_METRICS",

@@ -11,7 +11,12 @@ from torch import nn
 from odevideo.errors import ConfigError
 from odevideo.methods.base import Method, StepLosses
 from odevideo.methods.video_gan.config import (
-    GANLossConfig, GANValidationConfig, MoCoGANConfig, TGANConfig, TGANv2Config, TGANv2LossConfig,
+    GANLossConfig,
+    GANValidationConfig,
+    MoCoGANConfig,
+    TGANConfig,
+    TGANv2Config,
+    TGANv2LossConfig,
 )
 
 
@@ -30,8 +35,14 @@ def gan_frame_dt(model_cfg) -> float:
 def _vector_temporal_generator(g, gan: str, num_frames: int) -> nn.Module:
     """TGAN's / MoCoGAN's temporal generator on code vectors."""
     from odevideo.methods.video_gan.temporal import (
-        MOCOGAN_FCN_WIDTHS, PAPER_EQUAL_PARAMS_HIDDEN, PAPER_FRAME_DT, TGAN_FCN_WIDTHS, MoCoGANMotionGenerator,
-        ODETemporalGenerator, SDETemporalGenerator, TGANTemporalGenerator,
+        MOCOGAN_FCN_WIDTHS,
+        PAPER_EQUAL_PARAMS_HIDDEN,
+        PAPER_FRAME_DT,
+        TGAN_FCN_WIDTHS,
+        MoCoGANMotionGenerator,
+        ODETemporalGenerator,
+        SDETemporalGenerator,
+        TGANTemporalGenerator,
     )
     from odevideo.solvers import SDESolverConfig
 
@@ -271,7 +282,9 @@ class TGANv2Method(_VideoGAN):
 
     def build_model(self, g, spec):
         from odevideo.methods.video_gan.map_temporal import (
-            ConvLSTMTemporalGenerator, MapODETemporalGenerator, MapSDETemporalGenerator,
+            ConvLSTMTemporalGenerator,
+            MapODETemporalGenerator,
+            MapSDETemporalGenerator,
         )
         from odevideo.methods.video_gan.tganv2 import TGANv2Generator
 
