@@ -86,7 +86,8 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"{args.preset}, {args.threads} thread(s), batch {cfg.train.batch_size}, bf16={cfg.train.bf16}: "
           f"eager {result['eager_s_per_step']:.3f} s/step, compiled {result['compiled_s_per_step']:.3f} s/step, "
           f"speed-up x{result['speedup_median']:.2f} (rounds: {', '.join(f'{s:.2f}' for s in speedups)}); "
-          f"first {args.warmup} steps: eager {first_steps_s['eager']:.1f} s, compiled {first_steps_s['compiled']:.1f} s")
+          f"first {args.warmup} steps: eager {first_steps_s['eager']:.1f} s, "
+          f"compiled {first_steps_s['compiled']:.1f} s")
     print(f"wrote {args.out}")
     return result
 

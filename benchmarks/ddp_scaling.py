@@ -91,7 +91,9 @@ def _run_independent(preset: str, procs: int, batch: int, steps: int, warmup: in
             out.mkdir()
             cmd = [sys.executable, __file__, "--_worker", preset, str(steps), str(warmup), "1",
                    str(out / "row.json"), str(out), str(batch)]
-            running.append((subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), out))
+            running.append(
+                (subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env), out)
+            )
         rows = []
         for proc, out in running:
             _, err = proc.communicate()
@@ -126,7 +128,9 @@ def main() -> None:
               f"({row['clips_per_s']:6.1f} clips/s, global batch {row['global_batch']}, "
               f"{row['per_process_batch']} clips per process)", flush=True)
     base = rows[0]["steps_per_s"]
-    all_threads = next((r["steps_per_s"] for r in rows if r["processes"] == 1 and r["threads_per_process"] == cores), base)
+    all_threads = next(
+        (r["steps_per_s"] for r in rows if r["processes"] == 1 and r["threads_per_process"] == cores), base
+    )
     controls = []
     for r in rows:
         if r["processes"] > 1:

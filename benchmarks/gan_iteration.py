@@ -62,7 +62,8 @@ def main() -> dict:
         med = statistics.median(times[p])
         ref = PAIRS.get(p)
         rows.append({"preset": p, "s_per_iteration": med, "all": times[p],
-                     "reference": ref, "ratio_to_reference": (med / statistics.median(times[ref])) if ref in times else None,
+                     "reference": ref,
+                     "ratio_to_reference": (med / statistics.median(times[ref])) if ref in times else None,
                      "generator_params": sum(x.numel() for x in trainers[p].model.parameters()),
                      "bf16": trainers[p].cfg.train.bf16})
     result = {"benchmark": "gan_iteration", "threads": args.threads, "rounds": args.rounds, "warmup": args.warmup,

@@ -55,7 +55,8 @@ TINY = {
                            "model.latent_dim=8", "model.embed_dim=16", "model.rnn_hidden=16", "model.ode_hidden=16",
                            "train.batch_size=4"],
     "vid_ode_bb128": ["data.image_size=16", "data.num_frames=6", "task.num_observed=3", "model.hidden_channels=16",
-                      "model.ode_hidden=8", "model.decoder_solver={method: euler, step_size: 0.1}", "loss.disc_channels=8",
+                      "model.ode_hidden=8", "model.decoder_solver={method: euler, step_size: 0.1}",
+                      "loss.disc_channels=8",
                       "loss.disc_downs=2", "train.batch_size=4"],
     "tgan_ode_mmnist32": ["data.image_size=16", "model.gen_channels=16", "loss.disc_channels=8", "train.batch_size=4"],
 }

@@ -106,7 +106,8 @@ def main() -> None:
         for r in (pair["fp32"], pair["bf16"]):
             print(f"{preset:30s} {r['precision']:5s} {r['s_per_step']:7.3f} s/step  {r['steps_per_s']:6.2f} steps/s  "
                   f"NFE {r['nfe_per_step_fwd_plus_bwd']:5.1f}  peak RSS {r['peak_rss_mb']:7.0f} MB"
-                  + (f"  bf16 speed-up x{r['speedup_vs_fp32_same_run']:.2f}" if "speedup_vs_fp32_same_run" in r else ""))
+                  + (f"  bf16 speed-up x{r['speedup_vs_fp32_same_run']:.2f}"
+                     if "speedup_vs_fp32_same_run" in r else ""))
     import torch
 
     result = {

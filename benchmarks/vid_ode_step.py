@@ -409,7 +409,8 @@ NOTES = [
     "which inflates the many small ODE convolutions most; --rounds interleaves the variants, and the ratio of the "
     "min step times (ratio_vs_authors.s_per_step_min) is the least load-sensitive comparison.",
     "nfe_*_fwd: ODE right-hand-side evaluations per step (NFECounter.nfe_forward; for adjoint variants they include "
-    "the re-evaluations in the backward solve); nfe_*_bwd: vector-Jacobian products through it (NFECounter.nfe_backward).",
+    "the re-evaluations in the backward solve); nfe_*_bwd: vector-Jacobian products through it "
+    "(NFECounter.nfe_backward).",
     "peak_rss_mb: ru_maxrss of a fresh subprocess per configuration (includes the ~0.3-0.4 GB of the Python+torch "
     "process itself); rss_growth_mb: high-water mark growth during the steps. Not isolated with --in-process.",
     "ratio_vs_authors: this variant / the authors' reference at the same size and task, measured in the same run.",

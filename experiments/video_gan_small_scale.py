@@ -83,7 +83,9 @@ def main() -> int:
             lines.append(f"| {r['preset']} | failed | | |")
             continue
         f = r["fid"]
-        lines.append(f"| {r['preset']} | {r['steps']} | {r['s_per_iteration']:.3f} | {f['mean']:.1f} +- {f['std']:.1f} |")
+        lines.append(
+            f"| {r['preset']} | {r['steps']} | {r['s_per_iteration']:.3f} | {f['mean']:.1f} +- {f['std']:.1f} |"
+        )
     (Path(args.out) / "summary.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
     return 0

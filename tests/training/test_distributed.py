@@ -132,7 +132,9 @@ def two_process_run(tmp_path_factory, ddp) -> Path:
 
 def test_two_processes_match_one_process_with_the_same_global_batch(two_process_run, tmp_path, ddp):
     single = Trainer(_config(ddp, tmp_path, "name=single")).fit()
-    _assert_close(_params(two_process_run / "checkpoints" / "last"), _params(single.run_dir / "checkpoints" / "last"), ATOL)
+    _assert_close(
+        _params(two_process_run / "checkpoints" / "last"), _params(single.run_dir / "checkpoints" / "last"), ATOL
+    )
     # the logged losses are global-batch means in both runs
     got, ref = _records(two_process_run, "train"), _records(single.run_dir, "train")
     assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in ref], rel=1e-5)
@@ -199,7 +201,9 @@ def test_two_processes_with_two_micro_batches_equal_one_process_with_one_batch(t
              "train.checkpoint_every=4"]
     _cli(tmp_path, _train_args(ddp, tmp_path, "accum", *extra, "train.grad_accum_steps=2"))
     single = Trainer(_config(ddp, tmp_path, "name=single", *extra)).fit()
-    _assert_close(_params(tmp_path / "accum" / "checkpoints" / "last"), _params(single.run_dir / "checkpoints" / "last"), ATOL)
+    _assert_close(
+        _params(tmp_path / "accum" / "checkpoints" / "last"), _params(single.run_dir / "checkpoints" / "last"), ATOL
+    )
     got, ref = _records(tmp_path / "accum", "train"), _records(single.run_dir, "train")
     assert [r["loss"] for r in got] == pytest.approx([r["loss"] for r in ref], rel=1e-5)
 
@@ -299,7 +303,8 @@ def _preset_args(preset: str, out_dir: Path, name: str, overrides: list[str]) ->
 
 def test_vid_ode_with_discriminators_two_processes_match_one(tmp_path):
     _cli(tmp_path, _preset_args("vid_ode_bb32_extrap", tmp_path, "ddp", VID_ODE_DDP))
-    cfg = load_config(ExperimentConfig, "vid_ode_bb32_extrap", None, applicable_overrides("vid_ode_bb32_extrap", [*VID_ODE_DDP, f"output_dir={tmp_path}", "name=one"]))
+    overrides = applicable_overrides("vid_ode_bb32_extrap", [*VID_ODE_DDP, f"output_dir={tmp_path}", "name=one"])
+    cfg = load_config(ExperimentConfig, "vid_ode_bb32_extrap", None, overrides)
     Trainer(cfg).fit()
     a, b = (load_checkpoint(tmp_path / n / "checkpoints" / "last") for n in ("ddp", "one"))
     _assert_close(a.model_state, b.model_state, ATOL)
@@ -317,7 +322,8 @@ def test_video_gan_trains_on_two_processes(tmp_path):
     """TGAN-ODE on 2 ranks: runs, one set of files. (Its BatchNorm normalises each rank's clips separately,
     as DDP without SyncBatchNorm does, so it is not compared with one process.)"""
     gan = ["data.dataset=bouncing_balls", "data.image_size=16", "data.num_frames=16", "data.val_clips=8",
-           "model.gen_channels=16", "loss.disc_channels=8", "validation.samples=8", "train.steps=2", "train.batch_size=4",
+           "model.gen_channels=16", "loss.disc_channels=8", "validation.samples=8", "train.steps=2",
+           "train.batch_size=4",
            "train.eval_every=2", "train.checkpoint_every=2", "train.progress=false", "train.max_minutes=null",
            "train.bf16=false", "eval.num_sample_clips=2", "loss.minibatch_std=2"]  # 2 clips per rank: groups of 2
     proc = _cli(tmp_path, _preset_args("tgan_ode_mmnist32", tmp_path, "gan", gan))

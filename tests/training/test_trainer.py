@@ -19,7 +19,8 @@ def test_fit_writes_run_directory(tiny_config):
     assert res.step == 6 and not res.stopped_early
     assert (run / "config.yaml").exists()
     for name in ("last", "best"):
-        assert (run / "checkpoints" / f"{name}.safetensors").exists() and (run / "checkpoints" / f"{name}.json").exists()
+        assert (run / "checkpoints" / f"{name}.safetensors").exists()
+        assert (run / "checkpoints" / f"{name}.json").exists()
     assert (run / "samples" / "step_000003.png").exists() and (run / "samples" / "step_000006.gif").exists()
     records = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]
     train = [r for r in records if r["kind"] == "train"]

@@ -31,7 +31,8 @@ TINY_VID = [
 
 
 def _cfg(tmp_path, preset: str, *extra: str) -> ExperimentConfig:
-    return load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_VID, f"output_dir={tmp_path}", *extra]))
+    overrides = applicable_overrides(preset, [*TINY_VID, f"output_dir={tmp_path}", *extra])
+    return load_config(ExperimentConfig, preset, None, overrides)
 
 
 VID_PRESETS = sorted(p for p in list_presets() if p.endswith(("bb32_extrap", "bb32_interp")))

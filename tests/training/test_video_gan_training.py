@@ -34,8 +34,10 @@ def _build(cfg):
 def _cfg(tmp_path, preset, *extra) -> ExperimentConfig:
     tail = [f"output_dir={tmp_path}", *extra]  # after TINY_GAN, so that a test's own overrides win
     cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_GAN, *tail]))
-    if getattr(cfg.loss, "minibatch_std", 0) > 2:  # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
-        cfg = load_config(ExperimentConfig, preset, None, applicable_overrides(preset, [*TINY_GAN, "loss.minibatch_std=2", *tail]))
+    # a preset's ProGAN group of 4 frames needs 4 clips: groups of 2 in 2 clips
+    if getattr(cfg.loss, "minibatch_std", 0) > 2:
+        overrides = applicable_overrides(preset, [*TINY_GAN, "loss.minibatch_std=2", *tail])
+        cfg = load_config(ExperimentConfig, preset, None, overrides)
     return cfg
 
 
@@ -80,7 +82,8 @@ def test_alternating_step_scores_the_generator_with_the_updated_discriminator(tm
     # differently. TGAN with its video discriminator alone: no frame picks that could differ between the passes.
     def generator_after_one_step(name, *extra):
         t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", f"name={name}", "loss.svc_every=0",
-                         "loss.kind=nonsaturating", "loss.image_disc=false", "loss.minibatch_std=0", "loss.disc_noise=0",
+                         "loss.kind=nonsaturating", "loss.image_disc=false", "loss.minibatch_std=0",
+                         "loss.disc_noise=0",
                          "loss.joint_disc_batch=false", *extra))
         before = torch.cat([p.detach().flatten().clone() for p in t.model.parameters()])
         t._train_step()
@@ -120,12 +123,16 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path, capsys)
 
     still = np.asarray(Image.open(tmp_path / "s.png"))
     assert still.shape[:2] == (3 * 17 + 1, 16 * 17 + 1)
-    np.testing.assert_allclose(still[18:34, 1 + 17 * 5:17 + 17 * 5].astype(float) / 255, d[1, 5, 0], atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(
+        still[18:34, 1 + 17 * 5:17 + 17 * 5].astype(float) / 255, d[1, 5, 0], atol=1 / 255 + 1e-6
+    )
     # --scale 3: every pixel becomes a 3x3 block
     assert main(["generate", run, "--num", "3", "--scale", "3", "--output", str(tmp_path / "s3.png")]) == 0
     big = np.asarray(Image.open(tmp_path / "s3.png")).astype(float) / 255
     assert big.shape[:2] == (3 * 49 + 1, 16 * 49 + 1)
-    np.testing.assert_allclose(big[50:98, 1 + 49 * 5:49 + 49 * 5], np.kron(d[1, 5, 0], np.ones((3, 3))), atol=1 / 255 + 1e-6)
+    np.testing.assert_allclose(
+        big[50:98, 1 + 49 * 5:49 + 49 * 5], np.kron(d[1, 5, 0], np.ones((3, 3))), atol=1 / 255 + 1e-6
+    )
     assert main(["generate", run, "--scale", "0", "--output", str(tmp_path / "x.png")]) != 0
     assert "--scale" in capsys.readouterr().err and not (tmp_path / "x.png").exists()
     # --real: the run's own test clips in the same layout, the reference for the samples
@@ -218,7 +225,8 @@ def test_original_generators_refuse_other_times(tmp_path, capsys):
     assert not (tmp_path / "x.gif").exists()
     # MoCoGAN's GRU makes whole frames past the training length: 24 frames from a 16-frame run
     Trainer(_cfg(tmp_path, "mocogan_mmnist32", "name=m", "train.steps=2")).fit()
-    assert main(["generate", str(tmp_path / "m"), "--times=0:23:1", "--num", "2", "--output", str(tmp_path / "m.npy")]) == 0
+    args = ["generate", str(tmp_path / "m"), "--times=0:23:1", "--num", "2", "--output", str(tmp_path / "m.npy")]
+    assert main(args) == 0
     assert np.load(tmp_path / "m.npy").shape == (2, 24, 1, 16, 16)
 
 
@@ -290,7 +298,7 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
                          f"loss.video_batch={video_batch}", "loss.image_frames=1", "loss.joint_disc_batch=true"))
         sizes = {role: [] for role in t.critics}
         for role, d in t.critics.items():
-            d.register_forward_pre_hook(lambda _m, args, _r=role: sizes[_r].append(args[0].shape[0]))
+            d.register_forward_pre_hook(lambda _m, args, _r=role, _s=sizes: _s[_r].append(args[0].shape[0]))
         t._train_step()
         assert sizes == {"image": [12, 12], "video": [2 * video_clips] * 2}, video_batch
     for bad in ("0", "-1", "true"):
@@ -323,7 +331,8 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
     with pytest.raises(ConfigError, match="image_disc=true"):
         Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=mb", "loss.minibatch_std=2", "loss.image_disc=false"))
     # model.motion_norm reaches MoCoGAN's generator
-    assert Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "model.motion_norm=tanh")).model.motion_norm == "tanh"
+    t = Trainer(_cfg(tmp_path, "mocogan_ode_mmnist32", "name=mn", "model.motion_norm=tanh"))
+    assert t.model.motion_norm == "tanh"
     t = Trainer(_cfg(tmp_path, "tgan_ode_mmnist32", "name=tgan_img", "loss.image_disc=true", "loss.image_frames=3"))
     metrics = t._train_step()
     assert {"image_real", "image_fake", "video_real", "video_fake"} <= set(metrics)
@@ -332,7 +341,9 @@ def test_image_discriminator_option_for_both_gan_families(tmp_path):
 
 # TGANv2 (the issue-4 stretch): 16x16 frames from a 2x2 map over 3 levels, 4 clips (4, 2, 1 clips per level)
 TGANV2_PRESETS = ["tganv2_mmnist32", "tganv2_ode_mmnist32", "tganv2_ode2_mmnist32", "tganv2_sde_mmnist32"]
-TINY_TGANV2 = ["model.map_size=2", "model.map_channels=8", "model.latent_dim=16", "model.gen_channels=8", "train.batch_size=4"]
+TINY_TGANV2 = [
+    "model.map_size=2", "model.map_channels=8", "model.latent_dim=16", "model.gen_channels=8", "train.batch_size=4"
+]
 
 
 @pytest.mark.parametrize("preset", TGANV2_PRESETS)
@@ -386,7 +397,8 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
     (lists / "classInd.txt").write_text("1 ApplyEyeMakeup\n2 YoYo\n")
     (lists / "trainlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g08_c01.avi 1\nYoYo/v_YoYo_g09_c02.avi 2\n")
     (lists / "testlist01.txt").write_text("ApplyEyeMakeup/v_ApplyEyeMakeup_g01_c01.avi\nYoYo/v_YoYo_g02_c01.avi\n")
-    small = [f"data.data_dir={root}", "data.image_size=16", "model.levels=2", "model.map_size=4", "model.map_channels=8",
+    small = [f"data.data_dir={root}", "data.image_size=16", "model.levels=2", "model.map_size=4",
+             "model.map_channels=8",
              "model.latent_dim=16", "model.gen_channels=8", "loss.disc_channels=4", "validation.metric=pixel_fd",
              "train.batch_size=4", "train.steps=2", "train.eval_every=2", "train.checkpoint_every=2",
              "train.progress=false", "train.bf16=false", "eval.num_sample_clips=1", f"output_dir={tmp_path}"]
@@ -417,7 +429,9 @@ def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp
 
 @pytest.mark.parametrize("preset", ["mocogan_ode_mmnist32", "tgan_ode_mmnist32"])
 def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates(tmp_path, preset):
-    res = Trainer(_cfg(tmp_path, preset, "name=f", "model.frame_transform=translate", "model.frame_max_shift=0.75")).fit()
+    res = Trainer(
+        _cfg(tmp_path, preset, "name=f", "model.frame_transform=translate", "model.frame_max_shift=0.75")
+    ).fit()
     model, cfg = load_run(res.run_dir)  # the checkpoint rebuilds the transform head with its trained weights
     assert cfg.model.frame_transform == "translate" and model.transform.max_shift == 0.75
     assert model.transform.linear.weight.abs().sum() > 0
@@ -425,7 +439,8 @@ def test_frame_transform_option_trains_resumes_from_its_checkpoint_and_generates
     assert clip.shape == (2, 3, 1, 16, 16) and torch.isfinite(clip).all()
     small = Trainer(_cfg(tmp_path, preset, "name=s", "model.frame_transform=affine", "model.sprite_size=8")).model
     assert small.image.image_size == 8 and small(2).shape == (2, 16, 1, 16, 16)
-    for option, match in (("model.frame_transform=flow", "frame_transform"), ("model.frame_max_shift=0", "frame_max_shift"),
+    for option, match in (("model.frame_transform=flow", "frame_transform"),
+                          ("model.frame_max_shift=0", "frame_max_shift"),
                           ("model.sprite_size=32", "sprite_size")):
         with pytest.raises(ConfigError, match=match):
             Trainer(_cfg(tmp_path, preset, "name=x", option))

@@ -12,13 +12,16 @@ from pathlib import Path
 
 
 def add_parser(sub) -> None:
-    s = sub.add_parser("generate", help="sample videos from a video-GAN run at any frame rate / time range (GIF/MP4/NPY)")
+    s = sub.add_parser(
+        "generate", help="sample videos from a video-GAN run at any frame rate / time range (GIF/MP4/NPY)"
+    )
     s.add_argument("checkpoint", help="run directory or checkpoint")
     s.add_argument("--which", default="best", choices=["best", "last"])
     s.add_argument("--num", type=int, default=8, help="how many videos")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--times", help="frame times 'start:stop:step' or a comma list, e.g. -8:15:0.5 (default 0..T-1)")
-    s.add_argument("--fps-factor", type=int, default=1, help="frames per training frame over 0..T-1 (ignored with --times)")
+    s.add_argument("--fps-factor", type=int, default=1,
+                   help="frames per training frame over 0..T-1 (ignored with --times)")
     s.add_argument("--fps", type=float, default=8.0, help="frame rate of the written file")
     s.add_argument("--scale", type=int, default=1, help="enlarge every frame this many times (nearest neighbour) in a "
                    ".gif/.mp4/.png, for viewing small frames; the .npy keeps the model's size")

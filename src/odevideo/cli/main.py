@@ -94,7 +94,8 @@ def cmd_evaluate(args) -> int:
     paths = save_results(result, out)
     print(format_table(result))
     if "model_beats_all_baselines_at_every_extrapolated_frame" in result:
-        print(f"model beats all baselines at every extrapolated frame: {result['model_beats_all_baselines_at_every_extrapolated_frame']}")
+        beats = result["model_beats_all_baselines_at_every_extrapolated_frame"]
+        print(f"model beats all baselines at every extrapolated frame: {beats}")
     print(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")
     return 0
 
@@ -111,7 +112,9 @@ def _evaluate_generator(args, model, cfg) -> int:
 
     ds = build_dataset(cfg, args.split)
     n = min(args.num_clips or cfg.eval.num_clips, len(ds))
-    real = torch.cat([batch_from_indices(ds, range(i, min(i + 64, n)), cfg.data.frame_dt).frames for i in range(0, n, 64)])
+    real = torch.cat(
+        [batch_from_indices(ds, range(i, min(i + 64, n)), cfg.data.frame_dt).frames for i in range(0, n, 64)]
+    )
     if args.metric == "digit_consistency":
         return _evaluate_digits(args, model, cfg, real)
     if args.metric == "frame_fid":
@@ -198,7 +201,9 @@ def _load_input_clip(args, cfg):
             if not args.resize:
                 raise InputError(f"{args.input} is {frames.shape[-1]}x{frames.shape[-2]} but the model takes {s}x{s}; "
                                  f"pass --resize to resize it (bilinear)")
-            frames = torch.nn.functional.interpolate(frames, size=(s, s), mode="bilinear", align_corners=False).clamp(0, 1)
+            frames = torch.nn.functional.interpolate(
+                frames, size=(s, s), mode="bilinear", align_corners=False
+            ).clamp(0, 1)
         if args.max_input_frames:
             frames = frames[: args.max_input_frames]
         truth = None
@@ -317,9 +322,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("presets", help="list the bundled presets")
     s.set_defaults(func=cmd_presets)
 
-    s = sub.add_parser("train", help="train a model from a preset/config (several processes: torchrun --nproc-per-node N -m odevideo train ...)")
+    s = sub.add_parser(
+        "train",
+        help="train a model from a preset/config "
+        "(several processes: torchrun --nproc-per-node N -m odevideo train ...)",
+    )
     _add_config_args(s)
-    s.add_argument("--resume", action="store_true", help="continue the run in <output_dir>/<name> from its last checkpoint")
+    s.add_argument("--resume", action="store_true",
+                   help="continue the run in <output_dir>/<name> from its last checkpoint")
     s.add_argument("--evaluate", action="store_true", help="evaluate the best checkpoint on the test split afterwards")
     s.set_defaults(func=cmd_train)
 
@@ -334,10 +344,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd", "digit_fd", "digit_consistency"],
                    help="video GAN runs: the score (digit_consistency: 1-digit Moving MNIST, digit identity over time; "
                    "digit_fd: frame Frechet distance on a Moving MNIST digit classifier's features)")
-    s.add_argument("--digit-classifier", help="digit_consistency / digit_fd: load the classifier from this checkpoint path, "
+    s.add_argument("--digit-classifier",
+                   help="digit_consistency / digit_fd: load the classifier from this checkpoint path, "
                    "or train one (a few minutes) and save it there")
     s.add_argument("--repeats", type=int, default=10, help="video GAN runs: R repeats (the paper: 10)")
-    s.add_argument("--samples", type=int, default=2048, help="video GAN runs: S generated clips per repeat (the paper: 2048)")
+    s.add_argument("--samples", type=int, default=2048,
+                   help="video GAN runs: S generated clips per repeat (the paper: 2048)")
     s.add_argument("--seed", type=int, default=0, help="video GAN runs: sampling seed")
     s.set_defaults(func=cmd_evaluate)
 
@@ -349,17 +361,21 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--sample", type=int, help="index of a clip of the dataset split")
     s.add_argument("--split", default="test", choices=["train", "val", "test"])
     s.add_argument("--max-input-frames", type=int, help="use only the first N input frames as context")
-    s.add_argument("--input-times", help="times of the input frames ('start:stop:step' or list); default frame_index*frame_dt")
+    s.add_argument("--input-times",
+                   help="times of the input frames ('start:stop:step' or list); default frame_index*frame_dt")
     s.add_argument("--times", help="query times ('start:stop:step' or comma list); overrides --fps-factor/--future")
     s.add_argument("--fps-factor", type=int, default=1, help="render at this multiple of the input frame rate")
-    s.add_argument("--future", type=int, default=0, help="also predict this many frame intervals after the last input frame")
+    s.add_argument("--future", type=int, default=0,
+                   help="also predict this many frame intervals after the last input frame")
     s.add_argument("--resize", action="store_true", help="resize input frames to the model's size")
     s.add_argument("--grayscale", action="store_true", help="convert RGB input to gray for 1-channel models")
     s.add_argument("--fps", type=float, help="frame rate of the written file")
     s.add_argument("--output", required=True, help="output .gif, .mp4, .avi, .npy, or a directory of PNGs")
     s.set_defaults(func=cmd_predict)
 
-    s = sub.add_parser("latents", help="2-D map (PCA, t-SNE, UMAP) of latent trajectories of test clips, coloured by time")
+    s = sub.add_parser(
+        "latents", help="2-D map (PCA, t-SNE, UMAP) of latent trajectories of test clips, coloured by time"
+    )
     s.add_argument("checkpoint")
     s.add_argument("--which", default="best", choices=["best", "last"])
     s.add_argument("--split", default="test", choices=["val", "test"])

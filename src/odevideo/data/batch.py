@@ -157,7 +157,8 @@ class ClipBatch:
                 clip, step = (int(i) for i in bad.nonzero()[0])
                 raise InputError(
                     f"ClipBatch.times must be strictly increasing within each clip, but clip {clip} has "
-                    f"times[{step}]={float(times[clip, step]):g} >= times[{step + 1}]={float(times[clip, step + 1]):g}; "
+                    f"times[{step}]={float(times[clip, step]):g} >= "
+                    f"times[{step + 1}]={float(times[clip, step + 1]):g}; "
                     f"sort the frames by time and drop duplicate time stamps"
                 )
         if not bool(torch.isfinite(frames).all()):
@@ -342,7 +343,8 @@ def _as_frames(value: Any, k: int) -> torch.Tensor:
     frames = torch.from_numpy(np.ascontiguousarray(value)) if isinstance(value, np.ndarray) else value
     if not isinstance(frames, torch.Tensor):
         raise InputError(
-            f"clip {k} has type {type(value).__name__}; expected a (T, C, H, W) tensor, array or a mapping with 'frames'"
+            f"clip {k} has type {type(value).__name__}; "
+            f"expected a (T, C, H, W) tensor, array or a mapping with 'frames'"
         )
     if frames.ndim != 4:
         raise InputError(

@@ -156,7 +156,11 @@ class CAM5Hurricane(torch.utils.data.Dataset):
         if not split_dir.is_dir():
             raise DatasetError(f"{split_dir}: the {split!r} folder is missing; {_HELP}")
         files = sorted(
-            (p for p in split_dir.iterdir() if p.is_file() and p.suffix.lower() == ".npy" and not p.name.startswith(".")),
+            (
+                p
+                for p in split_dir.iterdir()
+                if p.is_file() and p.suffix.lower() == ".npy" and not p.name.startswith(".")
+            ),
             key=lambda p: natural_key(p.name),
         )
         if not files:

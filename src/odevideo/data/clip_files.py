@@ -43,7 +43,8 @@ class VideoClip:
 
     @property
     def name(self) -> str:
-        rng = "" if self.start == 0 and self.stop is None else f"[{self.start}:{'' if self.stop is None else self.stop}]"
+        stop = "" if self.stop is None else self.stop
+        rng = "" if self.start == 0 and self.stop is None else f"[{self.start}:{stop}]"
         return f"{self.path}{rng}"
 
 
@@ -72,7 +73,10 @@ def list_video_clips(
     """
     root = Path(root)
     if not root.exists():
-        raise DatasetError(f"{root}: no such folder; pass the folder that holds the videos (one clip per file or per folder of frames)")
+        raise DatasetError(
+            f"{root}: no such folder; pass the folder that holds the videos "
+            f"(one clip per file or per folder of frames)"
+        )
     if not root.is_dir():
         raise DatasetError(f"{root}: not a folder; pass the folder that holds the videos, not a single file")
     exts = tuple(e.lower() if e.startswith(".") else "." + e.lower() for e in (extensions or CLIP_EXTENSIONS))

@@ -29,7 +29,8 @@ class DataConfig:
     seed: int = 0
     drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability
     augment_flip: float = 0.0  # training clips: probability of a horizontal flip (Vid-ODE: 0.5)
-    augment_rotate_degrees: float = 0.0  # training clips: rotation by U(-d, d) degrees, same for every frame (Vid-ODE: 10)
+    # training clips: rotation by U(-d, d) degrees, same for every frame (Vid-ODE: 10)
+    augment_rotate_degrees: float = 0.0
     # Pre-generated synthetic clips (bouncing_balls, moving_mnist) cached on disk as .npy + .json (the
     # generating config): generated once (rank 0 first, a file lock against other runs), then loaded by
     # every process and run. None = off (clips are generated on the fly). Same clips either way.

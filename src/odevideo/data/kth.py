@@ -104,7 +104,9 @@ def parse_kth_sequences(path: str | os.PathLike[str]) -> dict[str, list[tuple[in
     try:
         text = path.read_text(encoding="latin-1")
     except OSError as e:
-        raise DatasetError(f"{path}: cannot read the KTH sequence file ({e}); download 00sequences.txt from {KTH_URL}") from e
+        raise DatasetError(
+            f"{path}: cannot read the KTH sequence file ({e}); download 00sequences.txt from {KTH_URL}"
+        ) from e
     out: dict[str, list[tuple[int, int]]] = {}
     for lineno, line in enumerate(text.splitlines(), 1):
         line = line.strip()
@@ -112,7 +114,9 @@ def parse_kth_sequences(path: str | os.PathLike[str]) -> dict[str, list[tuple[in
             continue
         m = _SEQ_RE.match(line)
         if m is None:
-            raise DatasetError(f"{path}:{lineno}: cannot parse {line!r}; expected 'personXX_action_dY  frames  a-b, c-d'")
+            raise DatasetError(
+                f"{path}:{lineno}: cannot parse {line!r}; expected 'personXX_action_dY  frames  a-b, c-d'"
+            )
         ranges = []
         for part in re.split(r"[,\s]+", m.group(2).strip()):
             if not part:

@@ -373,7 +373,8 @@ def _locate(
         if p is not None and p != dest:
             p.unlink(missing_ok=True)  # the bad cached copy would otherwise shadow the fresh one
         return dest, True
-    looked = [str(d) for base in ([data_dir] if data_dir is not None else []) + [cache] for d in _candidate_dirs(Path(base))]
+    bases = ([data_dir] if data_dir is not None else []) + [cache]
+    looked = [str(d) for base in bases for d in _candidate_dirs(Path(base))]
     raise DatasetError(
         f"MNIST file {name} (or {name}.gz) not found; looked in: {', '.join(looked)}. Fix: put the MNIST files in "
         f"one of these directories and pass it with `--set data.data_dir=/path/to/mnist` (data_dir=... in Python), "
@@ -407,7 +408,9 @@ def _load_mnist_arrays(
             f"this is not an MNIST image file"
         )
     if labels.ndim != 1:
-        raise DatasetError(f"{lpath}: expected labels of shape (N,), got {labels.shape}; this is not an MNIST label file")
+        raise DatasetError(
+            f"{lpath}: expected labels of shape (N,), got {labels.shape}; this is not an MNIST label file"
+        )
     if labels.shape[0] != images.shape[0]:
         raise DatasetError(
             f"MNIST {split} split: {images.shape[0]} images ({ipath}) but {labels.shape[0]} labels ({lpath}); "

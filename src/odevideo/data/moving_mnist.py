@@ -111,7 +111,8 @@ class MovingMNIST(torch.utils.data.Dataset):
             if pool.ndim != 3 or pool.shape[0] < 1:
                 raise InputError(f"digits must have shape (N, h, w) with N >= 1, got {pool.shape}")
             if pool.dtype != np.uint8:
-                if not np.issubdtype(pool.dtype, np.floating) or not np.isfinite(pool).all() or pool.min() < 0 or pool.max() > 1:
+                is_float = np.issubdtype(pool.dtype, np.floating)
+                if not is_float or not np.isfinite(pool).all() or pool.min() < 0 or pool.max() > 1:
                     raise InputError("digits must be uint8 or float in [0, 1]")
                 pool = np.rint(pool * 255).astype(np.uint8)
             self._pool = pool
@@ -276,7 +277,8 @@ def load_moving_mnist_npy(
     if not isinstance(arr, np.ndarray) or arr.ndim != 4:
         shape = getattr(arr, "shape", None)
         raise DatasetError(
-            f"{path}: expected a 4-D array (T, N, H, W) like mnist_test_seq.npy's (20, 10000, 64, 64), got shape {shape}; "
+            f"{path}: expected a 4-D array (T, N, H, W) like mnist_test_seq.npy's (20, 10000, 64, 64), "
+            f"got shape {shape}; "
             f"pass layout='NTHW' for clip-major (N, T, H, W) files"
         )
     if layout == "TNHW" and arr.shape[0] != 20 and arr.shape[1] == 20:
@@ -286,7 +288,8 @@ def load_moving_mnist_npy(
         )
     if arr.shape[2] != arr.shape[3]:
         raise DatasetError(
-            f"{path}: frames must be square (H == W) in the ({layout[0]}, {layout[1]}, H, W) layout, got shape {arr.shape}; "
+            f"{path}: frames must be square (H == W) in the ({layout[0]}, {layout[1]}, H, W) layout, "
+            f"got shape {arr.shape}; "
             f"the array is probably in a different layout"
         )
     if min(arr.shape) < 1:

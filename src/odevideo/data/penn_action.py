@@ -77,7 +77,9 @@ def read_penn_label(path: str | os.PathLike[str]) -> dict[str, Any]:
     except Exception as e:  # scipy raises several unrelated types for corrupt files
         raise DatasetError(f"{path}: cannot read the label file ({e}); re-extract Penn_Action.tar.gz") from e
     if "action" not in mat or "train" not in mat:
-        raise DatasetError(f"{path}: the label file has no 'action'/'train' fields; is this a Penn Action labels/*.mat?")
+        raise DatasetError(
+            f"{path}: the label file has no 'action'/'train' fields; is this a Penn Action labels/*.mat?"
+        )
     action = str(np.asarray(mat["action"]).item()).strip()
     if action not in PENN_ACTIONS:
         raise DatasetError(f"{path}: unknown action {action!r}; expected one of {', '.join(PENN_ACTIONS)}")
@@ -119,7 +121,9 @@ class PennAction(PaperVideoDataset):
         if (root / "train").is_dir() and (root / "test").is_dir():
             self.layout = "npy-split"
             return [VideoClip(p) for p in self.split_folder_clips(root, split)], None
-        raise DatasetError(f"{root}: neither frames/ + labels/ (official Penn Action) nor train/ + test/ found; {_HELP}")
+        raise DatasetError(
+            f"{root}: neither frames/ + labels/ (official Penn Action) nor train/ + test/ found; {_HELP}"
+        )
 
     def _official_clips(self, root: Path, split: str) -> list[VideoClip]:
         labels_dir = root / "labels"

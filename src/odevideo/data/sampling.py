@@ -59,7 +59,8 @@ def random_drop_mask(
     """
     b = _pos_int(batch_size, "batch_size")
     t = _pos_int(num_frames, "num_frames")
-    given = [name for name, v in (("drop_prob", drop_prob), ("keep_prob", keep_prob), ("drop_frac", drop_frac)) if v is not None]
+    options = (("drop_prob", drop_prob), ("keep_prob", keep_prob), ("drop_frac", drop_frac))
+    given = [name for name, v in options if v is not None]
     if len(given) != 1:
         raise InputError(
             "random_drop_mask needs exactly one of drop_prob / keep_prob (Bernoulli drop / keep probability) "

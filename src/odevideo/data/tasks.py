@@ -72,7 +72,9 @@ def make_task(batch: ClipBatch, formulation: Formulation, num_observed: int, str
     ctx = slice(0, (num_observed - 1) * stride + 1, stride)
     context_mask = batch.mask[:, ctx]
     if not context_mask.any(dim=1).all():
-        raise InputError("a clip has no observed frame among its context frames; lower the drop rate or keep the first frame")
+        raise InputError(
+            "a clip has no observed frame among its context frames; lower the drop rate or keep the first frame"
+        )
     if formulation in ("reconstruction", "interpolation"):
         q = ctx
     elif formulation == "prediction":

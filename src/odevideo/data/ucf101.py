@@ -179,7 +179,8 @@ class UCF101(PaperVideoDataset):
         if missing:
             examples = ", ".join(missing[:3])
             raise DatasetError(
-                f"{videos_dir}: {len(missing)} of the {len(entries)} videos in {list_name} are missing (e.g. {examples}); "
+                f"{videos_dir}: {len(missing)} of the {len(entries)} videos in {list_name} are missing "
+                f"(e.g. {examples}); "
                 f"the download is incomplete or root points to the wrong folder -- {_HELP}"
             )
         return clips, class_names

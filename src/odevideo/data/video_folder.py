@@ -179,7 +179,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
             raise InputError(f"rotation_padding must be 'zeros', 'border' or 'reflection', got {rotation_padding!r}")
         self.rotation_padding = rotation_padding
         if resize_mode not in ("bilinear", "bicubic", "nearest-exact", "area"):
-            raise InputError(f"resize_mode must be 'bilinear', 'bicubic', 'nearest-exact' or 'area', got {resize_mode!r}")
+            raise InputError(
+                f"resize_mode must be 'bilinear', 'bicubic', 'nearest-exact' or 'area', got {resize_mode!r}"
+            )
         self.resize_mode = resize_mode
         self.antialias = bool(antialias)
         if short_clips not in _SHORT_POLICIES:
@@ -214,7 +216,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         return type(self).__name__
 
     def _drop_short_clips(self) -> None:
-        kept, self.skipped = leave_out_short(self.clips, self.clip_length, self.span, self._name(), "clips", stacklevel=3)
+        kept, self.skipped = leave_out_short(
+            self.clips, self.clip_length, self.span, self._name(), "clips", stacklevel=3
+        )
         if not kept:
             raise DatasetError(
                 f"{self._name()}: all {len(self.clips)} clips under {self.root} are shorter than the {self.span}-frame "
@@ -247,7 +251,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         frames, _ = self._load_window(i, clip)
         frames = self._spatial(frames, clip)
         if self.augment:
-            flip, angle = sample_flip_rotate(self._generator(i, 1), flip_prob=self.flip_prob, max_degrees=self.max_rotation)
+            flip, angle = sample_flip_rotate(
+                self._generator(i, 1), flip_prob=self.flip_prob, max_degrees=self.max_rotation
+            )
             if flip:
                 frames = hflip(frames)
             frames = rotate(frames, angle, padding_mode=self.rotation_padding)
@@ -279,7 +285,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         idx = [min(start + k * self.frame_stride, n - 1) + clip.start for k in range(self.num_frames)]
         flip = angle = None
         if self.augment:
-            flip, angle = sample_flip_rotate(self._generator(i, 1), flip_prob=self.flip_prob, max_degrees=self.max_rotation)
+            flip, angle = sample_flip_rotate(
+                self._generator(i, 1), flip_prob=self.flip_prob, max_degrees=self.max_rotation
+            )
         return {
             "path": clip.path,
             "label": clip.label,
@@ -365,7 +373,9 @@ class VideoFolderDataset(torch.utils.data.Dataset):
 
     def _read(self, clip: VideoClip, max_frames: int | None) -> torch.Tensor:
         try:
-            frames, _ = read_video(clip.path, channels=self.channels, layout=self._layout(clip.path), max_frames=max_frames)
+            frames, _ = read_video(
+                clip.path, channels=self.channels, layout=self._layout(clip.path), max_frames=max_frames
+            )
         except VideoFileError as e:
             raise self._read_error(clip, e) from e
         return frames[clip.start : clip.stop]

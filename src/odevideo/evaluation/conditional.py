@@ -137,7 +137,10 @@ def evaluate(
         if lp is not None:
             m["lpips"] = lpips_per_frame(lp, pred.float().clamp(0, 1), target.float())
         if first:  # frames that were not asked for: NaN, left out of the section means
-            m = {k: torch.cat([torch.full((v.shape[0], first), float("nan"), dtype=v.dtype), v], 1) for k, v in m.items()}
+            m = {
+                k: torch.cat([torch.full((v.shape[0], first), float("nan"), dtype=v.dtype), v], 1)
+                for k, v in m.items()
+            }
         return m
 
     for start in range(0, n, bs):
@@ -193,12 +196,16 @@ def evaluate(
 def format_table(result: dict) -> str:
     """Markdown table of the sections of :func:`evaluate`'s result."""
     has_lpips = any("lpips" in v for methods in result["sections"].values() for v in methods.values())
-    head = "| section | method | PSNR (dB) | SSIM | MSE/pixel | MSE/frame | MAE/frame |" + (" LPIPS |" if has_lpips else "")
+    head = "| section | method | PSNR (dB) | SSIM | MSE/pixel | MSE/frame | MAE/frame |"
+    head += " LPIPS |" if has_lpips else ""
     head += " PSNR of mean MSE (dB) |"
     lines = [head, "|---" * (head.count("|") - 1) + "|"]
     for sec, methods in result["sections"].items():
         for m, v in methods.items():
-            row = f"| {sec} | {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['mse']:.5f} | {v['mse_frame']:.2f} | {v['mae_frame']:.2f} |"
+            row = (
+                f"| {sec} | {m} | {v['psnr']:.2f} | {v['ssim']:.4f} | {v['mse']:.5f} "
+                f"| {v['mse_frame']:.2f} | {v['mae_frame']:.2f} |"
+            )
             if has_lpips:
                 row += f" {v.get('lpips', float('nan')):.4f} |"
             lines.append(row + f" {v['psnr_of_mean_mse']:.2f} |")

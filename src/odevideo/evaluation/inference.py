@@ -60,11 +60,15 @@ def parse_times(spec: str) -> torch.Tensor:
             return a + s * torch.arange(n, dtype=torch.float64)
         return torch.tensor([float(x) for x in spec.split(",") if x.strip()], dtype=torch.float64)
     except ValueError:
-        raise InputError(f"cannot parse times {spec!r}; use 'start:stop:step' (step > 0, stop >= start) or '0,0.1,0.25'") from None
+        raise InputError(
+            f"cannot parse times {spec!r}; use 'start:stop:step' (step > 0, stop >= start) or '0,0.1,0.25'"
+        ) from None
 
 
 @torch.no_grad()
-def predict_clip(model: nn.Module, frames: torch.Tensor, times: torch.Tensor, query_times: torch.Tensor) -> torch.Tensor:
+def predict_clip(
+    model: nn.Module, frames: torch.Tensor, times: torch.Tensor, query_times: torch.Tensor
+) -> torch.Tensor:
     """Frames ``(T, C, H, W)`` observed at ``times`` ``(T,)`` -> frames ``(Q, C, H, W)`` at ``query_times`` ``(Q,)``."""
     model.eval()
     pred = model(frames.unsqueeze(0).float(), times.unsqueeze(0).float(), None, query_times.unsqueeze(0).float())
@@ -72,7 +76,9 @@ def predict_clip(model: nn.Module, frames: torch.Tensor, times: torch.Tensor, qu
 
 
 @torch.no_grad()
-def latent_trajectories(model: nn.Module, frames: torch.Tensor, times: torch.Tensor, query_times: torch.Tensor) -> torch.Tensor:
+def latent_trajectories(
+    model: nn.Module, frames: torch.Tensor, times: torch.Tensor, query_times: torch.Tensor
+) -> torch.Tensor:
     """Latent trajectories ``(B, Q, D)`` for clips ``(B, T, C, H, W)`` at ``query_times`` ``(Q,)``."""
     model.eval()
     b = frames.shape[0]

@@ -37,7 +37,9 @@ class VideoPrediction:
     nfe: int = 0
 
 
-def check_inputs(frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def check_inputs(
+    frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
     """Validate the model inputs; returns ``(times, mask, query_times)`` with defaults filled in.
 
     ``frames`` ``(B, T, C, H, W)``; ``times`` ``(B, T)`` or ``(T,)`` strictly increasing;
@@ -53,7 +55,9 @@ def check_inputs(frames: Tensor, times: Tensor, mask: Tensor | None, query_times
     if not torch.isfinite(times).all():
         raise InputError("times contain NaN or infinity; give every frame a finite time")
     if t > 1 and not (times[:, 1:] > times[:, :-1]).all():
-        raise InputError("times must be strictly increasing within each clip; sort the frames by time and drop duplicates")
+        raise InputError(
+            "times must be strictly increasing within each clip; sort the frames by time and drop duplicates"
+        )
     if mask is None:
         mask = torch.ones(b, t, dtype=torch.bool, device=frames.device)
     if mask.shape != (b, t) or mask.dtype != torch.bool:

@@ -455,7 +455,9 @@ def c3d_features(model: C3D, videos, layer: str = "fc7", batch_size: int = 16) -
     return _run(model, videos, layer, batch_size).flatten(1)
 
 
-def c3d_fid(real_videos, fake_videos, model: C3D, layer: str = "fc7", batch_size: int = 16, method: str = "eigh") -> float:
+def c3d_fid(
+    real_videos, fake_videos, model: C3D, layer: str = "fc7", batch_size: int = 16, method: str = "eigh"
+) -> float:
     """Frechet distance between Gaussians fitted to C3D features of real and generated videos."""
     real = gaussian_stats(c3d_features(model, real_videos, layer, batch_size))
     fake = gaussian_stats(c3d_features(model, fake_videos, layer, batch_size))

@@ -111,7 +111,9 @@ class InceptionFeatureExtractor(nn.Module):
             raise InputError(f"InceptionFeatureExtractor: input_range must be '[0,1]' or '[-1,1]', got {input_range!r}")
         low, high = float(model_range[0]), float(model_range[1])
         if not low < high:
-            raise InputError(f"InceptionFeatureExtractor: model_range must be (low, high) with low < high, got {model_range}")
+            raise InputError(
+                f"InceptionFeatureExtractor: model_range must be (low, high) with low < high, got {model_range}"
+            )
         if int(resolution) < 1:
             raise InputError(f"InceptionFeatureExtractor: resolution must be positive, got {resolution}")
         self.net = net

@@ -289,7 +289,9 @@ def load_gaussian_stats(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray
     or ``mean``/``cov`` (the TGANv2 statistics files). Raises :class:`DatasetError` if missing or malformed."""
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"feature statistics not found at {path}; compute them with gaussian_stats / save_gaussian_stats")
+        raise DatasetError(
+            f"feature statistics not found at {path}; compute them with gaussian_stats / save_gaussian_stats"
+        )
     try:
         with np.load(path, allow_pickle=False) as data:
             keys = set(data.files)

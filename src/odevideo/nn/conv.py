@@ -46,7 +46,12 @@ class ConvFrameEncoder(nn.Module):
         self.in_channels = in_channels
         self.image_size = image_size
         blocks = [
-            nn.Sequential(nn.PixelUnshuffle(2), nn.Conv2d(4 * in_channels, channels[0], 3, padding=1), _norm(channels[0]), nn.SiLU())
+            nn.Sequential(
+                nn.PixelUnshuffle(2),
+                nn.Conv2d(4 * in_channels, channels[0], 3, padding=1),
+                _norm(channels[0]),
+                nn.SiLU(),
+            )
         ]
         for prev, ch in zip(channels[:-1], channels[1:]):
             blocks.append(nn.Sequential(nn.Conv2d(prev, ch, 4, stride=2, padding=1), _norm(ch), nn.SiLU()))
@@ -56,7 +61,8 @@ class ConvFrameEncoder(nn.Module):
         self.feature_channels = list(channels)
 
     def forward(self, x: Tensor, return_features: bool = False):
-        if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] != self.image_size or x.shape[-2] != self.image_size:
+        size = self.image_size
+        if x.dim() != 4 or x.shape[1] != self.in_channels or x.shape[-1] != size or x.shape[-2] != size:
             raise InputError(
                 f"frame encoder expects frames of shape (N, {self.in_channels}, {self.image_size}, {self.image_size}), "
                 f"got {tuple(x.shape)}; resize the clip or set data.image_size / data.channels to match the model"
@@ -104,10 +110,14 @@ class ConvFrameDecoder(nn.Module):
             if i + 1 < len(rev):
                 nxt = rev[i + 1]
                 blocks.append(
-                    nn.Sequential(nn.Conv2d(ch + skips[i], 4 * nxt, 3, padding=1), nn.PixelShuffle(2), _norm(nxt), nn.SiLU())
+                    nn.Sequential(
+                        nn.Conv2d(ch + skips[i], 4 * nxt, 3, padding=1), nn.PixelShuffle(2), _norm(nxt), nn.SiLU()
+                    )
                 )
             else:
-                blocks.append(nn.Sequential(nn.Conv2d(ch + skips[i], 4 * out_channels, 3, padding=1), nn.PixelShuffle(2)))
+                blocks.append(
+                    nn.Sequential(nn.Conv2d(ch + skips[i], 4 * out_channels, 3, padding=1), nn.PixelShuffle(2))
+                )
         self.blocks = nn.ModuleList(blocks)
 
     def forward(self, z: Tensor, skips: Sequence[Tensor] | None = None) -> Tensor:

@@ -176,11 +176,15 @@ class ODEConvGRUEncoder(nn.Module):
             )
         b, t = x.shape[:2]
         if times.shape != (b, t):
-            raise InputError(f"times must have shape (B, T)=({b}, {t}) to match the embeddings, got {tuple(times.shape)}.")
+            raise InputError(
+                f"times must have shape (B, T)=({b}, {t}) to match the embeddings, got {tuple(times.shape)}."
+            )
         if mask is None:
             mask = torch.ones(b, t, dtype=torch.bool, device=x.device)
         if mask.shape != (b, t) or mask.dtype != torch.bool:
-            raise InputError(f"mask must be a bool tensor of shape (B, T)=({b}, {t}), got {mask.dtype} {tuple(mask.shape)}.")
+            raise InputError(
+                f"mask must be a bool tensor of shape (B, T)=({b}, {t}), got {mask.dtype} {tuple(mask.shape)}."
+            )
         times = times.to(x.dtype)
         h = x.new_zeros(b, self.hidden_ch, *x.shape[-2:])
         order = range(t - 1, -1, -1) if self.run_backwards else range(t)

@@ -28,7 +28,9 @@ class ConvLSTMCell(nn.Module):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise InputError(f"ConvLSTMCell: {name} must be a positive integer, got {value!r}.")
         if isinstance(kernel, bool) or not isinstance(kernel, int) or kernel < 1 or kernel % 2 == 0:
-            raise InputError(f"ConvLSTMCell: kernel must be a positive odd integer (3 keeps the map size), got {kernel!r}.")
+            raise InputError(
+                f"ConvLSTMCell: kernel must be a positive odd integer (3 keeps the map size), got {kernel!r}."
+            )
         self.in_ch, self.hidden_ch = in_ch, hidden_ch
         self.conv_x = nn.Conv2d(in_ch, 4 * hidden_ch, kernel, padding=kernel // 2)
         self.conv_h = nn.Conv2d(hidden_ch, 4 * hidden_ch, kernel, padding=kernel // 2, bias=False)

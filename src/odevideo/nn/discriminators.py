@@ -75,7 +75,8 @@ class SequenceDiscriminator(PatchDiscriminator):
         if x.dim() == 5:
             if x.shape[1:3] != (self.window, self.channels):
                 raise InputError(
-                    f"SequenceDiscriminator expects windows (N, {self.window}, {self.channels}, H, W), got {tuple(x.shape)}."
+                    f"SequenceDiscriminator expects windows (N, {self.window}, {self.channels}, H, W), "
+                    f"got {tuple(x.shape)}."
                 )
             x = x.flatten(1, 2)
         return super().forward(x)

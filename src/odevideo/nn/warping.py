@@ -57,11 +57,14 @@ def warp(image: Tensor, flow: Tensor, padding: str = "border") -> Tensor:
     if padding not in WARP_PADDINGS:
         raise InputError(f"warp padding must be one of {', '.join(WARP_PADDINGS)}, got {padding!r}.")
     if image.dim() != 4 or flow.dim() != 4:
-        raise InputError(f"warp expects image (N, C, H, W) and flow (N, 2, H, W), got {tuple(image.shape)} and {tuple(flow.shape)}.")
+        raise InputError(
+            f"warp expects image (N, C, H, W) and flow (N, 2, H, W), "
+            f"got {tuple(image.shape)} and {tuple(flow.shape)}."
+        )
     if flow.shape[1] != 2 or flow.shape[0] != image.shape[0] or flow.shape[2:] != image.shape[2:]:
         raise InputError(
-            f"flow must have shape (N, 2, H, W) = ({image.shape[0]}, 2, {image.shape[2]}, {image.shape[3]}) to match the "
-            f"image, got {tuple(flow.shape)}."
+            f"flow must have shape (N, 2, H, W) = ({image.shape[0]}, 2, {image.shape[2]}, {image.shape[3]}) "
+            f"to match the image, got {tuple(flow.shape)}."
         )
     grid = flow_to_grid(flow.to(image.dtype))
     return F.grid_sample(image, grid, mode="bilinear", padding_mode=padding, align_corners=True)

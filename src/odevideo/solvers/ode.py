@@ -11,7 +11,6 @@ from __future__ import annotations
 import inspect
 import math
 from collections.abc import Callable, Sequence
-from typing import Union
 
 import torch
 import torchdiffeq
@@ -21,7 +20,7 @@ from odevideo.errors import InputError, TrainingDivergedError
 from odevideo.solvers.config import SolverConfig
 
 ODEFunc = Callable[[Tensor, Tensor], Tensor]
-TimeLike = Union[Tensor, Sequence[float]]
+TimeLike = Tensor | Sequence[float]
 
 
 def odeint(

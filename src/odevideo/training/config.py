@@ -64,8 +64,10 @@ class TrainConfig:
     pin_memory: bool | None = None  # page-locked batches, non-blocking copies (workers only); None = auto: True on CUDA
     channels_last: bool = False
     device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
-    activation_checkpointing: bool = False  # recompute the frame decoder's (Vid-ODE: G's) activations in backward: less memory, more compute
-    compile: bool = False  # torch.compile the conv encoders/decoders and ODE nets (speed: see README, Multi-process training)
+    # recompute the frame decoder's (Vid-ODE: G's) activations in backward: less memory, more compute
+    activation_checkpointing: bool = False
+    # torch.compile the conv encoders/decoders and ODE nets (speed: see README, Multi-process training)
+    compile: bool = False
     progress: bool = True
 
 

@@ -108,7 +108,9 @@ def select_device(spec: str, local_rank: int = 0, world_size: int = 1) -> torch.
             try:
                 index = int(spec.split(":", 1)[1])
             except ValueError:
-                raise ConfigError(f"train.device={spec!r} is not a device; use auto, cpu, cuda, cuda:N or mps") from None
+                raise ConfigError(
+                    f"train.device={spec!r} is not a device; use auto, cpu, cuda, cuda:N or mps"
+                ) from None
         if not 0 <= index < torch.cuda.device_count():
             raise ConfigError(
                 f"cuda:{index} does not exist ({torch.cuda.device_count()} GPUs visible); start at most one "

@@ -52,7 +52,9 @@ def enable_activation_checkpointing(model: nn.Module) -> int:
     attribute); returns how many. Raises :class:`ConfigError` if the model has none."""
     found = [m for m in model.modules() if hasattr(m, "activation_checkpointing")]
     if not found:
-        raise ConfigError(f"{type(model).__name__} has no part that supports train.activation_checkpointing; set it to false")
+        raise ConfigError(
+            f"{type(model).__name__} has no part that supports train.activation_checkpointing; set it to false"
+        )
     for m in found:
         m.activation_checkpointing = True
     return len(found)

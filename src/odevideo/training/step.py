@@ -79,7 +79,8 @@ class TrainStep:
             weight = method.loss_units(cfg, batch.mask) / total_units
             last = micro == accum - 1
             # gradients are averaged across processes once per step, in the last micro-batch's backward
-            sync = self.engine.no_sync() if (self.dist.distributed and not last and not adversarial) else contextlib.nullcontext()
+            defer_sync = self.dist.distributed and not last and not adversarial
+            sync = self.engine.no_sync() if defer_sync else contextlib.nullcontext()
             with sync:
                 with autocast_context(cfg, self.device):
                     rng = torch.Generator().manual_seed(seed)
@@ -144,8 +145,8 @@ class TrainStep:
             if self.skipped_in_a_row >= FP16_MAX_SKIPPED_IN_A_ROW:
                 raise TrainingDivergedError(
                     f"fp16: {self.skipped_in_a_row} steps in a row up to step {self.step} had non-finite losses or "
-                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}); the last "
-                    f"good state is in {self.ckpt_dir}/last.*. Lower train.lr or train with train.fp16=false "
+                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}); "
+                    f"the last good state is in {self.ckpt_dir}/last.*. Lower train.lr or train with train.fp16=false "
                     f"(bf16 or fp32), then resume with --resume"
                 )
         return out

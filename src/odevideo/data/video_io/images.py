@@ -50,7 +50,9 @@ def make_grid(
     n, c, h, w = x.shape
     cols = min(nrow, n)
     rows = math.ceil(n / nrow)
-    grid = torch.full((c, rows * (h + padding) + padding, cols * (w + padding) + padding), float(pad_value), device=x.device)
+    grid = torch.full(
+        (c, rows * (h + padding) + padding, cols * (w + padding) + padding), float(pad_value), device=x.device
+    )
     for k in range(n):
         r, q = divmod(k, nrow)
         top, left = padding + r * (h + padding), padding + q * (w + padding)

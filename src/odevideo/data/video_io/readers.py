@@ -145,7 +145,9 @@ def _folder_frames(path: Path, channels: int | None) -> Iterator[torch.Tensor]:
                 with Image.open(f) as img:
                     img.load()
                     if img.mode.startswith(("I", "F")):
-                        raise VideoFileError(f"{f}: {img.mode} images (16-bit/float) are not supported; save 8-bit frames")
+                        raise VideoFileError(
+                            f"{f}: {img.mode} images (16-bit/float) are not supported; save 8-bit frames"
+                        )
                     if natural is None:
                         natural = 1 if img.mode in ("L", "LA", "1") else 3
                         size = img.size
@@ -200,7 +202,9 @@ def _gif_frames(path: Path, channels: int | None) -> tuple[Iterator[torch.Tensor
                 try:
                     frame = _pil_to_chw(img, channels, natural)
                 except PIL_ERRORS as e:
-                    raise VideoFileError(f"{path}: cannot decode GIF frame {k} ({e}); the file is corrupt or truncated") from e
+                    raise VideoFileError(
+                        f"{path}: cannot decode GIF frame {k} ({e}); the file is corrupt or truncated"
+                    ) from e
                 repeat = 1
                 if nominal_ms is not None:
                     # Pillow merges identical consecutive frames into one longer frame; undo that for
@@ -318,7 +322,9 @@ def _av_frames(path: Path, channels: int | None) -> tuple[Iterator[torch.Tensor]
                 yield torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
                 k += 1
         except errors as e:
-            raise VideoFileError(f"{path}: cannot decode video frame {k} ({e}); the file is corrupt or truncated") from e
+            raise VideoFileError(
+                f"{path}: cannot decode video frame {k} ({e}); the file is corrupt or truncated"
+            ) from e
         finally:
             container.close()
 

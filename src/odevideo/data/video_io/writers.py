@@ -140,7 +140,9 @@ def write_video(
         guard(path, lambda: atomic_file(path, lambda tmp: _write_gif(tmp, u8, fps)))
     elif suffix in VIDEO_EXTENSIONS:
         av = import_av(path)
-        guard(path, lambda: atomic_file(path, lambda tmp: _write_av(av, tmp, suffix, u8, fps, codec, crf)), av_errors(av))
+        guard(
+            path, lambda: atomic_file(path, lambda tmp: _write_av(av, tmp, suffix, u8, fps, codec, crf)), av_errors(av)
+        )
     else:
         raise VideoFileError(
             f"{path}: cannot write {suffix!r} files; use .gif, .npy, {', '.join(VIDEO_EXTENSIONS)} or a folder path "
@@ -232,7 +234,10 @@ def _write_folder(path: Path, u8: np.ndarray) -> None:
 
     def fill(tmp: Path) -> None:
         for t, f in enumerate(u8):
-            img = Image.fromarray(f[0], mode="L") if f.shape[0] == 1 else Image.fromarray(f.transpose(1, 2, 0), mode="RGB")
+            if f.shape[0] == 1:
+                img = Image.fromarray(f[0], mode="L")
+            else:
+                img = Image.fromarray(f.transpose(1, 2, 0), mode="RGB")
             img.save(tmp / f"frame_{t:0{width}d}.png", format="PNG")
 
     atomic_write_dir(path, fill)

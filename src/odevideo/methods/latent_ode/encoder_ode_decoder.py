@@ -62,4 +62,6 @@ class EncoderODEDecoder(ContinuousTimeVideoModel):
         z0, feats = self.encoder(first, return_features=True)
         zs, nfe = self.latent.trajectory(z0, gather_time(times, i0), query_times)
         logits = self.latent.decode(zs, feats if self.skip_connections else None)
-        return VideoPrediction(frames=logits.float().sigmoid(), logits=logits, latents=zs, query_times=query_times, nfe=nfe)
+        return VideoPrediction(
+            frames=logits.float().sigmoid(), logits=logits, latents=zs, query_times=query_times, nfe=nfe
+        )

@@ -92,7 +92,9 @@ class LatentODEVAE(ContinuousTimeVideoModel):
             if noise is None:
                 eps = torch.randn(mean.shape, generator=generator, device=mean.device, dtype=mean.dtype)
             elif noise.shape != mean.shape:
-                raise InputError(f"noise must have shape (B, latent_dim) = {tuple(mean.shape)}, got {tuple(noise.shape)}")
+                raise InputError(
+                    f"noise must have shape (B, latent_dim) = {tuple(mean.shape)}, got {tuple(noise.shape)}"
+                )
             else:
                 eps = noise.to(device=mean.device, dtype=mean.dtype)
             z0 = mean + eps * (0.5 * logvar).exp()

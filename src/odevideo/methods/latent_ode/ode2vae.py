@@ -9,9 +9,10 @@ accelerations. Frames are decoded from the position alone. ``q(s0, v0 | context)
 * ``v0`` from a GRU run backwards over all observed frames with their time gaps and mask bits (ODE2VAE stacks
   the first few frames in a CNN; a GRU accepts irregular, partly masked inputs as well).
 
-Trained with the same ELBO as :class:`~odevideo.methods.latent_ode.latent_ode_vae.LatentODEVAE` (:func:`odevideo.methods.latent_ode.elbo.elbo_loss`),
-the KL term taken against ``N(0, I)`` on ``(s0, v0)``. Unlike ODE2VAE, ``f`` is a deterministic MLP (no
-Bayesian weights, so no KL on them) and there is no trajectory-entropy term.
+Trained with the same ELBO as :class:`~odevideo.methods.latent_ode.latent_ode_vae.LatentODEVAE`
+(:func:`odevideo.methods.latent_ode.elbo.elbo_loss`), the KL term taken against ``N(0, I)`` on ``(s0, v0)``.
+Unlike ODE2VAE, ``f`` is a deterministic MLP (no Bayesian weights, so no KL on them) and there is no
+trajectory-entropy term.
 """
 
 from __future__ import annotations
@@ -47,10 +48,11 @@ class AccelerationField(nn.Module):
 class ODE2VAE(LatentODEVAE):
     """``forward(frames, times, mask, query_times, sample=None, generator=None, noise=None) -> VideoPrediction``.
 
-    Shapes as :class:`~odevideo.methods.latent_ode.latent_ode_vae.LatentODEVAE`; here the posterior (``posterior_mean`` /
-    ``posterior_logvar``, and ``noise``) is ``(B, 2 * latent_dim)``, position then velocity, and ``latents`` are
-    the states ``(B, Q, 2 * latent_dim)`` ``[s(t), v(t)]`` at ``query_times`` (time units of the input). The
-    solve starts at each clip's first observed time and runs forwards or backwards to any query time.
+    Shapes as :class:`~odevideo.methods.latent_ode.latent_ode_vae.LatentODEVAE`; here the posterior
+    (``posterior_mean`` / ``posterior_logvar``, and ``noise``) is ``(B, 2 * latent_dim)``, position then
+    velocity, and ``latents`` are the states ``(B, Q, 2 * latent_dim)`` ``[s(t), v(t)]`` at ``query_times``
+    (time units of the input). The solve starts at each clip's first observed time and runs forwards or
+    backwards to any query time.
     """
 
     def __init__(

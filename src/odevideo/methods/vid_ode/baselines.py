@@ -102,7 +102,9 @@ def _check_common(name: str, frames: Tensor, times: Tensor, mask: Tensor | None,
         raise InputError(f"{name} was built for {in_channels}-channel frames, got {c}; set in_channels={c}.")
     step = 2**n_downs
     if h % step or w % step:
-        raise InputError(f"frame size {h}x{w} is not divisible by 2**n_downs={step}; resize/crop the frames or lower n_downs.")
+        raise InputError(
+            f"frame size {h}x{w} is not divisible by 2**n_downs={step}; resize/crop the frames or lower n_downs."
+        )
     if query_times.shape[1] == 0:
         raise InputError("query_times is empty; ask for at least one time.")
     return times, mask, query_times
@@ -166,7 +168,8 @@ class _StackedODEBaseline(nn.Module):
         if t != self.n_frames or (hh, ww) != self.frame_size:
             raise InputError(
                 f"{name} stacks exactly n_frames={self.n_frames} frames of size {self.frame_size} on the channel axis, "
-                f"got {t} frames of {hh}x{ww}; pad with masked frames or build it with n_frames={t}, frame_size=({hh}, {ww})."
+                f"got {t} frames of {hh}x{ww}; pad with masked frames or build it with "
+                f"n_frames={t}, frame_size=({hh}, {ww})."
             )
         q = query_times.shape[1]
         last = gather_time(times, last_observed_index(mask))
@@ -258,7 +261,8 @@ class ConvGRUBaseline(nn.Module):
         _check_hidden(hidden_channels, n_downs)
         if time_input not in TIME_INPUTS:
             raise InputError(f"time_input={time_input!r} is not supported; use one of: {', '.join(TIME_INPUTS)}.")
-        self.in_channels, self.hidden_channels, self.n_downs, self.time_input = in_channels, hidden_channels, n_downs, time_input
+        self.in_channels, self.hidden_channels = in_channels, hidden_channels
+        self.n_downs, self.time_input = n_downs, time_input
         self.encoder = VidODEConvEncoder(in_channels, hidden_channels, n_downs)
         self.enc_cell = _TimeAwareConvGRU(hidden_channels, hidden_channels, time_input)
         self.dec_cell = _TimeAwareConvGRU(hidden_channels, hidden_channels, time_input)

@@ -101,7 +101,9 @@ def reconstruction_loss(pred: VidODEPrediction, targets: Tensor, target_mask: Te
     return masked_frame_mean(_l1_per_frame(pred.raw_frames, targets), target_mask)
 
 
-def difference_targets(pred: VidODEPrediction, targets: Tensor, target_mask: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def difference_targets(
+    pred: VidODEPrediction, targets: Tensor, target_mask: Tensor | None = None
+) -> tuple[Tensor, Tensor]:
     """``(delta (B, Q, C, H, W), valid (B, Q))``: ``X_k - X_{k-1}`` and where both frames have ground truth.
 
     ``X_{-1}`` (before the first query) is ``pred.reference_frames``, the observed frame the chain starts from.

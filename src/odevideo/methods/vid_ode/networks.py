@@ -69,7 +69,9 @@ class VidODEConvDecoder(nn.Module):
         self.activation_checkpointing = False
         if mask_init is not None:
             if not 0.0 < float(mask_init) < 1.0:
-                raise InputError(f"mask_init={mask_init!r} must lie strictly between 0 and 1 (or be None for the default init).")
+                raise InputError(
+                    f"mask_init={mask_init!r} must lie strictly between 0 and 1 (or be None for the default init)."
+                )
             with torch.no_grad():
                 layers[-1].bias[-1].fill_(math.log(mask_init / (1.0 - mask_init)))
 

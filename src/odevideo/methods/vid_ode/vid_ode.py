@@ -303,7 +303,7 @@ class VidODE(ContinuousTimeVideoModel):
             with_ref = self.first_prev == "state"
             solve_times = torch.cat([ref_time[:, None], query_times], dim=1) if with_ref else query_times
             n_solve = solve_times.shape[1]
-            if self.anchor_observed and not self.vanilla:  # the states at the observation times pair with anchored frames
+            if self.anchor_observed and not self.vanilla:  # states at the observation times pair with anchored frames
                 solve_times = torch.cat([solve_times, times], dim=1)
             hs = odeint_batch(
                 self.decoder_dynamics, h_enc, solve_times.float(), t0=start.float(), solver=self.decoder_solver

@@ -14,7 +14,8 @@ All random inputs are drawn up front on the CPU from ``torch.Generator().manual_
 and sliced into batches, so a clip depends only on ``(seed, num, its index)`` and not on ``batch_size`` (eval
 mode: BatchNorm uses its running statistics, so the clips of a batch do not interact):
 
-* :class:`~odevideo.methods.video_gan.networks.TGANVideoGenerator` and :class:`~odevideo.methods.video_gan.tganv2.TGANv2Generator`
+* :class:`~odevideo.methods.video_gan.networks.TGANVideoGenerator` and
+  :class:`~odevideo.methods.video_gan.tganv2.TGANv2Generator`
   (dense clips): ``z0`` ``(num, z_dim)`` from the generator's prior
   (``U(-1, 1)`` or ``N(0, I)``, its ``z_dist``).
 * :class:`~odevideo.methods.video_gan.networks.MoCoGANGenerator`: content ``(num, content_dim)`` and motion

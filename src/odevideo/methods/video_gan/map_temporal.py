@@ -65,7 +65,9 @@ def _map_shape(z_dim: Any, channels: Any, map_size: Any) -> tuple[int, int, tupl
 
 def _conv_net(f_type: str, in_ch: int, hidden: int | None, out_ch: int) -> nn.Sequential:
     if f_type not in MAP_F_TYPES:
-        raise InputError(f"f_type={f_type!r} is not supported for feature-map dynamics; use one of: {', '.join(MAP_F_TYPES)}.")
+        raise InputError(
+            f"f_type={f_type!r} is not supported for feature-map dynamics; use one of: {', '.join(MAP_F_TYPES)}."
+        )
     if f_type == "single":
         if hidden is not None:
             raise InputError("f_type='single' is one conv layer and has no hidden width; drop hidden_channels.")

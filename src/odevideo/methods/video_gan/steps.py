@@ -365,7 +365,9 @@ def multilevel_gan_losses(
     if not isinstance(inner, TGANv2Generator):
         raise InputError(f"multilevel_gan_losses: generator must be a TGANv2Generator, got {type(inner).__name__}.")
     if not isinstance(discriminator, nn.Module):
-        raise InputError(f"multilevel_gan_losses: discriminator must be an nn.Module, got {type(discriminator).__name__}.")
+        raise InputError(
+            f"multilevel_gan_losses: discriminator must be an nn.Module, got {type(discriminator).__name__}."
+        )
     if loss not in GAN_LOSSES:
         raise InputError(f"multilevel_gan_losses: loss={loss!r} is not supported; use one of: {', '.join(GAN_LOSSES)}.")
     if isinstance(r1_gamma, bool) or not isinstance(r1_gamma, (int, float)) or not 0 <= r1_gamma < float("inf"):
@@ -376,8 +378,10 @@ def multilevel_gan_losses(
         kwargs["seed"] = generator_rng
     fake = generator(real.shape[0], None, generator=generator_rng, levels=True, **kwargs)
     if fake.videos[-1].shape[2:] != real.shape[2:]:
-        raise InputError(f"multilevel_gan_losses: the generator makes {tuple(fake.videos[-1].shape[2:])} frames but the "
-                         f"real clips have {tuple(real.shape[2:])}; build it for the data's channels and size.")
+        raise InputError(
+            f"multilevel_gan_losses: the generator makes {tuple(fake.videos[-1].shape[2:])} frames but the "
+            f"real clips have {tuple(real.shape[2:])}; build it for the data's channels and size."
+        )
     real_lv = inner.real_levels(to_signed_range(real.detach()).to(fake.videos[-1].dtype), generator_rng)
     real_in = [frames_to_discriminator(x) for x in real_lv.videos]
     if r1_gamma > 0:
