@@ -20,7 +20,8 @@ import torch
 
 from odevideo.configio import load_config
 from odevideo.methods.video_gan.digit_scores import fit_digit_classifier
-from odevideo.methods.video_gan.networks import TGANVideoGenerator, to_unit_range
+from odevideo.methods.video_gan.network_common import to_unit_range
+from odevideo.methods.video_gan.tgan import TGANVideoGenerator
 from odevideo.training import load_run
 from odevideo.training.config import ExperimentConfig
 

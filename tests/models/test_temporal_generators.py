@@ -2,16 +2,10 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.temporal import (
-    MoCoGANMotionGenerator,
-    ODETemporalGenerator,
-    SDETemporalGenerator,
-    TGANTemporalGenerator,
-    count_parameters,
-    mocogan_ode,
-    tgan_ode,
-    tgan_sde,
-)
+from odevideo.methods.video_gan.temporal_common import count_parameters
+from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator, TGANTemporalGenerator
+from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator, mocogan_ode, tgan_ode
+from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator, tgan_sde
 
 
 def _z(b=2, d=4, seed=0):

@@ -7,13 +7,13 @@ import torch
 import torch.nn.functional as F
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.losses import multilevel_gan_losses
 from odevideo.methods.video_gan.map_temporal import (
     ConvLSTMTemporalGenerator,
     MapODETemporalGenerator,
     MapSDETemporalGenerator,
 )
-from odevideo.methods.video_gan.temporal import count_parameters
+from odevideo.methods.video_gan.steps import multilevel_gan_losses
+from odevideo.methods.video_gan.temporal_common import count_parameters
 from odevideo.methods.video_gan.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator, TGANv2VideoDiscriminator
 from odevideo.nn.convlstm import ConvLSTMCell
 

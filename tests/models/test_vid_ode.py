@@ -2,9 +2,9 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
+from odevideo.methods.base import backward_adversarial
 from odevideo.methods.vid_ode.losses import (
     VidODELossWeights,
-    backward_gan,
     difference_loss,
     difference_targets,
     reconstruction_loss,
@@ -229,7 +229,7 @@ def test_single_discriminator_pass_and_separate_gradients():
     assert calls == {"img": 2, "seq": 2}  # one real and one fake pass each
     assert set(losses.metrics) >= {"recon_l1", "diff_l1", "adv_img_g", "adv_seq_g", "disc_loss", "loss"}
     g_params, d_params = list(model.parameters()), [*d_img.parameters(), *d_seq.parameters()]
-    backward_gan(losses, g_params, d_params)
+    backward_adversarial(losses.generator, losses.discriminator, g_params, d_params)
     g_grads = [p.grad.clone() for p in g_params]
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in d_params)
     # the generator's gradient is that of the generator loss alone (the discriminator loss did not leak in)
@@ -253,7 +253,8 @@ def test_losses_decrease_over_a_few_adam_steps():
         opt_d.zero_grad()
         pred = model(ctx_f, ctx_t, None, q)
         losses = vid_ode_losses(pred, tgt, context_frames=ctx_f, image_disc=d_img, seq_disc=d_seq, weights=weights)
-        backward_gan(losses, model.parameters(), [*d_img.parameters(), *d_seq.parameters()])
+        d_params = [*d_img.parameters(), *d_seq.parameters()]
+        backward_adversarial(losses.generator, losses.discriminator, model.parameters(), d_params)
         opt_g.step()
         opt_d.step()
         history.append((losses.metrics["recon_l1"] + losses.metrics["diff_l1"], losses.metrics["disc_loss"]))

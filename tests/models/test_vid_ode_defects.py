@@ -12,9 +12,9 @@ from torch import nn
 
 from odevideo.data import random_drop_mask
 from odevideo.errors import InputError
+from odevideo.methods.base import backward_adversarial
 from odevideo.methods.vid_ode.baselines import ConvGRUBaseline, ODEConvBaseline, ODEFCBaseline, VidRNN
 from odevideo.methods.vid_ode.losses import (
-    backward_gan,
     difference_loss,
     difference_targets,
     sequence_windows,
@@ -71,7 +71,7 @@ def test_fused_gan_step_equals_the_classic_two_pass_update():
     # fused: one forward, one pass of each discriminator on real and on (non-detached) fake
     opt_g, opt_d = torch.optim.Adam(gen.parameters(), lr=1e-3), torch.optim.Adam(d_params, lr=1e-3)
     losses = vid_ode_losses(gen(ctx, ctx_t, None, q), tgt, context_frames=ctx, image_disc=d_img, seq_disc=d_seq)
-    backward_gan(losses, gen.parameters(), d_params)
+    backward_adversarial(losses.generator, losses.discriminator, gen.parameters(), d_params)
     fused_g = [p.grad.clone() for p in gen.parameters()]
     fused_d = [p.grad.clone() for p in d_params]
     opt_g.step()
@@ -110,7 +110,7 @@ def test_fused_gan_step_equals_the_classic_two_pass_update():
         torch.testing.assert_close(a, b)
 
     # the order that breaks: stepping the generator, then back-propagating the discriminator loss through the
-    # non-detached fake (what backward_gan's ordering avoids) fails on current torch
+    # non-detached fake (what backward_adversarial's ordering avoids) fails on current torch
     opt_g.zero_grad()
     opt_d.zero_grad()
     losses = vid_ode_losses(gen(ctx, ctx_t, None, q), tgt, context_frames=ctx, image_disc=d_img, seq_disc=d_seq)

@@ -6,10 +6,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.losses import (
-    apply_spectral_norm,
-    clamp_batchnorm_gamma_,
-    clip_singular_values_,
+from odevideo.methods.video_gan.adversarial import (
     hinge_discriminator_loss,
     hinge_generator_loss,
     mocogan_discriminator_loss,
@@ -17,29 +14,27 @@ from odevideo.methods.video_gan.losses import (
     nonsaturating_discriminator_loss,
     nonsaturating_generator_loss,
     r1_penalty,
-    singular_value_clipping_,
     wgan_discriminator_loss,
     wgan_generator_loss,
 )
-from odevideo.methods.video_gan.networks import (
+from odevideo.methods.video_gan.lipschitz import (
+    apply_spectral_norm,
+    clamp_batchnorm_gamma_,
+    clip_singular_values_,
+    singular_value_clipping_,
+)
+from odevideo.methods.video_gan.mocogan import (
     MoCoGANGenerator,
     MoCoGANImageDiscriminator,
     MoCoGANImageGenerator,
     MoCoGANVideoDiscriminator,
-    TGANImageGenerator,
-    TGANVideoDiscriminator,
-    TGANVideoGenerator,
-    frames_to_discriminator,
-    to_unit_range,
 )
-from odevideo.methods.video_gan.temporal import (
-    MoCoGANMotionGenerator,
-    SDETemporalGenerator,
-    TGANTemporalGenerator,
-    count_parameters,
-    mocogan_ode,
-    tgan_ode,
-)
+from odevideo.methods.video_gan.network_common import frames_to_discriminator, to_unit_range
+from odevideo.methods.video_gan.temporal_common import count_parameters
+from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator, TGANTemporalGenerator
+from odevideo.methods.video_gan.temporal_ode import mocogan_ode, tgan_ode
+from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
+from odevideo.methods.video_gan.tgan import TGANImageGenerator, TGANVideoDiscriminator, TGANVideoGenerator
 
 
 def _gen(seed=0):

@@ -4,8 +4,8 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.losses import video_gan_generator_loss, video_gan_losses
-from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator
+from odevideo.methods.video_gan.mocogan import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator
+from odevideo.methods.video_gan.steps import video_gan_generator_loss, video_gan_losses
 from odevideo.nn import MinibatchStdDev
 
 
@@ -51,8 +51,8 @@ def test_image_discriminator_with_minibatch_std():
 
 
 def test_joint_batch_refuses_groups_that_would_mix_real_and_fake():
-    from odevideo.methods.video_gan.networks import MoCoGANGenerator
-    from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator
+    from odevideo.methods.video_gan.mocogan import MoCoGANGenerator
+    from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator
 
     torch.manual_seed(0)
     g = MoCoGANGenerator(MoCoGANMotionGenerator(4), content_dim=4, motion_dim=4, out_channels=1, image_size=16,

@@ -1,4 +1,5 @@
-"""video_gan_losses (one generator pass, one discriminator pass per side), backward_gan on it, R1, SVC schedule."""
+"""video_gan_losses (one generator pass, one discriminator pass per side), backward_adversarial on it, R1,
+the SVC schedule."""
 
 import copy
 
@@ -6,27 +7,16 @@ import pytest
 import torch
 
 from odevideo.errors import InputError
-from odevideo.methods.vid_ode.losses import backward_gan
-from odevideo.methods.video_gan.losses import (
-    GAN_LOSSES,
-    VideoGANLosses,
-    after_discriminator_step,
-    r1_penalty,
-    sample_frames,
-    video_gan_generator_loss,
-    video_gan_losses,
-)
-from odevideo.methods.video_gan.networks import (
-    MoCoGANGenerator,
-    MoCoGANImageDiscriminator,
-    MoCoGANVideoDiscriminator,
-    TGANImageGenerator,
-    TGANVideoDiscriminator,
-    TGANVideoGenerator,
-    frames_to_discriminator,
-    to_signed_range,
-)
-from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator, ODETemporalGenerator, SDETemporalGenerator
+from odevideo.methods.base import backward_adversarial
+from odevideo.methods.video_gan.adversarial import GAN_LOSSES, r1_penalty
+from odevideo.methods.video_gan.lipschitz import after_discriminator_step
+from odevideo.methods.video_gan.mocogan import MoCoGANGenerator, MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator
+from odevideo.methods.video_gan.network_common import frames_to_discriminator, to_signed_range
+from odevideo.methods.video_gan.steps import VideoGANLosses, sample_frames, video_gan_generator_loss, video_gan_losses
+from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator
+from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator
+from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
+from odevideo.methods.video_gan.tgan import TGANImageGenerator, TGANVideoDiscriminator, TGANVideoGenerator
 
 torch.set_num_threads(1)
 
@@ -103,7 +93,7 @@ def test_fused_pass_has_the_gradients_of_the_classic_two_pass_step(loss, family)
     assert isinstance(out, VideoGANLosses)
     assert torch.isfinite(out.generator) and torch.isfinite(out.discriminator)
     assert out.fake.shape == real.shape and out.fake.requires_grad
-    backward_gan(out, g.parameters(), _d_params(ds))
+    backward_adversarial(out.generator, out.discriminator, g.parameters(), _d_params(ds))
     g_classic, d_classic, gl, dl = _classic(g2, ds2, real, loss, seed=5)
     _assert_same(_grads(g.parameters()), g_classic)
     _assert_same(_grads(_d_params(ds)), d_classic)
@@ -118,13 +108,13 @@ def test_fused_pass_has_the_gradients_of_the_classic_two_pass_step(loss, family)
 def test_each_loss_reaches_only_its_own_parameters(loss):
     g, ds = _tgan()
     out = video_gan_losses(g, ds, _real(), loss=loss, generator_rng=torch.Generator().manual_seed(0))
-    backward_gan(out, (), _d_params(ds))  # discriminator loss only
+    backward_adversarial(out.generator, out.discriminator, (), _d_params(ds))  # discriminator loss only
     assert all(p.grad is None for p in g.parameters())
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in _d_params(ds))
 
     g, ds = _tgan()
     out = video_gan_losses(g, ds, _real(), loss=loss, generator_rng=torch.Generator().manual_seed(0))
-    backward_gan(out, g.parameters(), ())  # generator loss only
+    backward_adversarial(out.generator, out.discriminator, g.parameters(), ())  # generator loss only
     assert all(p.grad is None for p in _d_params(ds))
     assert any(p.grad is not None and p.grad.abs().sum() > 0 for p in g.parameters())
 
@@ -158,7 +148,7 @@ def test_r1_adds_a_positive_penalty_equal_to_r1_penalty():
     expected = r1_penalty(ds["video"], frames_to_discriminator(to_signed_range(real)), gamma=10.0)
     assert r1 == pytest.approx(float(expected.detach()), rel=1e-5)
     # the penalty's graph reaches the discriminator's parameters (double backward) and not the generator's
-    backward_gan(reg, g.parameters(), _d_params(ds))
+    backward_adversarial(reg.generator, reg.discriminator, g.parameters(), _d_params(ds))
     assert all(torch.isfinite(p.grad).all() for p in _d_params(ds) if p.grad is not None)
 
 

@@ -7,17 +7,12 @@ from torch import nn
 
 from odevideo.errors import InputError
 from odevideo.methods.video_gan.generation import generator_scores, sample_video_batches, sample_videos
-from odevideo.methods.video_gan.networks import (
-    MoCoGANGenerator,
-    TGANImageGenerator,
-    TGANVideoGenerator,
-    to_signed_range,
-)
-from odevideo.methods.video_gan.temporal import (
-    MoCoGANMotionGenerator,
-    ODETemporalGenerator,
-    SDETemporalGenerator,
-)
+from odevideo.methods.video_gan.mocogan import MoCoGANGenerator
+from odevideo.methods.video_gan.network_common import to_signed_range
+from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator
+from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator
+from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
+from odevideo.methods.video_gan.tgan import TGANImageGenerator, TGANVideoGenerator
 
 torch.set_num_threads(1)
 

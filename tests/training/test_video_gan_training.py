@@ -251,11 +251,8 @@ def test_alternating_gan_step_under_fp16_scales_both_updates_and_resumes(tmp_pat
 def test_image_discriminator_option_for_both_gan_families(tmp_path):
     # loss.image_disc: None keeps each family's own discriminators; true gives TGAN MoCoGAN's per-frame D_i too
     # (image_disc_channels / video_disc_channels set the two widths), false drops it from MoCoGAN.
-    from odevideo.methods.video_gan.networks import (
-        MoCoGANImageDiscriminator,
-        MoCoGANVideoDiscriminator,
-        TGANVideoDiscriminator,
-    )
+    from odevideo.methods.video_gan.mocogan import MoCoGANImageDiscriminator, MoCoGANVideoDiscriminator
+    from odevideo.methods.video_gan.tgan import TGANVideoDiscriminator
 
     def critics(preset, *extra):
         return Trainer(_cfg(tmp_path, preset, f"name={preset}{len(extra)}", *extra)).critics
@@ -411,7 +408,7 @@ def test_tganv2_ucf101_preset_trains_on_a_local_ucf101_tree(tmp_path):
 
 
 def test_gan_frame_dt_sets_the_time_scale_of_ode_and_sde_temporal_generators(tmp_path):
-    from odevideo.methods.video_gan.temporal import PAPER_FRAME_DT
+    from odevideo.methods.video_gan.temporal_common import PAPER_FRAME_DT
 
     def temporal(preset, *extra):
         return _build(_cfg(tmp_path, preset, *extra)).temporal

@@ -11,7 +11,7 @@ interval = ``data.frame_dt``), masks ``(B, T)`` bool.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -66,6 +66,19 @@ class ValidationContext:
     main_first: Callable[[], Any] = None  # type: ignore[assignment]
     autocast: Callable[[], Any] = None  # type: ignore[assignment]
     cache: dict = field(default_factory=dict)  # kept between calls (e.g. a feature extractor)
+
+
+def backward_adversarial(loss: torch.Tensor, critic_loss: torch.Tensor | None, params: Iterable[nn.Parameter],
+                         critic_params: Iterable[nn.Parameter] = ()) -> None:
+    """Accumulates ``d loss / d params`` and ``d critic_loss / d critic_params`` from one forward pass: each loss
+    reaches only its own parameters, so the shared (non-detached) generated frames serve both. Zero the
+    gradients before, step the optimisers after."""
+    params = [p for p in params if p.requires_grad]
+    critic_params = [p for p in critic_params if p.requires_grad]
+    if critic_loss is not None and critic_params:
+        critic_loss.backward(inputs=critic_params, retain_graph=True)
+    if params:
+        loss.backward(inputs=params)
 
 
 def init_kwargs(config: Any) -> dict[str, Any]:

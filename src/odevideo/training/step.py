@@ -7,31 +7,17 @@ import contextlib
 import math
 import re
 import warnings
-from collections.abc import Iterable
 
 import torch
-from torch import nn
 
 from odevideo.errors import TrainingDivergedError
+from odevideo.methods.base import backward_adversarial
 from odevideo.training import distributed
 from odevideo.training.batches import micro_batch_rows, training_plan
 from odevideo.training.precision import autocast_context
 
 #: fp16: this many skipped steps in a row (non-finite losses or gradients) stop the run
 FP16_MAX_SKIPPED_IN_A_ROW = 20
-
-
-def backward_adversarial(loss: torch.Tensor, critic_loss: torch.Tensor | None, params: Iterable[nn.Parameter],
-                         critic_params: Iterable[nn.Parameter] = ()) -> None:
-    """Accumulates ``d loss / d params`` and ``d critic_loss / d critic_params`` from one forward pass: each loss
-    reaches only its own parameters, so the shared (non-detached) generated frames serve both. Zero the
-    gradients before, step the optimisers after."""
-    params = [p for p in params if p.requires_grad]
-    critic_params = [p for p in critic_params if p.requires_grad]
-    if critic_loss is not None and critic_params:
-        critic_loss.backward(inputs=critic_params, retain_graph=True)
-    if params:
-        loss.backward(inputs=params)
 
 
 class TrainStep:

@@ -59,7 +59,8 @@ class LatentODEVAE(ContinuousTimeVideoModel):
             channels if skip_connections else None, time_dependent,
         )
         self.skip_connections = skip_connections
-        self.latent_dim = latent_dim
+        self.latent_dim, self.embed_dim = latent_dim, embed_dim
+        self.ode_hidden, self.ode_layers, self.time_dependent = ode_hidden, ode_layers, time_dependent
 
     def posterior(self, frames: Tensor, times: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
         """q(z0 | context): mean and log-variance ``(B, D)``, and the skip maps of the last observed frame."""

@@ -23,7 +23,7 @@ from torch import Tensor, nn
 from odevideo.methods.latent_ode.latent_ode_vae import LatentODEVAE
 from odevideo.methods.prediction import first_observed_index, gather_time, last_observed_index
 from odevideo.nn import MLPODEFunc
-from odevideo.solvers import NFECounter, SolverConfig
+from odevideo.solvers import NFECounter
 from odevideo.solvers.higher_order import HigherOrderODEFunc
 
 __all__ = ["AccelerationField", "ODE2VAE"]
@@ -55,26 +55,14 @@ class ODE2VAE(LatentODEVAE):
     backwards to any query time.
     """
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        image_size: int = 64,
-        channels: tuple[int, ...] = (32, 64, 128),
-        latent_dim: int = 32,
-        embed_dim: int = 128,
-        rnn_hidden: int = 128,
-        ode_hidden: int = 128,
-        ode_layers: int = 2,
-        solver: SolverConfig | None = None,
-        skip_connections: bool = True,
-        time_dependent: bool = False,
-    ):
-        super().__init__(in_channels, image_size, channels, latent_dim, embed_dim, rnn_hidden, ode_hidden, ode_layers,
-                         solver, skip_connections, time_dependent)
+    def __init__(self, *args, **kwargs):
+        """Arguments as :class:`~odevideo.methods.latent_ode.latent_ode_vae.LatentODEVAE`; ``latent_dim`` is the size
+        of the position (and of the velocity)."""
+        super().__init__(*args, **kwargs)
         # the GRU's head (inherited ``to_posterior``) gives q(v0); the first observed frame's embedding q(s0)
-        self.to_position = nn.Linear(embed_dim, 2 * latent_dim)
+        self.to_position = nn.Linear(self.embed_dim, 2 * self.latent_dim)
         self.latent.dynamics = NFECounter(HigherOrderODEFunc(
-            AccelerationField(latent_dim, ode_hidden, ode_layers, time_dependent), order=2))
+            AccelerationField(self.latent_dim, self.ode_hidden, self.ode_layers, self.time_dependent), order=2))
 
     def posterior(self, frames: Tensor, times: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
         """q(s0, v0 | context): mean and log-variance ``(B, 2 D)`` (position, then velocity), and the skip maps

@@ -21,16 +21,16 @@ One discriminator pass per step
 -------------------------------
 :func:`vid_ode_losses` runs each discriminator once on the real batch and once on the (non-detached)
 fake batch, and builds both the generator loss and the discriminator loss from those scores. The two
-losses must then be back-propagated into disjoint parameter sets, which :func:`backward_gan` does
+losses must then be back-propagated into disjoint parameter sets, which
+:func:`~odevideo.methods.base.backward_adversarial` does
 (``Tensor.backward(inputs=...)``): the discriminator loss only reaches the discriminators' parameters and
 the generator loss only the generator's. This is the simultaneous-update GAN step (both gradients at the
 current parameters) without the usual second forward pass on ``fake.detach()``. Step the optimisers
-only after :func:`backward_gan` (an in-place update before it would invalidate the saved graph).
+only after that backward (an in-place update before it would invalidate the saved graph).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 import torch
@@ -42,7 +42,7 @@ from odevideo.methods.vid_ode.vid_ode import VidODEPrediction
 
 __all__ = [
     "VidODELossWeights", "VidODELosses", "reconstruction_loss", "difference_loss", "difference_targets",
-    "lsgan_generator_loss", "lsgan_discriminator_loss", "sequence_windows", "vid_ode_losses", "backward_gan",
+    "lsgan_generator_loss", "lsgan_discriminator_loss", "sequence_windows", "vid_ode_losses",
 ]
 
 SEQ_MODES = ("extrapolation", "interpolation")
@@ -240,7 +240,7 @@ def vid_ode_losses(
         seq_mode: ``"extrapolation"`` or ``"interpolation"`` windows (:func:`sequence_windows`).
 
     Returns:
-        :class:`VidODELosses`; back-propagate with :func:`backward_gan`.
+        :class:`VidODELosses`; back-propagate with :func:`~odevideo.methods.base.backward_adversarial`.
     """
     target_mask = _target_mask(targets, target_mask)
     _check_pred(pred, targets)
@@ -280,19 +280,3 @@ def vid_ode_losses(
         metrics["disc_loss"] = disc.item()
     metrics["nfe"] = pred.nfe
     return VidODELosses(generator=gen, discriminator=disc, metrics=metrics, prediction=pred)
-
-
-def backward_gan(
-    losses: VidODELosses, generator_params: Iterable[nn.Parameter], discriminator_params: Iterable[nn.Parameter] = ()
-) -> None:
-    """Accumulates ``d generator / d generator_params`` and ``d discriminator / d discriminator_params``.
-
-    Each loss reaches only its own parameter set, so the shared (non-detached) fake pass of
-    :func:`vid_ode_losses` serves both. Zero the gradients before, step the optimisers after.
-    """
-    g_params = [p for p in generator_params if p.requires_grad]
-    d_params = [p for p in discriminator_params if p.requires_grad]
-    if losses.discriminator is not None and d_params:
-        losses.discriminator.backward(inputs=d_params, retain_graph=True)
-    if g_params:
-        losses.generator.backward(inputs=g_params)

@@ -6,22 +6,17 @@ from odevideo.methods.video_gan.map_temporal import (
     MapODETemporalGenerator,
     MapSDETemporalGenerator,
 )
-from odevideo.methods.video_gan.networks import (
+from odevideo.methods.video_gan.mocogan import (
     MoCoGANGenerator,
     MoCoGANImageDiscriminator,
     MoCoGANImageGenerator,
     MoCoGANVideoDiscriminator,
-    TGANImageGenerator,
-    TGANVideoDiscriminator,
-    TGANVideoGenerator,
 )
-from odevideo.methods.video_gan.temporal import (
-    MoCoGANMotionGenerator,
-    ODETemporalGenerator,
-    SDETemporalGenerator,
-    TGANTemporalGenerator,
-    count_parameters,
-)
+from odevideo.methods.video_gan.temporal_common import count_parameters
+from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator, TGANTemporalGenerator
+from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator
+from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
+from odevideo.methods.video_gan.tgan import TGANImageGenerator, TGANVideoDiscriminator, TGANVideoGenerator
 from odevideo.methods.video_gan.tganv2 import TGANv2Generator, TGANv2MultiLevelDiscriminator, TGANv2VideoDiscriminator
 
 __all__ = [

@@ -1,10 +1,24 @@
-"""Adversarial losses of the video GANs on discriminator scores (higher = "more real"), all to be minimised.
+"""Losses and Lipschitz constraints of the video GANs (TGAN, MoCoGAN and their ODE/SDE variants).
 
-The WGAN critic/generator losses of TGAN (Saito et al., 2017), the hinge losses, the non-saturating (BCE with
-logits) losses with optional one-sided label smoothing, MoCoGAN's pair of non-saturating losses on its image and
-video discriminators (Tulyakov et al., 2018), and the R1 gradient penalty (Mescheder et al., 2018).
-:data:`GAN_LOSSES` maps the names a config may use to the (generator loss, discriminator loss) pairs that the
-step functions of :mod:`odevideo.methods.video_gan.steps` apply.
+Pure functions on discriminator scores (higher = "more real") or on modules; no training loop here. They live in
+three modules:
+
+* :mod:`~odevideo.methods.video_gan.adversarial`, the losses. TGAN's baseline (Saito et al., 2017): the WGAN
+  critic/generator losses :func:`wgan_discriminator_loss`, :func:`wgan_generator_loss`; the modern option:
+  :func:`hinge_discriminator_loss` / :func:`hinge_generator_loss` and/or :func:`r1_penalty`; MoCoGAN (Tulyakov
+  et al., 2018): the non-saturating (BCE-with-logits) losses on the image and video discriminators,
+  :func:`mocogan_discriminator_loss` and :func:`mocogan_generator_loss`.
+* :mod:`~odevideo.methods.video_gan.lipschitz`, the constraints. Singular value clipping,
+  :func:`singular_value_clipping_` every ``every`` discriminator updates (TGAN's UCF-101 config: 5):
+  :func:`clip_singular_values_` (every conv/linear weight, reshaped ``(out, -1)``, gets its singular values
+  clipped to ``<= 1``) and :func:`clamp_batchnorm_gamma_` (BN gamma clamped to ``[0.01 std, std]``, ``std`` the
+  running standard deviation); spectral norm, :func:`apply_spectral_norm` (or ``spectral_norm=True`` on the
+  discriminators); and :func:`after_discriminator_step` (TGAN's clipping schedule).
+* :mod:`~odevideo.methods.video_gan.steps`, one training step: :func:`video_gan_losses` (one generator pass, one
+  pass of each discriminator on real and on the non-detached fake; back-propagate with
+  :func:`~odevideo.methods.base.backward_adversarial`), :func:`video_gan_generator_loss` (the
+  generator's loss against the updated discriminators, for alternating steps) and
+  :func:`multilevel_gan_losses` (TGANv2).
 """
 
 from __future__ import annotations

@@ -14,14 +14,14 @@ All random inputs are drawn up front on the CPU from ``torch.Generator().manual_
 and sliced into batches, so a clip depends only on ``(seed, num, its index)`` and not on ``batch_size`` (eval
 mode: BatchNorm uses its running statistics, so the clips of a batch do not interact):
 
-* :class:`~odevideo.methods.video_gan.networks.TGANVideoGenerator` and
+* :class:`~odevideo.methods.video_gan.tgan.TGANVideoGenerator` and
   :class:`~odevideo.methods.video_gan.tganv2.TGANv2Generator`
   (dense clips): ``z0`` ``(num, z_dim)`` from the generator's prior
   (``U(-1, 1)`` or ``N(0, I)``, its ``z_dist``).
-* :class:`~odevideo.methods.video_gan.networks.MoCoGANGenerator`: content ``(num, content_dim)`` and motion
+* :class:`~odevideo.methods.video_gan.mocogan.MoCoGANGenerator`: content ``(num, content_dim)`` and motion
   ``(num, motion_dim)`` codes from ``N(0, I)``, and for the GRU motion generator its per-frame noise
   ``(num, S, noise_dim)``.
-* SDE temporal generators (a ``seed`` keyword, :func:`~odevideo.methods.video_gan.losses.takes_noise_seed`): one
+* SDE temporal generators (a ``seed`` keyword, :func:`~odevideo.methods.video_gan.steps.takes_noise_seed`): one
   torchsde Brownian motion per *block* of ``sde_block_size`` consecutive clips, seeded from ``seed``; the SDE
   is run one block per call (blocks are fixed by the clip index, not by ``batch_size``).
 * Any other generator (``forward(n, times, *, generator=rng)``): one call per clip, with its own
@@ -42,9 +42,11 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.losses import _unwrap, takes_noise_seed
-from odevideo.methods.video_gan.networks import MoCoGANGenerator, TGANVideoGenerator, to_unit_range
-from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator
+from odevideo.methods.video_gan.mocogan import MoCoGANGenerator
+from odevideo.methods.video_gan.network_common import to_unit_range
+from odevideo.methods.video_gan.steps import _unwrap, takes_noise_seed
+from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator
+from odevideo.methods.video_gan.tgan import TGANVideoGenerator
 from odevideo.methods.video_gan.tganv2 import TGANv2Generator
 from odevideo.metrics.c3d import C3D, c3d_features, c3d_probs
 from odevideo.metrics.frame_fid import frame_features

@@ -12,12 +12,12 @@ higher-order variants with TGANv2. Here all three run:
   frame 0 and zeros the input of every later frame, through ``n_layers`` stacked :class:`ConvLSTMCell` s; a
   frame's code is the top cell's hidden map. Discrete: frames ``0, 1, 2, ...`` only.
 * :class:`MapODETemporalGenerator`: orders 1-3 (the constructions of
-  :class:`~odevideo.methods.video_gan.temporal.ODETemporalGenerator`: ``top_derivative``, the paper's, or
+  :class:`~odevideo.methods.video_gan.temporal_ode.ODETemporalGenerator`: ``top_derivative``, the paper's, or
   ``general``), ``x(0), x'(0), ...`` from one ``Linear(z_dim, C*s*s)`` each (the authors' ``fc`` /
   ``dsdt_encoders``). Any real times: fractional (a higher frame rate) and negative (before frame 0).
 * :class:`MapSDETemporalGenerator`: ``dx = mu(x) dt + sigma(x) dW`` with diagonal Ito noise, drift and
   diffusion both convolutional ``f`` networks; the sampling scheme (seeds, backward part for ``t < 0``) of
-  :class:`~odevideo.methods.video_gan.temporal.SDETemporalGenerator`.
+  :class:`~odevideo.methods.video_gan.temporal_sde.SDETemporalGenerator`.
 
 The ODE and SDE integrate the flattened map ``(B, C*s*s)``, so the solver layer and its higher-order
 first-order form are reused unchanged; the dynamics reshape to ``(B, k*C, s, s)`` for the convolutions.
@@ -35,17 +35,17 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.temporal import (
+from odevideo.methods.video_gan.temporal_common import (
     CONSTRUCTIONS,
     PAPER_FRAME_DT,
-    ODETemporalGenerator,
-    SDETemporalGenerator,
     _check_z,
     _frame_indices,
     _gather,
     _positive_float,
     _positive_int,
 )
+from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator
+from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
 from odevideo.nn.convlstm import ConvLSTMCell
 from odevideo.solvers import HigherOrderODEFunc, SDEFunction, SDESolverConfig, SolverConfig
 
@@ -155,7 +155,7 @@ class MapODETemporalGenerator(ODETemporalGenerator):
     """Neural ODE on a feature map: Gordon & Parde's TGANv2-ODE, generalised to orders 2-3.
 
     Order 1: ``dx/dt = f(x)``, ``x(0) = Linear(z)`` as ``(C, s, s)``; orders 2-3 with the constructions of
-    :class:`~odevideo.methods.video_gan.temporal.ODETemporalGenerator` (``top_derivative``: ``f`` of the top
+    :class:`~odevideo.methods.video_gan.temporal_ode.ODETemporalGenerator` (``top_derivative``: ``f`` of the top
     derivative only; ``general``: ``f`` of all states stacked on the channels), each initial state from its own
     ``Linear(z_dim, C*s*s)``. ``f``: :data:`MAP_F_TYPES`. ``frame_dt`` defaults to the authors' 1/15 (16 frames
     over ``[0, 1]``) and the solver to one RK4 step per frame.
@@ -224,7 +224,7 @@ class MapSDETemporalGenerator(SDETemporalGenerator):
     """Latent SDE on a feature map (TGANv2-SDE): ``dx = mu(x) dt + sigma(x) dW``, ``x(0) = Linear(z)``.
 
     Drift and diffusion are separate :data:`MAP_F_TYPES` conv networks (the ODE's ``f``). Sampling, seeds and
-    times before frame 0 as :class:`~odevideo.methods.video_gan.temporal.SDETemporalGenerator` (``seed=`` /
+    times before frame 0 as :class:`~odevideo.methods.video_gan.temporal_sde.SDETemporalGenerator` (``seed=`` /
     ``bm=`` keywords); the solver defaults to Euler-Maruyama with ``dt = frame_dt / 4``.
     ``forward(z, times, *, seed=None, bm=None)`` -> ``(B, T, C, s, s)``.
     """

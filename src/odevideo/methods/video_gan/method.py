@@ -22,7 +22,7 @@ from odevideo.methods.video_gan.config import (
 
 def gan_frame_dt(model_cfg) -> float:
     """``model.frame_dt``, or the paper's 1/15 when unset (0 or a negative value is refused, not replaced)."""
-    from odevideo.methods.video_gan.temporal import PAPER_FRAME_DT
+    from odevideo.methods.video_gan.temporal_common import PAPER_FRAME_DT
 
     dt = model_cfg.frame_dt
     if dt is None:
@@ -34,16 +34,15 @@ def gan_frame_dt(model_cfg) -> float:
 
 def _vector_temporal_generator(g, gan: str, num_frames: int) -> nn.Module:
     """TGAN's / MoCoGAN's temporal generator on code vectors."""
-    from odevideo.methods.video_gan.temporal import (
+    from odevideo.methods.video_gan.temporal_common import (
         MOCOGAN_FCN_WIDTHS,
         PAPER_EQUAL_PARAMS_HIDDEN,
         PAPER_FRAME_DT,
         TGAN_FCN_WIDTHS,
-        MoCoGANMotionGenerator,
-        ODETemporalGenerator,
-        SDETemporalGenerator,
-        TGANTemporalGenerator,
     )
+    from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator, TGANTemporalGenerator
+    from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator
+    from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
     from odevideo.solvers import SDESolverConfig
 
     if g.temporal == "original":
@@ -179,7 +178,7 @@ class _TGANOrMoCoGAN(_VideoGAN):
         raise NotImplementedError
 
     def build_critics(self, cfg):
-        from odevideo.methods.video_gan.networks import MoCoGANImageDiscriminator
+        from odevideo.methods.video_gan.mocogan import MoCoGANImageDiscriminator
 
         lc, d = cfg.loss, cfg.data
         self._check_loss(cfg)
@@ -201,7 +200,7 @@ class _TGANOrMoCoGAN(_VideoGAN):
         return None if n is None or n >= clips else n
 
     def gan_losses(self, cfg, model, critics, real, rng):
-        from odevideo.methods.video_gan.losses import video_gan_losses
+        from odevideo.methods.video_gan.steps import video_gan_losses
 
         lc = cfg.loss
         return video_gan_losses(model, dict(critics.items()), real, loss=lc.kind, z=real.shape[0],
@@ -210,7 +209,7 @@ class _TGANOrMoCoGAN(_VideoGAN):
                                 real_label=lc.real_label)
 
     def generator_loss(self, cfg, critics, fake, real, rng):
-        from odevideo.methods.video_gan.losses import video_gan_generator_loss
+        from odevideo.methods.video_gan.steps import video_gan_generator_loss
 
         lc = cfg.loss
         return video_gan_generator_loss(dict(critics.items()), fake, loss=lc.kind, generator_rng=rng,
@@ -222,7 +221,7 @@ class _TGANOrMoCoGAN(_VideoGAN):
 
     def after_critic_step(self, cfg, critics, iteration):
         if cfg.loss.svc_every > 0:  # TGAN: singular value clipping after discriminator updates
-            from odevideo.methods.video_gan.losses import after_discriminator_step
+            from odevideo.methods.video_gan.lipschitz import after_discriminator_step
 
             after_discriminator_step(critics, iteration, svc_every=cfg.loss.svc_every)
 
@@ -233,7 +232,7 @@ class TGANMethod(_TGANOrMoCoGAN):
     name, model_config = "tgan", TGANConfig
 
     def build_model(self, g, spec):
-        from odevideo.methods.video_gan.networks import TGANImageGenerator, TGANVideoGenerator
+        from odevideo.methods.video_gan.tgan import TGANImageGenerator, TGANVideoGenerator
 
         _check_transform(g, spec.image_size)
         temporal = _vector_temporal_generator(g, "tgan", spec.num_frames)
@@ -243,7 +242,7 @@ class TGANMethod(_TGANOrMoCoGAN):
                                   max_shift=g.frame_max_shift, frame_size=spec.image_size)
 
     def video_disc(self, cfg):
-        from odevideo.methods.video_gan.networks import TGANVideoDiscriminator
+        from odevideo.methods.video_gan.tgan import TGANVideoDiscriminator
 
         lc, d = cfg.loss, cfg.data
         return TGANVideoDiscriminator(d.channels, d.image_size, lc.video_disc_channels or lc.disc_channels,
@@ -256,7 +255,7 @@ class MoCoGANMethod(_TGANOrMoCoGAN):
     name, model_config = "mocogan", MoCoGANConfig
 
     def build_model(self, g, spec):
-        from odevideo.methods.video_gan.networks import MoCoGANGenerator
+        from odevideo.methods.video_gan.mocogan import MoCoGANGenerator
 
         _check_transform(g, spec.image_size)
         temporal = _vector_temporal_generator(g, "mocogan", spec.num_frames)
@@ -266,7 +265,7 @@ class MoCoGANMethod(_TGANOrMoCoGAN):
                                 sprite_size=g.sprite_size, upsample=g.gen_upsample, image_init=g.image_init)
 
     def video_disc(self, cfg):
-        from odevideo.methods.video_gan.networks import MoCoGANVideoDiscriminator
+        from odevideo.methods.video_gan.mocogan import MoCoGANVideoDiscriminator
 
         lc, d = cfg.loss, cfg.data
         return MoCoGANVideoDiscriminator(d.channels, lc.video_disc_channels or lc.disc_channels,
@@ -310,7 +309,7 @@ class TGANv2Method(_VideoGAN):
                                                                      levels=cfg.model.levels)})
 
     def gan_losses(self, cfg, model, critics, real, rng):
-        from odevideo.methods.video_gan.losses import multilevel_gan_losses
+        from odevideo.methods.video_gan.steps import multilevel_gan_losses
 
         return multilevel_gan_losses(model, critics["video"], real, loss=cfg.loss.kind, generator_rng=rng,
                                      r1_gamma=cfg.loss.r1_gamma)

@@ -4,7 +4,7 @@
 the frames + the motion codes of any temporal generator -> the image generator; optional categorical code and
 ``frame_transform``), :class:`MoCoGANImageDiscriminator` (per frame, patch logits by default) and
 :class:`MoCoGANVideoDiscriminator` (3-D conv; categorical head off by default). Parameter counts are listed in
-:mod:`odevideo.methods.video_gan.networks`.
+:mod:`odevideo.methods.video_gan.network_common`.
 """
 
 from __future__ import annotations
@@ -196,7 +196,7 @@ class MoCoGANGenerator(nn.Module):
 
 
 def _gru_type() -> type:
-    from odevideo.methods.video_gan.temporal import MoCoGANMotionGenerator
+    from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator
 
     return MoCoGANMotionGenerator
 

@@ -2,7 +2,7 @@
 
 * :func:`video_gan_losses`: TGAN / MoCoGAN (and their ODE/SDE variants); the generator and discriminator losses
   from the same passes on the non-detached fake clips (back-propagate them with
-  :func:`~odevideo.methods.vid_ode.losses.backward_gan`), optional R1 and one-sided label smoothing.
+  :func:`~odevideo.methods.base.backward_adversarial`), optional R1 and one-sided label smoothing.
 * :func:`video_gan_generator_loss`: the generator's loss against the updated discriminators, for alternating
   steps.
 * :func:`multilevel_gan_losses`: TGANv2's step on its sparse multi-level generator and discriminator.
@@ -51,7 +51,8 @@ DISCRIMINATOR_ROLES = ("image", "video")
 @dataclass
 class VideoGANLosses:
     """``generator`` and ``discriminator`` losses to minimise (both from the same passes; back-propagate them
-    with :func:`backward_gan` so each reaches only its own parameters), ``metrics`` as floats for logging, and
+    with :func:`~odevideo.methods.base.backward_adversarial`
+    so each reaches only its own parameters), ``metrics`` as floats for logging, and
     the generated videos ``fake`` ``(B, T, C, H, W)`` in ``[-1, 1]`` (still attached to the generator's graph)."""
 
     generator: Tensor
@@ -79,7 +80,7 @@ def temporal_generator(generator: nn.Module) -> nn.Module | None:
 
 def takes_noise_seed(generator: nn.Module) -> bool:
     """Whether the generator's temporal part draws its own noise from a ``seed`` keyword (the SDE generators:
-    :class:`~odevideo.methods.video_gan.temporal.SDETemporalGenerator`); such noise is then passed as ``seed``."""
+    :class:`~odevideo.methods.video_gan.temporal_sde.SDETemporalGenerator`); such noise is then passed as ``seed``."""
     temporal = temporal_generator(generator)
     if temporal is None:
         return False
@@ -245,7 +246,7 @@ def video_gan_losses(
             generator's loss is unchanged.
 
     Returns:
-        :class:`VideoGANLosses`; back-propagate with :func:`backward_gan` (imported from
+        :class:`VideoGANLosses`; back-propagate with :func:`~odevideo.methods.base.backward_adversarial` (from
         :mod:`odevideo.methods.vid_ode.losses`): the discriminator loss into the discriminators' parameters only,
         the generator loss into the generator's only, so the gradients equal those of the classic two-pass
         step (``D`` on ``fake.detach()``, then ``G`` against a frozen ``D``). Metrics: ``loss`` (generator),

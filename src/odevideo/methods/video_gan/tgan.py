@@ -3,7 +3,7 @@
 :class:`TGANImageGenerator` (``G_i``: one frame per content and frame code), :class:`TGANVideoDiscriminator`
 (the 3-D conv critic) and :class:`TGANVideoGenerator` (any temporal generator ``G_t`` + ``G_i``, optionally one
 image per clip moved by a ``frame_transform``). Parameter counts are listed in
-:mod:`odevideo.methods.video_gan.networks`.
+:mod:`odevideo.methods.video_gan.network_common`.
 """
 
 from __future__ import annotations

@@ -26,7 +26,7 @@ offsets, as TGANv2's ``MultiLevelDataset``) and ``2**(L-1-l)`` x ``2**(L-1-l)`` 
 
 Loss (TGANv2's ``DiracUpdater``): non-saturating (softplus) losses and a zero-centred gradient penalty on the
 real inputs of all levels, with simultaneous generator and discriminator updates from one set of scores
-(:func:`odevideo.methods.video_gan.losses.multilevel_gan_losses`). TGANv2's penalty is ``lam * sum`` of the
+(:func:`odevideo.methods.video_gan.steps.multilevel_gan_losses`). TGANv2's penalty is ``lam * sum`` of the
 squared gradients over the batch; R1 here is ``gamma / 2 * mean`` over the clips of a level, summed over the
 levels, so ``gamma_l = 2 * lam * B_l`` reproduces it.
 
@@ -46,7 +46,13 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
-from odevideo.methods.video_gan.networks import _batch_or_z, _check_video, _positive_int, _sample_z, sample_in_eval_mode
+from odevideo.methods.video_gan.network_common import (
+    _batch_or_z,
+    _check_video,
+    _positive_int,
+    _sample_z,
+    sample_in_eval_mode,
+)
 
 __all__ = [
     "TGANv2UpBlock",
