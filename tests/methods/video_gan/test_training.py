@@ -153,7 +153,7 @@ def test_generate_any_times_and_evaluate_from_the_command_line(tmp_path, capsys)
     assert res["metric"] == "pixel_fd" and len(res["values"]) == 2 and res["mean"] > 0
 
 
-MNIST_DIR = __import__("pathlib").Path(__file__).resolve().parents[2].parent / "shared" / "data" / "mnist"
+MNIST_DIR = __import__("pathlib").Path(__file__).resolve().parents[3].parent / "shared" / "data" / "mnist"
 
 
 def test_digit_consistency_from_the_command_line(tmp_path, capsys):
