@@ -10,45 +10,30 @@ from __future__ import annotations
 
 from torch import Tensor
 
-from odevideo.methods.latent_ode.latent_decoder import LatentTrajectoryDecoder
+from odevideo.methods.latent_ode.latent_decoder import LatentVideoModel
 from odevideo.methods.prediction import (
-    ContinuousTimeVideoModel,
     VideoPrediction,
     check_inputs,
     first_observed_index,
     gather_time,
 )
 from odevideo.nn import ConvFrameEncoder
-from odevideo.solvers import SolverConfig
 
 
-class EncoderODEDecoder(ContinuousTimeVideoModel):
+class EncoderODEDecoder(LatentVideoModel):
     """``forward(frames (B,T,C,H,W), times (B,T), mask (B,T), query_times (B,Q)) -> VideoPrediction``.
 
     Only the first observed frame of each clip conditions the prediction (the paper's formulation);
     with ``skip_connections`` the decoder also sees that frame's encoder features.
     """
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        image_size: int = 64,
-        channels: tuple[int, ...] = (32, 64, 128),
-        latent_dim: int = 32,
-        ode_hidden: int = 128,
-        ode_layers: int = 2,
-        solver: SolverConfig | None = None,
-        skip_connections: bool = False,
-        time_dependent: bool = False,
-    ):
-        super().__init__()
-        channels = list(channels)
+    def __init__(self, *args, skip_connections: bool = False, **kwargs):
+        """Arguments of :class:`~odevideo.methods.latent_ode.latent_decoder.LatentVideoModel` (the encoder's
+        embedding is the latent state); without skip connections by default."""
+        super().__init__(*args, skip_connections=skip_connections, **kwargs)
+
+    def build_context(self, in_channels, image_size, channels, latent_dim):
         self.encoder = ConvFrameEncoder(in_channels, image_size, channels, latent_dim)
-        self.latent = LatentTrajectoryDecoder(
-            latent_dim, in_channels, image_size, channels, ode_hidden, ode_layers, solver or SolverConfig(),
-            channels if skip_connections else None, time_dependent,
-        )
-        self.skip_connections = skip_connections
 
     def encode_frames(self, frames: Tensor) -> Tensor:
         """Per-frame embeddings ``(B, T, D)`` of ``frames`` ``(B, T, C, H, W)``."""

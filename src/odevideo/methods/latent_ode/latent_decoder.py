@@ -1,4 +1,4 @@
-"""Latent dynamics + per-frame decoding, shared by the Kanaa et al. model families."""
+"""Latent dynamics + per-frame decoding, and the constructor shared by the Kanaa et al. model families."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.checkpoint import checkpoint
 
+from odevideo.methods.prediction import ContinuousTimeVideoModel
 from odevideo.nn import ConvFrameDecoder, MLPODEFunc
 from odevideo.solvers import NFECounter, SolverConfig, odeint_batch
 
@@ -56,3 +57,46 @@ class LatentTrajectoryDecoder(nn.Module):
         else:
             logits = self.decoder(flat, flat_skips)
         return logits.view(b, q, *logits.shape[1:])
+
+
+class LatentVideoModel(ContinuousTimeVideoModel):
+    """What the latent models share: a context encoder (built by the subclass's :meth:`build_context`) and a
+    :class:`LatentTrajectoryDecoder` (latent ODE + per-frame conv decoder).
+
+    Args:
+        in_channels, image_size: the frames (``C``, ``H = W``).
+        channels: conv encoder widths; the decoder mirrors them.
+        latent_dim: size of the latent state.
+        ode_hidden, ode_layers: the dynamics MLP.
+        solver: the latent ODE's solver (time units of the clip); default :class:`~odevideo.solvers.SolverConfig`.
+        skip_connections: the decoder also sees the encoder features of the conditioning frame.
+        time_dependent: ``f(t, z)`` instead of ``f(z)``.
+        **context: the subclass's own arguments, passed to :meth:`build_context`.
+    """
+
+    def __init__(
+        self,
+        in_channels: int = 1,
+        image_size: int = 64,
+        channels: tuple[int, ...] = (32, 64, 128),
+        latent_dim: int = 32,
+        ode_hidden: int = 128,
+        ode_layers: int = 2,
+        solver: SolverConfig | None = None,
+        skip_connections: bool = True,
+        time_dependent: bool = False,
+        **context,
+    ):
+        super().__init__()
+        channels = list(channels)
+        self.build_context(in_channels, image_size, channels, latent_dim, **context)  # before the decoder: RNG order
+        self.latent = LatentTrajectoryDecoder(
+            latent_dim, in_channels, image_size, channels, ode_hidden, ode_layers, solver or SolverConfig(),
+            channels if skip_connections else None, time_dependent,
+        )
+        self.skip_connections = skip_connections
+        self.latent_dim, self.ode_hidden, self.ode_layers, self.time_dependent = (
+            latent_dim, ode_hidden, ode_layers, time_dependent)
+
+    def build_context(self, in_channels: int, image_size: int, channels: list[int], latent_dim: int) -> None:
+        raise NotImplementedError

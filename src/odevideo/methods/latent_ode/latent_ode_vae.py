@@ -13,9 +13,8 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
-from odevideo.methods.latent_ode.latent_decoder import LatentTrajectoryDecoder
+from odevideo.methods.latent_ode.latent_decoder import LatentVideoModel
 from odevideo.methods.prediction import (
-    ContinuousTimeVideoModel,
     VideoPrediction,
     check_inputs,
     first_observed_index,
@@ -23,10 +22,9 @@ from odevideo.methods.prediction import (
     last_observed_index,
 )
 from odevideo.nn import BackwardGRUEncoder, ConvFrameEncoder
-from odevideo.solvers import SolverConfig
 
 
-class LatentODEVAE(ContinuousTimeVideoModel):
+class LatentODEVAE(LatentVideoModel):
     """``forward(frames, times, mask, query_times, sample=None, generator=None) -> VideoPrediction``.
 
     ``sample`` (default: ``self.training``) draws z0 ~ q(z0 | context) with the reparameterisation
@@ -35,32 +33,16 @@ class LatentODEVAE(ContinuousTimeVideoModel):
     encoder features of the *last observed* frame (appearance), so the latent can focus on motion.
     """
 
-    def __init__(
-        self,
-        in_channels: int = 1,
-        image_size: int = 64,
-        channels: tuple[int, ...] = (32, 64, 128),
-        latent_dim: int = 32,
-        embed_dim: int = 128,
-        rnn_hidden: int = 128,
-        ode_hidden: int = 128,
-        ode_layers: int = 2,
-        solver: SolverConfig | None = None,
-        skip_connections: bool = True,
-        time_dependent: bool = False,
-    ):
-        super().__init__()
-        channels = list(channels)
+    def __init__(self, *args, embed_dim: int = 128, rnn_hidden: int = 128, **kwargs):
+        """Arguments of :class:`~odevideo.methods.latent_ode.latent_decoder.LatentVideoModel`, and ``embed_dim`` (the
+        per-frame embedding fed to the backward GRU) and ``rnn_hidden`` (the GRU's width)."""
+        super().__init__(*args, embed_dim=embed_dim, rnn_hidden=rnn_hidden, **kwargs)
+
+    def build_context(self, in_channels, image_size, channels, latent_dim, embed_dim=128, rnn_hidden=128):
         self.encoder = ConvFrameEncoder(in_channels, image_size, channels, embed_dim)
         self.rnn = BackwardGRUEncoder(embed_dim, rnn_hidden)
         self.to_posterior = nn.Linear(rnn_hidden, 2 * latent_dim)
-        self.latent = LatentTrajectoryDecoder(
-            latent_dim, in_channels, image_size, channels, ode_hidden, ode_layers, solver or SolverConfig(),
-            channels if skip_connections else None, time_dependent,
-        )
-        self.skip_connections = skip_connections
-        self.latent_dim, self.embed_dim = latent_dim, embed_dim
-        self.ode_hidden, self.ode_layers, self.time_dependent = ode_hidden, ode_layers, time_dependent
+        self.embed_dim = embed_dim
 
     def posterior(self, frames: Tensor, times: Tensor, mask: Tensor) -> tuple[Tensor, Tensor, list[Tensor]]:
         """q(z0 | context): mean and log-variance ``(B, D)``, and the skip maps of the last observed frame."""
