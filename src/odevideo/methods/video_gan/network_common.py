@@ -17,7 +17,7 @@ project's ``[0, 1]`` frame convention with :func:`to_unit_range` (and real clips
 :func:`to_signed_range`) before feeding a discriminator. Discriminators take ``(B, C, T, H, W)`` like the
 originals (:func:`frames_to_discriminator` converts from ``(B, T, C, H, W)``).
 
-Parameter counts (3 channels, 64x64, 16 frames; pinned in tests/models/test_video_gans.py):
+Parameter counts (3 channels, 64x64, 16 frames; pinned in tests/methods/video_gan/test_networks.py):
 
 =====================================================  ==========  ==============================================
 network                                                params      note
