@@ -59,6 +59,9 @@ def _model_folder(path: Path) -> Path:
         return path
     if (path / "model" / CONFIG_NAME).is_file():  # a run folder
         return path / "model"
+    if (path / "checkpoints").is_dir():
+        raise CheckpointError(f"{path} is a run written before models were saved apart; load its best checkpoint with "
+                              f"odevideo.training.load_run({str(path)!r}) (model and config)")
     raise CheckpointError(f"{path} holds no model: expected {CONFIG_NAME} and {WEIGHTS_NAME} there or in {path}/model")
 
 
@@ -74,14 +77,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
     from odevideo.methods import get_method
     from odevideo.methods.base import ModelSpec
 
-    path = Path(path)
-    if not (path / CONFIG_NAME).is_file() and not (path / "model" / CONFIG_NAME).is_file() \
-            and (path / "checkpoints").is_dir():
-        # a run written before models were saved apart: its best training checkpoint
-        from odevideo.evaluation.inference import load_run
-
-        return load_run(path, device=device)[0]
-    folder = _model_folder(path)
+    folder = _model_folder(Path(path))
     cfg_path, weights = folder / CONFIG_NAME, folder / WEIGHTS_NAME
     try:
         if cfg_path.stat().st_size > MAX_CONFIG_BYTES:

@@ -25,13 +25,12 @@ from torch import nn
 from odevideo._atomic import atomic_write, atomic_write_text
 from odevideo.data.build import build_dataset
 from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel, psnr, ssim
-from odevideo.metrics.frame_metrics import psnr_from_mean_mse
+from odevideo.metrics.frame_metrics import PSNR_CAP_DB, psnr_from_mean_mse
 from odevideo.metrics.lpips import LPIPS, lpips_per_frame
 from odevideo.training.batches import batch_from_indices
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.precision import autocast_context
 
-PSNR_CAP_DB = 100.0
 METRICS = ("psnr", "ssim", "mse", "mse_frame", "mae_frame")
 
 

@@ -65,6 +65,9 @@ SSIM_WIN_SIZE = 2 * int(SSIM_TRUNCATE * SSIM_SIGMA + 0.5) + 1  # 11
 # Upper bound on the number of float64 elements of one SSIM work chunk (5 maps per frame channel)
 _SSIM_CHUNK_ELEMENTS = 1 << 24
 
+#: PSNR of identical frames is infinite; per-frame PSNR is capped here (dB) so that means stay finite
+PSNR_CAP_DB = 100.0
+
 
 # --------------------------------------------------------------------------------------------
 # validation helpers

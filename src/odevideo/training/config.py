@@ -66,7 +66,7 @@ class TrainConfig:
     device: str = "auto"  # auto (cuda:LOCAL_RANK > mps > cpu), cpu, cuda (= cuda:LOCAL_RANK), cuda:N, mps
     # recompute the frame decoder's (Vid-ODE: G's) activations in backward: less memory, more compute
     activation_checkpointing: bool = False
-    # torch.compile the conv encoders/decoders and ODE nets (speed: see README, Multi-process training)
+    # torch.compile the conv encoders/decoders and ODE nets (speed: docs/results/speed.md)
     compile: bool = False
     progress: bool = True
 

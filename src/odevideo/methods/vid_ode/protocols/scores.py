@@ -15,8 +15,8 @@ from collections.abc import Mapping, Sequence
 
 from torch import Tensor
 
-from odevideo.evaluation.conditional import PSNR_CAP_DB
 from odevideo.metrics import LPIPS, SSIM_WIN_SIZE, lpips_per_frame, mse_per_pixel, psnr, ssim
+from odevideo.metrics.frame_metrics import PSNR_CAP_DB
 
 __all__ = ["METRIC_CONVENTIONS", "Scores", "frame_scores", "summarise", "per_target", "paired", "paired_note",
            "versus_first"]
