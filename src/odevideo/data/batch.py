@@ -399,3 +399,21 @@ def check_clip_index(index, num_clips: int, dataset_name: str) -> int:
         raise IndexError(f"clip index {index} out of range for a dataset of {num_clips} clips")
     return i
 
+
+class ClipDataset(torch.utils.data.Dataset):
+    """What the clip datasets share: a :meth:`collate_fn` with the dataset's ``frame_dt`` and the index check.
+
+    A subclass sets ``frame_dt`` and defines ``__len__``; index errors name the subclass.
+    """
+
+    frame_dt: float
+
+    def collate_fn(self, items: list[Any]) -> ClipBatch:
+        """``DataLoader`` ``collate_fn`` building a :class:`ClipBatch` with this dataset's ``frame_dt``.
+
+        (Other keys of dict items, such as labels, are not part of a ClipBatch.)
+        """
+        return collate_clips(items, frame_dt=self.frame_dt)
+
+    def _check_index(self, index) -> int:
+        return check_clip_index(index, len(self), type(self).__name__)

@@ -31,14 +31,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from odevideo.data.batch import (
-    DEFAULT_FRAME_DT,
-    check_clip_index,
-    collate_clips,
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
+from odevideo.data.batch import DEFAULT_FRAME_DT, ClipDataset, non_negative_int, positive_float, positive_int
 from odevideo.errors import InputError
 
 __all__ = ["BouncingBalls", "simulate_bouncing_balls", "render_balls"]
@@ -146,7 +139,7 @@ def render_balls(positions: np.ndarray, size: int, radius: float) -> np.ndarray:
     return cover.max(axis=1)
 
 
-class BouncingBalls(torch.utils.data.Dataset):
+class BouncingBalls(ClipDataset):
     """Deterministic bouncing-balls clips (the built-in default dataset; see the module docstring).
 
     Args:
@@ -206,10 +199,6 @@ class BouncingBalls(torch.utils.data.Dataset):
         frames = render_balls(positions, self.size, self.radius)
         return torch.from_numpy(frames).unsqueeze(1)
 
-    def collate_fn(self, items: list[Any]):
-        """``DataLoader`` ``collate_fn`` building a :class:`ClipBatch` with this dataset's ``frame_dt``."""
-        return collate_clips(items, frame_dt=self.frame_dt)
-
     # ------------------------------------------------------------------ simulator state
     def initial_state(self, index: int) -> tuple[np.ndarray, np.ndarray]:
         """``(positions, velocities)`` ``(K, 2)`` of clip ``index`` at frame 0 (pixels, pixels/frame)."""
@@ -246,9 +235,6 @@ class BouncingBalls(torch.utils.data.Dataset):
             "num_balls": self.num_balls, "radius": self.radius, "speed": self.speed, "seed": self.seed,
             "substeps": self.substeps,
         }
-
-    def _check_index(self, index) -> int:
-        return check_clip_index(index, self.num_clips, "BouncingBalls")
 
     def __repr__(self) -> str:
         return (

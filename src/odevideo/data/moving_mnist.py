@@ -32,14 +32,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from odevideo.data.batch import (
-    DEFAULT_FRAME_DT,
-    check_clip_index,
-    collate_clips,
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
+from odevideo.data.batch import DEFAULT_FRAME_DT, ClipDataset, non_negative_int, positive_float, positive_int
 from odevideo.data.mnist import _load_mnist_arrays
 from odevideo.errors import DatasetError, InputError
 
@@ -53,7 +46,7 @@ _DEFAULT_NUM_CLIPS = {"train": 10000, "val": 1000, "test": 1000}
 _STREAM_TAG = 0x4D4D4E  # separates Moving MNIST streams from other seeded generators
 
 
-class MovingMNIST(torch.utils.data.Dataset):
+class MovingMNIST(ClipDataset):
     """Deterministic Moving MNIST clips, generated on the fly (see the module docstring).
 
     Args:
@@ -157,10 +150,6 @@ class MovingMNIST(torch.utils.data.Dataset):
         frames = self._render(idx, positions)
         return torch.from_numpy(frames).unsqueeze(1)
 
-    def collate_fn(self, items: list[Any]):
-        """``DataLoader`` ``collate_fn`` building a :class:`ClipBatch` with this dataset's ``frame_dt``."""
-        return collate_clips(items, frame_dt=self.frame_dt)
-
     # ------------------------------------------------------------------ introspection
     def clip_info(self, index: int) -> dict[str, Any]:
         """How clip ``index`` is made, without rendering it.
@@ -194,9 +183,6 @@ class MovingMNIST(torch.utils.data.Dataset):
         }
 
     # ------------------------------------------------------------------ internals
-    def _check_index(self, index) -> int:
-        return check_clip_index(index, self.num_clips, "MovingMNIST")
-
     def _rng(self, i: int) -> np.random.Generator:
         return np.random.default_rng([_STREAM_TAG, self.seed, _SPLIT_CODES[self.split], i])
 

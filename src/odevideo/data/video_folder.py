@@ -49,14 +49,7 @@ from typing import Any, ClassVar, TypeVar
 
 import torch
 
-from odevideo.data.batch import (
-    DEFAULT_FRAME_DT,
-    check_clip_index,
-    collate_clips,
-    non_negative_int,
-    positive_float,
-    positive_int,
-)
+from odevideo.data.batch import DEFAULT_FRAME_DT, ClipDataset, non_negative_int, positive_float, positive_int
 from odevideo.data.clip_files import VideoClip, clips_by_class_folder
 from odevideo.data.transforms import (
     _size2,
@@ -81,7 +74,7 @@ _SHORT_POLICIES = ("error", "pad", "skip")
 
 
 # ====================================================================== dataset
-class VideoFolderDataset(torch.utils.data.Dataset):
+class VideoFolderDataset(ClipDataset):
     """Fixed-length clips from a folder of videos (see the module docstring).
 
     Args:
@@ -264,13 +257,6 @@ class VideoFolderDataset(torch.utils.data.Dataset):
             return {"frames": frames, "label": clip.label}
         return frames
 
-    def collate_fn(self, items: list[Any]):
-        """``DataLoader`` ``collate_fn`` building a :class:`~odevideo.data.ClipBatch` with this dataset's ``frame_dt``.
-
-        (Labels of dict items are not part of a ClipBatch; read them from :attr:`labels`.)
-        """
-        return collate_clips(items, frame_dt=self.frame_dt)
-
     # ------------------------------------------------------------------ introspection
     def clip_info(self, index: int) -> dict[str, Any]:
         """How item ``index`` is made: ``path``, ``label``, ``source_start``/``source_stop`` (the clip's
@@ -350,9 +336,6 @@ class VideoFolderDataset(torch.utils.data.Dataset):
         return problems
 
     # ------------------------------------------------------------------ internals
-    def _check_index(self, index) -> int:
-        return check_clip_index(index, len(self.clips), self._name())
-
     def _generator(self, i: int, stream: int) -> torch.Generator:
         return make_generator(_STREAM_TAG, self.seed, self.epoch, i, stream)
 

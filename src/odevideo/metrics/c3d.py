@@ -75,7 +75,13 @@ import torch.nn.functional as F
 
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
-from odevideo.metrics.lpips import default_weights_dir, download_file, load_state_dict_file
+from odevideo.metrics.lpips import (
+    check_input_range,
+    checked_weights,
+    default_weights_dir,
+    download_file,
+    load_state_dict_file,
+)
 
 __all__ = [
     "C3D",
@@ -123,7 +129,6 @@ CHAINER_KEYS = tuple(f"{name}/{p}" for name in _LAYER_NAMES for p in ("W", "b"))
 #: layers whose activations :meth:`C3D.extract` can return, in network order
 FEATURE_LAYERS = ("pool5", "fc6", "fc7", "fc8", "prob")
 _POOL_AFTER = {"conv1a": "pool1", "conv2a": "pool2", "conv3b": "pool3", "conv4b": "pool4", "conv5b": "pool5"}
-_INPUT_RANGES = ("[0,1]", "[-1,1]")
 
 
 def load_mean_clip(path: str | os.PathLike) -> torch.Tensor:
@@ -188,19 +193,6 @@ def _chainer_to_torch(arrays: dict) -> dict[str, torch.Tensor]:
     return state
 
 
-def _load_torch_state(path: Path) -> dict[str, torch.Tensor]:
-    return load_state_dict_file(
-        path, "C3D", fix="expected a PyTorch state dict (.pt/.pth) or the TGAN Chainer npz (.npz)"
-    )
-
-
-def _normalise_range(input_range: str) -> str:
-    key = input_range.replace(" ", "") if isinstance(input_range, str) else input_range
-    if key not in _INPUT_RANGES:
-        raise InputError(f"input_range must be '[0,1]' or '[-1,1]', got {input_range!r}")
-    return key
-
-
 class C3D(nn.Module):
     """C3D v1.0 (UCF101, 101 classes) with TGAN's topology, preprocessing and scoring conventions.
 
@@ -229,7 +221,7 @@ class C3D(nn.Module):
         if preprocessing not in C3D_PREPROCESSING:
             raise InputError(f"C3D: preprocessing must be one of {C3D_PREPROCESSING}, got {preprocessing!r}")
         self.preprocessing = preprocessing
-        self.input_range = _normalise_range(input_range)
+        self.input_range = check_input_range(input_range)
         self.dropout_at_eval = bool(dropout_at_eval)
         self.dropout = float(dropout)
         # built on the meta device and then zero-filled: skips the 78M-parameter random init
@@ -277,21 +269,12 @@ class C3D(nn.Module):
                     f"expected {CHAINER_KEYS[0]!r} ... {CHAINER_KEYS[-1]!r}"
                 )
             state = _chainer_to_torch({k: state[k] for k in CHAINER_KEYS})
-        own = self.state_dict()
-        missing = [k for k in own if k not in state]
-        if missing:
-            raise DatasetError(
-                f"C3D weights are missing {len(missing)} of {len(own)} entries (e.g. {missing[:4]}); expected "
-                f"'conv1a.weight', 'conv1a.bias', ..., 'fc8.bias' (or the Chainer npz keys 'conv1a/W' ...)"
-            )
-        for key, ref in own.items():
-            got = tuple(state[key].shape)
-            if got != tuple(ref.shape):
-                raise DatasetError(
-                    f"C3D weight {key} has shape {got}, expected {tuple(ref.shape)}; these are not the "
-                    f"UCF101-finetuned C3D v1.0 weights (101 classes, fc6 with 8192 inputs)"
-                )
-        self.load_state_dict({k: state[k].to(torch.float32) for k in own}, strict=True)
+        weights = checked_weights(
+            state, self.state_dict(), "C3D",
+            expected="'conv1a.weight', 'conv1a.bias', ..., 'fc8.bias' (or the Chainer npz keys 'conv1a/W' ...)",
+            not_these="the UCF101-finetuned C3D v1.0 weights (101 classes, fc6 with 8192 inputs)",
+        )
+        self.load_state_dict(weights, strict=True)
         return self
 
     @classmethod
@@ -310,7 +293,9 @@ class C3D(nn.Module):
         if weights_path.suffix == ".npz":
             state = load_c3d_chainer_npz(weights_path, prefix=chainer_prefix)
         else:
-            state = _load_torch_state(weights_path)
+            state = load_state_dict_file(
+                weights_path, "C3D", fix="expected a PyTorch state dict (.pt/.pth) or the TGAN Chainer npz (.npz)"
+            )
         try:
             model.load_weights(state)
         except DatasetError as exc:

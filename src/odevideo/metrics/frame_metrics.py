@@ -142,10 +142,17 @@ def _check_pair(pred, target, name: str) -> tuple[torch.Tensor, torch.Tensor]:
 # --------------------------------------------------------------------------------------------
 
 
+def _frame_error(pred: torch.Tensor, target: torch.Tensor, name: str, *, squared: bool, summed: bool) -> torch.Tensor:
+    """``(pred - target)**2`` (``squared``) or ``|pred - target|`` per frame, summed (``summed``) or averaged over
+    ``C, H, W``, after :func:`_check_pair` (errors name ``name``). Returns ``pred.shape[:-3]`` float64."""
+    pred, target = _check_pair(pred, target, name)
+    error = (pred - target).square() if squared else (pred - target).abs()
+    return error.sum(dim=(-3, -2, -1)) if summed else error.mean(dim=(-3, -2, -1))
+
+
 def mse_per_pixel(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean squared error per frame, averaged over ``C, H, W``. Returns ``pred.shape[:-3]`` float64."""
-    pred, target = _check_pair(pred, target, "mse_per_pixel")
-    return (pred - target).square().mean(dim=(-3, -2, -1))
+    return _frame_error(pred, target, "mse_per_pixel", squared=True, summed=False)
 
 
 def mse_per_frame_sum(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -153,14 +160,12 @@ def mse_per_frame_sum(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     Equals ``mse_per_pixel(pred, target) * C * H * W``. Returns ``pred.shape[:-3]`` float64.
     """
-    pred, target = _check_pair(pred, target, "mse_per_frame_sum")
-    return (pred - target).square().sum(dim=(-3, -2, -1))
+    return _frame_error(pred, target, "mse_per_frame_sum", squared=True, summed=True)
 
 
 def mae_per_pixel(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """Mean absolute error per frame, averaged over ``C, H, W``. Returns ``pred.shape[:-3]`` float64."""
-    pred, target = _check_pair(pred, target, "mae_per_pixel")
-    return (pred - target).abs().mean(dim=(-3, -2, -1))
+    return _frame_error(pred, target, "mae_per_pixel", squared=False, summed=False)
 
 
 def mae_per_frame_sum(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -168,8 +173,7 @@ def mae_per_frame_sum(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
 
     Equals ``mae_per_pixel(pred, target) * C * H * W``. Returns ``pred.shape[:-3]`` float64.
     """
-    pred, target = _check_pair(pred, target, "mae_per_frame_sum")
-    return (pred - target).abs().sum(dim=(-3, -2, -1))
+    return _frame_error(pred, target, "mae_per_frame_sum", squared=False, summed=True)
 
 
 def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> torch.Tensor:
@@ -184,8 +188,7 @@ def psnr(pred: torch.Tensor, target: torch.Tensor, data_range: float = 1.0) -> t
     Returns ``pred.shape[:-3]`` float64 (``(B, T)`` for video input).
     """
     data_range = _check_data_range(data_range)
-    pred, target = _check_pair(pred, target, "psnr")
-    mse = (pred - target).square().mean(dim=(-3, -2, -1))
+    mse = _frame_error(pred, target, "psnr", squared=True, summed=False)
     return 10.0 * torch.log10((data_range * data_range) / mse)
 
 

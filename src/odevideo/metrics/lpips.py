@@ -137,6 +137,39 @@ def load_state_dict_file(
     return state
 
 
+def checked_weights(
+    state: dict, own: dict[str, torch.Tensor], what: str, expected: str, not_these: str
+) -> dict[str, torch.Tensor]:
+    """The entries of ``state`` a module's state dict ``own`` names, as float32, once each is there and is a tensor
+    of ``own``'s shape; else a :class:`DatasetError` naming ``what`` weights, the ``expected`` names (when some
+    are missing) or what they are ``not_these`` (wrong shapes)."""
+    missing = [k for k in own if k not in state]
+    if missing:
+        raise DatasetError(
+            f"{what} weights are missing {len(missing)} of {len(own)} entries (e.g. {missing[:4]}); expected {expected}"
+        )
+    for key, ref in own.items():
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            raise DatasetError(f"{what} weight {key} is a {type(value).__name__}, not a tensor")
+        if tuple(value.shape) != tuple(ref.shape):
+            raise DatasetError(
+                f"{what} weight {key} has shape {tuple(value.shape)}, expected {tuple(ref.shape)}; "
+                f"these are not {not_these}"
+            )
+    return {k: state[k].to(torch.float32) for k in own}
+
+
+def check_input_range(input_range: str, owner: str | None = None) -> str:
+    """``input_range`` without spaces when it is ``"[0,1]"`` or ``"[-1,1]"``, the ranges the metrics' networks take;
+    else an :class:`InputError` (its message starts with ``owner``, when given)."""
+    key = input_range.replace(" ", "") if isinstance(input_range, str) else input_range
+    if key not in _INPUT_RANGES:
+        prefix = f"{owner}: " if owner else ""
+        raise InputError(f"{prefix}input_range must be '[0,1]' or '[-1,1]', got {input_range!r}")
+    return key
+
+
 class LPIPS(nn.Module):
     """LPIPS distance, AlexNet + v0.1 linear heads, evaluation mode, frozen parameters.
 
@@ -152,10 +185,7 @@ class LPIPS(nn.Module):
 
     def __init__(self, input_range: str = "[0,1]") -> None:
         super().__init__()
-        key = input_range.replace(" ", "") if isinstance(input_range, str) else input_range
-        if key not in _INPUT_RANGES:
-            raise InputError(f"LPIPS: input_range must be '[0,1]' or '[-1,1]', got {input_range!r}")
-        self.input_range = key
+        self.input_range = check_input_range(input_range, "LPIPS")
         self.features = nn.Sequential(
             nn.Conv2d(3, 64, kernel_size=11, stride=4, padding=2),
             nn.ReLU(),

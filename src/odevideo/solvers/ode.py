@@ -182,16 +182,22 @@ def _check_state(y0: Tensor) -> Tensor:
     return y0
 
 
-def _check_times(t: TimeLike, y0: Tensor, name: str, *, ndim: int) -> Tensor:
-    """Times as a floating tensor on y0's device (their own float dtype kept, else y0's)."""
+def as_time_tensor(t: TimeLike, like: Tensor, name: str) -> Tensor:
+    """``t`` as a floating tensor on ``like``'s device (its own float dtype kept, else ``like``'s); an
+    :class:`InputError` naming ``name`` when it is neither a tensor nor a sequence of numbers."""
     if not isinstance(t, Tensor):
         try:
-            t = torch.as_tensor(t, dtype=y0.dtype)
+            t = torch.as_tensor(t, dtype=like.dtype)
         except (TypeError, ValueError, RuntimeError) as err:
             raise InputError(f"{name} must be a tensor or a sequence of numbers: {err}") from None
     if not t.is_floating_point():
-        t = t.to(y0.dtype)
-    t = t.to(y0.device)
+        t = t.to(like.dtype)
+    return t.to(like.device)
+
+
+def _check_times(t: TimeLike, y0: Tensor, name: str, *, ndim: int) -> Tensor:
+    """Times as a floating tensor on y0's device (their own float dtype kept, else y0's)."""
+    t = as_time_tensor(t, y0, name)
     shape = "(T,)" if ndim == 1 else "(B, T)"
     if t.dim() != ndim or t.shape[-1] == 0:
         raise InputError(

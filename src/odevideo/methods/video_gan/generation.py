@@ -172,9 +172,24 @@ def sample_video_batches(
     unit_range: bool = True,
     sde_block_size: int = 16,
 ) -> Iterator[Tensor]:
-    """The clips of :func:`sample_videos`, batch by batch (``(n_i, T, C, H, W)``, in order), for streaming them
-    into a feature extractor without holding all of them. The generator is in eval mode (and under
-    ``no_grad``) only while a batch is made; its mode is restored before each batch is handed out."""
+    """``num`` generated clips, batch by batch (``(n_i, T, C, H, W)``, in order), reproducible from ``seed``
+    whatever ``batch_size``: for streaming them into a feature extractor without holding all of them
+    (:func:`sample_videos` concatenates them). The generator is in eval mode (and under ``no_grad``) only while
+    a batch is made; its mode is restored before each batch is handed out.
+
+    Args:
+        generator: a video generator (``TGANVideoGenerator``, ``MoCoGANGenerator`` or anything with
+            ``forward(n, times, *, generator=rng)`` -> ``[-1, 1]`` clips), possibly DDP-wrapped. Sampled in eval
+            mode under ``no_grad``; its train/eval mode is restored afterwards.
+        times: frame times ``(T,)`` (or per clip ``(num, T)``) in frames, as far as the temporal generator allows:
+            the ODE/SDE ones take any real values (``t < 0``: before the first frame; fractional: a higher frame
+            rate); ``None``: the generator's own ``0..T-1``.
+        seed: everything random comes from it (see the module docstring for the scheme).
+        batch_size: clips per generator call (SDE generators run ``sde_block_size`` clips per call instead).
+        device: where the generator runs and the clips are returned; default the generator's device.
+        unit_range: map the ``[-1, 1]`` output to the project's ``[0, 1]`` frames (clamped); False keeps it.
+        sde_block_size: clips sharing one Brownian-motion seed (and one call) with an SDE temporal generator.
+    """
     num = _positive_int("num", num)
     batch_size = _positive_int("batch_size", batch_size)
     sde_block_size = _positive_int("sde_block_size", sde_block_size)
@@ -201,36 +216,15 @@ def sample_video_batches(
         yield to_unit_range(out).clamp_(0.0, 1.0) if unit_range else out
 
 
-def sample_videos(
-    generator: nn.Module,
-    num: int,
-    times: Tensor | Sequence[float] | None = None,
-    *,
-    seed: int,
-    batch_size: int = 64,
-    device: str | torch.device | None = None,
-    unit_range: bool = True,
-    sde_block_size: int = 16,
-) -> Tensor:
-    """``num`` generated clips ``(num, T, C, H, W)``, reproducible from ``seed`` whatever ``batch_size``.
+def sample_videos(generator: nn.Module, num: int, times: Tensor | Sequence[float] | None = None,
+                  **options: Any) -> Tensor:
+    """``num`` generated clips ``(num, T, C, H, W)``, reproducible from ``seed`` whatever ``batch_size``: all the
+    batches of :func:`sample_video_batches` in one tensor.
 
-    Args:
-        generator: a video generator (``TGANVideoGenerator``, ``MoCoGANGenerator`` or anything with
-            ``forward(n, times, *, generator=rng)`` -> ``[-1, 1]`` clips), possibly DDP-wrapped. Sampled in eval
-            mode under ``no_grad``; its train/eval mode is restored afterwards.
-        times: frame times ``(T,)`` (or per clip ``(num, T)``) in frames, as far as the temporal generator allows:
-            the ODE/SDE ones take any real values (``t < 0``: before the first frame; fractional: a higher frame
-            rate); ``None``: the generator's own ``0..T-1``.
-        seed: everything random comes from it (see the module docstring for the scheme).
-        batch_size: clips per generator call (SDE generators run ``sde_block_size`` clips per call instead).
-        device: where the generator runs and the clips are returned; default the generator's device.
-        unit_range: map the ``[-1, 1]`` output to the project's ``[0, 1]`` frames (clamped); False keeps it.
-        sde_block_size: clips sharing one Brownian-motion seed (and one call) with an SDE temporal generator.
+    ``options`` are :func:`sample_video_batches`'s keywords: ``seed`` (required), ``batch_size``, ``device``,
+    ``unit_range``, ``sde_block_size``.
     """
-    return torch.cat(list(sample_video_batches(
-        generator, num, times, seed=seed, batch_size=batch_size, device=device, unit_range=unit_range,
-        sde_block_size=sde_block_size,
-    )))
+    return torch.cat(list(sample_video_batches(generator, num, times, **options)))
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -307,7 +301,7 @@ def generator_scores(
     consecutive sets (set ``r`` = clips ``[r S, (r + 1) S)``), so the result is reproducible from the seed.
 
     Args:
-        generator: see :func:`sample_videos`.
+        generator: see :func:`sample_video_batches`.
         real_videos: ``(N, T, C, H, W)`` real clips in ``[0, 1]`` (or an iterable of such batches); their features
             are computed once. Needed by the FID metrics unless ``real_stats`` is given; unused by the IS ones.
         metric: ``"frame_fid"`` (Inception features of every frame, :func:`~odevideo.metrics.frame_fid.frame_features`),

@@ -52,6 +52,7 @@ import torch
 from torch import Tensor, nn
 
 from odevideo.errors import InputError
+from odevideo.solvers.ode import as_time_tensor
 
 __all__ = [
     "count_parameters",
@@ -106,14 +107,7 @@ def _check_z(z: Any, z_dim: int, owner: str) -> Tensor:
 
 def _as_times(times: Any, batch: int, z: Tensor, owner: str) -> Tensor:
     """``(T,)`` or ``(B, T)`` finite times as a floating tensor on ``z``'s device."""
-    if not isinstance(times, Tensor):
-        try:
-            times = torch.as_tensor(times, dtype=z.dtype)
-        except (TypeError, ValueError, RuntimeError) as err:
-            raise InputError(f"{owner}: times must be a tensor or a sequence of numbers: {err}") from None
-    if not times.is_floating_point():
-        times = times.to(z.dtype)
-    times = times.to(z.device)
+    times = as_time_tensor(times, z, f"{owner}: times")
     if times.dim() not in (1, 2) or times.shape[-1] == 0:
         raise InputError(
             f"{owner}: times must have shape (T,) (shared by the batch) or (B, T) (one row per sample) with "
@@ -196,6 +190,31 @@ def _positive_float(name: str, value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
         raise InputError(f"{name} must be a finite number > 0, got {value!r}.")
     return float(value)
+
+
+def _check_continuous_options(time_dependent: Any, frame_dt: Any, solver: Any, solver_type: type,
+                              solver_kind: str) -> float:
+    """The options the ODE and SDE generators share: ``time_dependent`` a bool, ``solver`` None or a
+    ``solver_type`` (``solver_kind``: how the message names it); returns ``frame_dt`` as a finite float > 0."""
+    if not isinstance(time_dependent, bool):
+        raise InputError(f"time_dependent must be True or False, got {time_dependent!r}.")
+    if solver is not None and not isinstance(solver, solver_type):
+        raise InputError(f"solver must be {solver_kind}, got {type(solver).__name__}.")
+    return _positive_float("frame_dt", frame_dt)
+
+
+def _times_and_initial_state(generator: nn.Module, z: Any, times: Any) -> tuple[Tensor, Tensor]:
+    """For a continuous generator (``z_dim``, ``frame_dt``, ``initial_state``): the checked ``times`` in solver
+    units (``times * frame_dt``) and the state at frame 0 of the checked ``z``."""
+    name = type(generator).__name__
+    z = _check_z(z, generator.z_dim, name)
+    t = _as_times(times, z.shape[0], z, name) * generator.frame_dt
+    return t, generator.initial_state(z)
+
+
+def _with_time(x: Tensor, t: Tensor) -> Tensor:
+    """``x`` ``(..., D)`` with the scalar time ``t`` appended as one more feature: ``(..., D + 1)``."""
+    return torch.cat([x, t.to(x.dtype).expand(*x.shape[:-1], 1)], dim=-1)
 
 
 def _two_layer(in_dim: int, hidden: int, out_dim: int) -> nn.Sequential:

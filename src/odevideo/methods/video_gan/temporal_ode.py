@@ -22,13 +22,13 @@ from odevideo.methods.video_gan.temporal_common import (
     PAPER_EQUAL_PARAMS_HIDDEN,
     PAPER_FRAME_DT,
     TGAN_FCN_WIDTHS,
-    _as_times,
-    _check_z,
+    _check_continuous_options,
     _fcn,
     _net,
-    _positive_float,
     _positive_int,
     _resolve_hidden,
+    _times_and_initial_state,
+    _with_time,
     _xavier,
     count_parameters,
 )
@@ -53,7 +53,7 @@ class _Dynamics(nn.Module):
     def forward(self, t: Tensor, *states: Tensor) -> Tensor:
         x = states[-1] if self.construction == "top_derivative" else torch.cat(states, dim=-1)
         if self.time_dependent:
-            x = torch.cat([x, t.to(x.dtype).expand(*x.shape[:-1], 1)], dim=-1)
+            x = _with_time(x, t)
         return self.net(x)
 
 
@@ -123,16 +123,12 @@ class ODETemporalGenerator(nn.Module):
         ):
             if value not in valid:
                 raise InputError(f"{name}={value!r} is not supported; use one of: {', '.join(valid)}.")
-        if not isinstance(time_dependent, bool):
-            raise InputError(f"time_dependent must be True or False, got {time_dependent!r}.")
-        if solver is not None and not isinstance(solver, SolverConfig):
-            raise InputError(f"solver must be a SolverConfig, got {type(solver).__name__}.")
+        self.frame_dt = _check_continuous_options(time_dependent, frame_dt, solver, SolverConfig, "a SolverConfig")
         self.order = order
         self.f_type = f_type
         self.construction = construction
         self.initial_states = initial_states
         self.time_dependent = time_dependent
-        self.frame_dt = _positive_float("frame_dt", frame_dt)
         self.solver = solver if solver is not None else SolverConfig("rk4", step_size=self.frame_dt)
 
         self.fcn = _fcn(d, fcn)
@@ -160,9 +156,7 @@ class ODETemporalGenerator(nn.Module):
 
     def trajectory(self, z: Tensor, times: Tensor | Sequence[float]) -> Tensor:
         """``(B, T, order, D)``: ``x`` and its derivatives (per solver time unit) at ``times`` (frames)."""
-        z = _check_z(z, self.z_dim, type(self).__name__)
-        t = _as_times(times, z.shape[0], z, type(self).__name__) * self.frame_dt
-        state = self.initial_state(z)
+        t, state = _times_and_initial_state(self, z, times)
         if t.dim() == 1:
             sol = odeint(self.func, state, t, t0=0.0, solver=self.solver).transpose(0, 1)
         else:

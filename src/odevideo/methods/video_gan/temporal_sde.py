@@ -18,14 +18,14 @@ from odevideo.methods.video_gan.temporal_common import (
     PAPER_EQUAL_PARAMS_HIDDEN,
     PAPER_FRAME_DT,
     TGAN_FCN_WIDTHS,
-    _as_times,
-    _check_z,
+    _check_continuous_options,
     _fcn,
     _gather,
     _net,
-    _positive_float,
     _positive_int,
     _resolve_hidden,
+    _times_and_initial_state,
+    _with_time,
 )
 from odevideo.solvers import SDEFunction, SDESolverConfig, sdeint
 
@@ -42,9 +42,7 @@ class _LatentSDE(SDEFunction):
         self.time_dependent = time_dependent
 
     def _input(self, t: Tensor, x: Tensor) -> Tensor:
-        if not self.time_dependent:
-            return x
-        return torch.cat([x, t.to(x.dtype).expand(*x.shape[:-1], 1)], dim=-1)
+        return _with_time(x, t) if self.time_dependent else x
 
     def f(self, t: Tensor, x: Tensor) -> Tensor:
         return self.drift(self._input(t, x))
@@ -108,13 +106,10 @@ class SDETemporalGenerator(nn.Module):
         d = self.z_dim = self.out_dim = _positive_int("latent_dim", latent_dim)
         if f_type not in ("single", "two_layer"):
             raise InputError(f"SDETemporalGenerator: f_type={f_type!r} is not supported; use 'single' or 'two_layer'.")
-        if not isinstance(time_dependent, bool):
-            raise InputError(f"time_dependent must be True or False, got {time_dependent!r}.")
-        if solver is not None and not isinstance(solver, SDESolverConfig):
-            raise InputError(f"solver must be an SDESolverConfig, got {type(solver).__name__}.")
+        self.frame_dt = _check_continuous_options(time_dependent, frame_dt, solver, SDESolverConfig,
+                                                  "an SDESolverConfig")
         self.f_type = f_type
         self.time_dependent = time_dependent
-        self.frame_dt = _positive_float("frame_dt", frame_dt)
         self.solver = solver if solver is not None else SDESolverConfig("euler", dt=self.frame_dt / 4)
         if self.solver.noise_type != "diagonal" or self.solver.sde_type != "ito":
             raise InputError(
@@ -141,9 +136,7 @@ class SDETemporalGenerator(nn.Module):
         bm: Any | None = None,
     ) -> Tensor:
         name = type(self).__name__
-        z = _check_z(z, self.z_dim, name)
-        t = _as_times(times, z.shape[0], z, name) * self.frame_dt
-        x0 = self.initial_state(z)
+        t, x0 = _times_and_initial_state(self, z, times)
         uniq, inverse = torch.unique(t.reshape(-1), sorted=True, return_inverse=True)
         before, after = uniq[uniq < 0], uniq[uniq >= 0]
         if bm is not None and (seed is not None or before.numel()):

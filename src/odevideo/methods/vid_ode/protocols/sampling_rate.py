@@ -32,15 +32,14 @@ from torch import Tensor
 
 from odevideo.data.sampling import random_drop_mask
 from odevideo.errors import InputError
-from odevideo.methods.vid_ode.protocols.common import Model, check_clips, check_int, check_lpips, check_models, predict
+from odevideo.methods.vid_ode.protocols.common import Model, check_clips, check_int, check_lpips, check_models
 from odevideo.methods.vid_ode.protocols.scores import (
     METRIC_CONVENTIONS,
+    InputsAndTargets,
     Scores,
-    frame_scores,
-    paired_note,
+    paired_with_first,
     per_target,
     summarise,
-    versus_first,
 )
 from odevideo.metrics import LPIPS
 
@@ -161,8 +160,7 @@ def sampling_rate_sweep(
     lpips = check_lpips(lpips, frames)
     inputs, targets = _task_indices(task, frames.shape[1], n, num_predicted)
     masks = sweep_masks(frames.shape[0], n, rates, seed=seed)
-    ctx, ctx_t = frames[:, inputs], times[:, inputs]
-    tgt, tgt_t = frames[:, targets], times[:, targets]
+    clips = InputsAndTargets.cut(frames, times, inputs, targets)
     result: dict = {
         "experiment": "sampling_rate_sweep", "figure": "Park et al. 2021, figure 6", "task": task,
         "protocol": (
@@ -178,8 +176,7 @@ def sampling_rate_sweep(
         rows = []
         for rate in rates:
             mask = masks[rate]
-            pred = predict(m, ctx, ctx_t, mask.to(frames.device), tgt_t, bs)
-            scores = scored[rate][name] = frame_scores(pred, tgt, lpips)
+            scores = scored[rate][name] = clips.score(m, mask.to(frames.device), lpips, bs)
             rows.append({
                 "rate": rate, "observed_inputs_per_clip": float(mask.sum(1).double().mean()),
                 **summarise(scores), "per_target": per_target(scores), "mask_sha256": _mask_digest(mask),
@@ -187,8 +184,7 @@ def sampling_rate_sweep(
         result["models"][name] = rows
     if len(models) > 1:
         first = next(iter(models))
-        result["paired_with_first_model"] = {
-            "first_model": first, "note": paired_note("at each rate"),
-            "per_rate": {f"{rate:g}": versus_first(scored[rate], first) for rate in rates},
-        }
+        result["paired_with_first_model"] = paired_with_first(
+            first, {f"{rate:g}": scored[rate] for rate in rates}, per="rate"
+        )
     return result

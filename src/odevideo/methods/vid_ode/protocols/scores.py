@@ -1,5 +1,7 @@
 """Scores of predicted frames against their targets, and the clip-paired comparison of two methods.
 
+:class:`InputsAndTargets` cuts clips into a protocol's inputs and targets and scores a model's predictions.
+
 Conventions (data range [0, 1], predictions clamped to [0, 1] as in
 :func:`odevideo.evaluation.conditional.frame_metrics`): ``mse`` per pixel (figure 6 plots it x 1e-3, also given as
 ``mse_x1e3``), ``psnr`` per frame (capped at 100 dB) and ``ssim`` per frame (frames of at least 11x11 pixels,
@@ -12,14 +14,16 @@ their steps from the whole batch).
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from torch import Tensor
 
+from odevideo.methods.vid_ode.protocols.common import Model, predict
 from odevideo.metrics import LPIPS, SSIM_WIN_SIZE, lpips_per_frame, mse_per_pixel, psnr, ssim
 from odevideo.metrics.frame_metrics import PSNR_CAP_DB
 
 __all__ = ["METRIC_CONVENTIONS", "Scores", "frame_scores", "summarise", "per_target", "paired", "paired_note",
-           "versus_first"]
+           "versus_first", "paired_with_first", "InputsAndTargets"]
 
 METRIC_CONVENTIONS = (
     "data range [0,1], predictions clamped to [0,1]; mse per pixel (mse_x1e3 = mse * 1000, figure 6's unit); "
@@ -45,6 +49,27 @@ def frame_scores(pred: Tensor, target: Tensor, lpips: LPIPS | None) -> Scores:
         "ssim": ssim(pred, target) if min(h, w) >= SSIM_WIN_SIZE else None,
         "lpips": lpips_per_frame(lpips, pred, target).cpu() if lpips is not None else None,
     }
+
+
+@dataclass(frozen=True)
+class InputsAndTargets:
+    """Clips cut into what a protocol gives a model (``frames`` at ``times``) and what it scores the model on
+    (``target`` at ``target_times``)."""
+
+    frames: Tensor
+    times: Tensor
+    target: Tensor
+    target_times: Tensor
+
+    @classmethod
+    def cut(cls, frames: Tensor, times: Tensor, inputs: Sequence[int], targets: Sequence[int]) -> InputsAndTargets:
+        """Clip frames ``inputs`` as the inputs, frames ``targets`` as the targets."""
+        return cls(frames[:, inputs], times[:, inputs], frames[:, targets], times[:, targets])
+
+    def score(self, model: Model, mask: Tensor | None, lpips: LPIPS | None, batch_size: int) -> Scores:
+        """Per-frame scores of ``model``'s prediction at the target times from the inputs (those where ``mask``)."""
+        pred = predict(model, self.frames, self.times, mask, self.target_times, batch_size)
+        return frame_scores(pred, self.target, lpips)
 
 
 def summarise(scores: Scores, columns: Sequence[int] | None = None) -> dict[str, float | None]:
@@ -97,3 +122,17 @@ def paired_note(per: str = "") -> str:
 def versus_first(scored: Mapping[str, Scores], first: str) -> dict[str, dict[str, dict | None]]:
     """``{name: paired(scored[first], scored[name])}`` for every method but ``first``, in ``scored``'s order."""
     return {name: paired(scored[first], sc) for name, sc in scored.items() if name != first}
+
+
+def paired_with_first(first: str, scored: Mapping[str, Mapping], per: str | None = None) -> dict:
+    """A protocol's ``paired_with_first_model`` entry: every method of ``scored`` against ``first``.
+
+    ``per=None``: ``scored`` is ``{name: Scores}`` and the comparisons are under ``"versus"``. ``per`` (e.g.
+    ``"rate"``): ``scored`` is ``{value: {name: Scores}}``, one comparison per value, under ``"per_<per>"``.
+    """
+    if per is None:
+        return {"first_model": first, "note": paired_note(), "versus": versus_first(scored, first)}
+    return {
+        "first_model": first, "note": paired_note(f"at each {per}"),
+        f"per_{per}": {key: versus_first(group, first) for key, group in scored.items()},
+    }

@@ -17,15 +17,15 @@ import torch
 from torch import Tensor
 
 from odevideo.errors import InputError
-from odevideo.methods.vid_ode.protocols.common import Model, check_clips, check_int, check_lpips, check_models, predict
+from odevideo.methods.vid_ode.protocols.common import Model, check_clips, check_int, check_lpips, check_models
 from odevideo.methods.vid_ode.protocols.scores import (
     METRIC_CONVENTIONS,
+    InputsAndTargets,
     Scores,
     frame_scores,
-    paired_note,
+    paired_with_first,
     per_target,
     summarise,
-    versus_first,
 )
 from odevideo.metrics import LPIPS
 
@@ -86,8 +86,7 @@ def unseen_timestep_interpolation(
     groups: dict[str, list[int]] = {}
     for col, off in enumerate(offsets):
         groups.setdefault(f"{off:g}", []).append(col)
-    ctx, ctx_t = frames[:, obs], times[:, obs]
-    tgt, tgt_t = frames[:, tgt_idx], times[:, tgt_idx]
+    clips = InputsAndTargets.cut(frames, times, obs, tgt_idx)
 
     def report(scores: Scores) -> dict:
         return {
@@ -107,7 +106,7 @@ def unseen_timestep_interpolation(
     }
     scored: dict[str, Scores] = {}
     for name, m in models.items():
-        scored[name] = frame_scores(predict(m, ctx, ctx_t, None, tgt_t, bs), tgt, lpips)
+        scored[name] = clips.score(m, None, lpips, bs)
         result["models"][name] = report(scored[name])
     if baselines:
         lo = torch.tensor([i - i % s for i in tgt_idx])
@@ -115,10 +114,8 @@ def unseen_timestep_interpolation(
         prev, nxt = frames[:, lo].cpu(), frames[:, lo + s].cpu()
         blend = (1 - alpha) * prev + alpha * nxt
         for name, pred in zip(BASELINES, (blend, prev)):
-            scored[name] = frame_scores(pred, tgt, lpips)
+            scored[name] = frame_scores(pred, clips.target, lpips)
             result["baselines"][name] = report(scored[name])
     first = next(iter(models))
-    result["paired_with_first_model"] = {
-        "first_model": first, "note": paired_note(), "versus": versus_first(scored, first),
-    }
+    result["paired_with_first_model"] = paired_with_first(first, scored)
     return result
