@@ -245,14 +245,15 @@ def ours_step(nets: dict, problem: dict, *, bf16: bool = False, channels_last: b
     """One training iteration as our trainer runs it: one fused discriminator pass, one backward per loss.
 
     :func:`~odevideo.methods.vid_ode.losses.vid_ode_losses` runs each discriminator once on the real and once
-    on the non-detached fake frames; :func:`~odevideo.methods.vid_ode.losses.backward_gan` back-propagates the
+    on the non-detached fake frames; :func:`~odevideo.methods.base.backward_adversarial` back-propagates the
     discriminator loss into the discriminators' parameters and the generator loss into the generator's.
     Optional bf16 autocast for the forward pass (the model keeps its ODEs in fp32) and channels_last inputs.
     Returns the prediction (for NFE and shapes).
     """
     import torch
 
-    from odevideo.methods.vid_ode.losses import backward_gan, vid_ode_losses
+    from odevideo.methods.base import backward_adversarial
+    from odevideo.methods.vid_ode.losses import vid_ode_losses
 
     model = nets["model"]
     ctx, targets = problem["context"], problem["targets"]
@@ -268,7 +269,7 @@ def ours_step(nets: dict, problem: dict, *, bf16: bool = False, channels_last: b
             context_times=problem["context_times"], image_disc=nets["image_disc"], seq_disc=nets["seq_disc"],
             seq_mode=problem["seq_mode"],
         )
-    backward_gan(losses, model.parameters(), nets["d_params"])
+    backward_adversarial(losses.generator, losses.discriminator, model.parameters(), nets["d_params"])
     nets["opt_g"].step()
     nets["opt_d"].step()
     return pred, float(losses.generator.detach())
