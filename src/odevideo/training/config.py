@@ -130,8 +130,9 @@ def _require(ok: bool, key: str, value: Any, what: str) -> None:
 def check_config(cfg: ExperimentConfig) -> None:
     """Refuse the values of ``name``, ``train`` and ``eval`` that no run can use, before any work: a run name that
     is not a plain folder name (the run directory must stay inside ``output_dir``), non-positive step counts, batch
-    sizes and clip counts, NaN / infinite / non-positive learning rates, a negative time budget. Called by the
-    :class:`~odevideo.training.Trainer` and the command line; raises :class:`~odevideo.errors.ConfigError`."""
+    sizes and clip counts, NaN / infinite / non-positive learning rates (``train.disc_lr`` may be 0: frozen
+    discriminators), a negative time budget. Called by the :class:`~odevideo.training.Trainer` and the command
+    line; raises :class:`~odevideo.errors.ConfigError`."""
     name = cfg.name
     _require(isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0"),
              "name", name, "must be a plain folder name (no '/', '\\' or '..'): the run directory is "
@@ -143,12 +144,11 @@ def check_config(cfg: ExperimentConfig) -> None:
                  "must be a whole number >= 1")
     _require(_number(t.warmup_steps) and t.warmup_steps >= 0, "train.warmup_steps", t.warmup_steps,
              "must be a whole number >= 0")
-    for key in ("lr", "disc_lr"):
-        value = getattr(t, key)
-        if key == "disc_lr" and value is None:
-            continue
-        _require(_number(value) and math.isfinite(value) and value > 0, f"train.{key}", value,
-                 "must be a finite number > 0, e.g. 1e-3" + (" (or null: train.lr)" if key == "disc_lr" else ""))
+    _require(_number(t.lr) and math.isfinite(t.lr) and t.lr > 0, "train.lr", t.lr,
+             "must be a finite number > 0, e.g. 1e-3")
+    if t.disc_lr is not None:  # 0 freezes the discriminators (a control in experiments)
+        _require(_number(t.disc_lr) and math.isfinite(t.disc_lr) and t.disc_lr >= 0, "train.disc_lr", t.disc_lr,
+                 "must be a finite number >= 0, e.g. 1e-3 (0 freezes the discriminators; null: train.lr)")
     for key in ("weight_decay", "grad_clip"):
         value = getattr(t, key)
         _require(_number(value) and math.isfinite(value) and value >= 0, f"train.{key}", value,
