@@ -8,7 +8,10 @@ seeded masks).
 from __future__ import annotations
 
 import argparse
+import math
 from pathlib import Path
+
+from odevideo.cli.options import check_output_folder, whole_number
 
 EXPERIMENTS = ("sampling-rate", "unseen-times", "frame-rate", "composition")
 
@@ -21,14 +24,14 @@ def add_parser(sub) -> None:
     s.add_argument("--labels", help="comma-separated model names (default: the run directory names)")
     s.add_argument("--which", default="best", choices=["best", "last"])
     s.add_argument("--split", default="test", choices=["val", "test"])
-    s.add_argument("--num-clips", type=int, default=64)
-    s.add_argument("--clip", type=int, default=0, help="frame-rate / composition: which clip of the split")
+    s.add_argument("--num-clips", type=whole_number(1), default=64)
+    s.add_argument("--clip", type=whole_number(0), default=0, help="frame-rate / composition: which clip of the split")
     s.add_argument("--task", choices=["extrapolation", "interpolation"],
                    help="sampling-rate: default from the first run's task.formulation")
     s.add_argument("--rates", default="1.0,0.8,0.6,0.4,0.2", help="sampling-rate: fractions of observed inputs")
-    s.add_argument("--stride", type=int, default=2, help="unseen-times: observe every stride-th frame")
-    s.add_argument("--factor", type=int, default=4, help="frame-rate: multiple of the input frame rate")
-    s.add_argument("--future", type=int, default=0, help="frame-rate: extra frames after the inputs")
+    s.add_argument("--stride", type=whole_number(1), default=2, help="unseen-times: observe every stride-th frame")
+    s.add_argument("--factor", type=whole_number(1), default=4, help="frame-rate: multiple of the input frame rate")
+    s.add_argument("--future", type=whole_number(0), default=0, help="frame-rate: extra frames after the inputs")
     s.add_argument("--seed", type=int, default=0, help="sampling-rate: seed of the input masks")
     s.add_argument("--lpips-dir", help="directory with LPIPS weights (adds LPIPS; see `odevideo evaluate --help`)")
     s.add_argument("--out", required=True, help="output directory")
@@ -43,16 +46,31 @@ def _clips(cfg, split: str, n: int):
     return batch_from_indices(ds, range(min(n, len(ds))), cfg.data.frame_dt)
 
 
+def _rates(text: str) -> list[float]:
+    """``--rates`` as numbers in (0, 1]."""
+    from odevideo.errors import InputError
+
+    try:
+        rates = [float(r) for r in text.split(",") if r.strip()]
+    except ValueError:
+        rates = []
+    if not rates or not all(math.isfinite(r) and 0 < r <= 1 for r in rates):
+        raise InputError(f"--rates {text!r}: give fractions of observed inputs in (0, 1], e.g. 1.0,0.8,0.6")
+    return rates
+
+
 def run(args: argparse.Namespace) -> int:
     from odevideo.errors import InputError
     from odevideo.evaluation.conditional import load_lpips
     from odevideo.methods.vid_ode import protocols as ex
     from odevideo.training import load_run
 
-    loaded = [load_run(r, which=args.which) for r in args.runs]
     labels = args.labels.split(",") if args.labels else [Path(r).resolve().name for r in args.runs]
-    if len(labels) != len(loaded):
-        raise InputError(f"--labels names {len(labels)} models but {len(loaded)} runs were given")
+    if len(labels) != len(args.runs):
+        raise InputError(f"--labels names {len(labels)} models but {len(args.runs)} runs were given")
+    rates = _rates(args.rates)
+    check_output_folder(args.out, "--out")
+    loaded = [load_run(r, which=args.which) for r in args.runs]
     models = dict(zip(labels, (m for m, _ in loaded)))
     cfg = loaded[0][1]
     lp = None
@@ -80,7 +98,6 @@ def run(args: argparse.Namespace) -> int:
         batch = _clips(cfg, args.split, args.num_clips)
         if args.name == "sampling-rate":
             task = args.task or ("interpolation" if cfg.task.formulation == "interpolation" else "extrapolation")
-            rates = [float(r) for r in args.rates.split(",")]
             result = ex.sampling_rate_sweep(models, batch.frames, batch.times, num_observed=n_obs, rates=rates,
                                             task=task, seed=args.seed, lpips=lp)
         else:

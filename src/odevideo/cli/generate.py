@@ -10,6 +10,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from odevideo.cli.options import check_output_file, number, whole_number
+
+#: What ``--output`` writes: a still (.png), the array (.npy), a video, or a folder of PNGs (no suffix).
+OUTPUT_SUFFIXES = (".png", ".npy", ".gif", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+
 
 def add_parser(sub) -> None:
     s = sub.add_parser(
@@ -17,14 +22,15 @@ def add_parser(sub) -> None:
     )
     s.add_argument("checkpoint", help="run directory or checkpoint")
     s.add_argument("--which", default="best", choices=["best", "last"])
-    s.add_argument("--num", type=int, default=8, help="how many videos")
+    s.add_argument("--num", type=whole_number(1), default=8, help="how many videos")
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--times", help="frame times 'start:stop:step' or a comma list, e.g. -8:15:0.5 (default 0..T-1)")
-    s.add_argument("--fps-factor", type=int, default=1,
+    s.add_argument("--fps-factor", type=whole_number(1), default=1,
                    help="frames per training frame over 0..T-1 (ignored with --times)")
-    s.add_argument("--fps", type=float, default=8.0, help="frame rate of the written file")
-    s.add_argument("--scale", type=int, default=1, help="enlarge every frame this many times (nearest neighbour) in a "
-                   ".gif/.mp4/.png, for viewing small frames; the .npy keeps the model's size")
+    s.add_argument("--fps", type=number(0, inclusive=False), default=8.0, help="frame rate of the written file")
+    s.add_argument("--scale", type=whole_number(1), default=1,
+                   help="enlarge every frame this many times (nearest neighbour) in a .gif/.mp4/.png, for viewing "
+                   "small frames; the .npy keeps the model's size")
     s.add_argument("--real", nargs="?", const="test", choices=["train", "val", "test"], metavar="SPLIT",
                    help="write the first --num clips of the run's own dataset (split SPLIT, default test) in the "
                    "same layout instead of generated ones: the reference to view the samples against")
@@ -40,28 +46,31 @@ def run(args: argparse.Namespace) -> int:
     from odevideo._atomic import atomic_write
     from odevideo.data import make_grid, save_image, write_video
     from odevideo.errors import InputError
-    from odevideo.evaluation.inference import parse_times
+    from odevideo.evaluation.inference import MAX_QUERY_TIMES, parse_times
     from odevideo.methods import METHODS
     from odevideo.methods.video_gan.generation import sample_videos
     from odevideo.training import load_run
 
+    check_output_file(args.output, "--output", OUTPUT_SUFFIXES, folder=True)
+    if args.real is not None and (args.times or args.fps_factor != 1):
+        raise InputError("--real writes the dataset's clips at their own frames; drop --times / --fps-factor")
+    given_times = parse_times(args.times, name="--times") if args.times else None
     model, cfg = load_run(args.checkpoint, which=args.which)
     if METHODS[cfg.method].conditional:
         generative = ", ".join(name for name, m in METHODS.items() if not m.conditional)
         raise InputError(f"{args.checkpoint} is a {cfg.method} run; `generate` samples generative methods "
                          f"({generative}). Use `odevideo predict` for conditional models")
-    if args.num < 1 or args.fps_factor < 1 or args.scale < 1:
-        raise InputError("--num, --fps-factor and --scale must be >= 1")
     if args.real is not None:
-        if args.times or args.fps_factor != 1:
-            raise InputError("--real writes the dataset's clips at their own frames; drop --times / --fps-factor")
         videos, what = _real_clips(cfg, args.real, args.num)
     else:
-        if args.times:
-            times = parse_times(args.times).float()
+        if given_times is not None:
+            times = given_times.float()
         else:
             n = cfg.data.num_frames
             times = torch.arange((n - 1) * args.fps_factor + 1, dtype=torch.float32) / args.fps_factor
+        if args.num * times.numel() > MAX_QUERY_TIMES:
+            raise InputError(f"--num {args.num} videos x {times.numel()} times are {args.num * times.numel()} frames, "
+                             f"more than the limit of {MAX_QUERY_TIMES} per call; ask for fewer videos or times")
         # the temporal generator decides which times it can make: the ODE/SDE ones any real times; MoCoGAN's GRU and
         # TGANv2's ConvLSTM whole frames 0, 1, 2, ... (also past the training length); TGAN's 1-D deconvs 0..15
         videos = sample_videos(model, args.num, times, seed=args.seed)

@@ -1,18 +1,31 @@
 """The ``odevideo`` command line: parse, build from config, call the layers below.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``latents``, ``experiment``, ``demo``, ``presets``.
-Any :class:`odevideo.errors.OdevideoError` is reported as one line on stderr with exit status 2.
+Subcommands: ``train``, ``evaluate``, ``predict``, ``latents``, ``experiment``, ``generate``, ``demo``, ``presets``.
+
+Bad input ends in one line on stderr that names the option or file, the problem and the fix, with exit status 2 and
+no traceback (``--debug`` shows it): argument values are checked as they are parsed (:mod:`odevideo.cli.options`),
+config values by :func:`odevideo.training.config.check_config`, output paths before a model is loaded; any
+:class:`odevideo.errors.OdevideoError` or ``OSError`` later on is reported the same way. Any other exception is a
+bug: one line, exit status 1, the traceback with ``--debug``. A closed stdout (``odevideo presets | head -1``) ends
+the command quietly.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import select
+import stat
 import sys
 import time
 from pathlib import Path
 
-from odevideo.errors import OdevideoError
+from odevideo.cli.options import Parser, check_output_file, check_output_folder, number, whole_number
+from odevideo.errors import InputError, OdevideoError
+
+#: Suffixes ``predict --output`` writes (besides a folder of PNGs): :func:`odevideo.data.write_video`'s.
+VIDEO_SUFFIXES = (".gif", ".npy", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:
@@ -21,7 +34,8 @@ def _add_config_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                    help="override a config value, e.g. --set train.steps=500 (repeatable; wins over files)")
     p.add_argument("--output-dir", help="parent directory of the run directory (= --set output_dir=...)")
-    p.add_argument("--max-minutes", type=float, help="training wall-clock budget (= --set train.max_minutes=...)")
+    p.add_argument("--max-minutes", type=number(0), help="training wall-clock budget (= --set train.max_minutes=...); "
+                   "0 saves a checkpoint at once")
 
 
 def _config_from_args(args):
@@ -32,7 +46,9 @@ def _config_from_args(args):
         overrides.append(f"output_dir={args.output_dir}")
     if getattr(args, "max_minutes", None) is not None:
         overrides.append(f"train.max_minutes={args.max_minutes}")
-    return load_config(ExperimentConfig, args.preset, args.config, overrides)
+    cfg = load_config(ExperimentConfig, args.preset, args.config, overrides)
+    cfg.check()
+    return cfg
 
 
 def cmd_presets(args) -> int:
@@ -82,6 +98,8 @@ def cmd_evaluate(args) -> int:
     from odevideo.methods import get_method
     from odevideo.training import evaluate, format_table, load_run, save_results
 
+    if args.out:
+        check_output_folder(args.out, "--out")
     model, cfg = load_run(args.checkpoint, which=args.which)
     if not get_method(cfg.method).conditional:
         return _evaluate_generator(args, model, cfg)
@@ -215,7 +233,7 @@ def _load_input_clip(args, cfg):
         truth = clip
         frames = clip[: args.max_input_frames or cfg.task.num_observed]
     if args.input_times:
-        times = parse_times(args.input_times)
+        times = parse_times(args.input_times, name="--input-times", increasing=True)
         if times.numel() != frames.shape[0]:
             raise InputError(f"--input-times gives {times.numel()} times for {frames.shape[0]} frames")
     else:
@@ -227,18 +245,23 @@ def cmd_predict(args) -> int:
     import torch
 
     from odevideo.data import write_video
-    from odevideo.evaluation.inference import parse_times, predict_clip
+    from odevideo.evaluation.inference import MAX_QUERY_TIMES, parse_times, predict_clip
     from odevideo.training import load_run
 
+    check_output_file(args.output, "--output", VIDEO_SUFFIXES, folder=True)
+    query = parse_times(args.times, name="--times") if args.times else None
+    if args.input_times:
+        parse_times(args.input_times, name="--input-times", increasing=True)  # refused before the model is loaded
     model, cfg = load_run(args.checkpoint, which=args.which)
     frames, times, _truth = _load_input_clip(args, cfg)
-    if args.times:
-        query = parse_times(args.times)
-    else:
+    if query is None:
         dt = cfg.data.frame_dt
         end = float(times[-1]) + args.future * dt
         step = dt / args.fps_factor
         n = int(round((end - float(times[0])) / step)) + 1
+        if n > MAX_QUERY_TIMES:
+            raise InputError(f"--fps-factor {args.fps_factor} --future {args.future} asks for {n} frames, more than "
+                             f"the limit of {MAX_QUERY_TIMES} per call; ask for fewer")
         query = float(times[0]) + step * torch.arange(n, dtype=torch.float64)
     out = predict_clip(model, frames, times, query)
     fps = args.fps or 5 * (args.fps_factor if not args.times else 1)
@@ -248,10 +271,12 @@ def cmd_predict(args) -> int:
 
 
 def cmd_latents(args) -> int:
-    from odevideo.evaluation.inference import latent_trajectories, plot_latent_trajectories
+    from odevideo.evaluation.inference import figure_format, latent_trajectories, plot_latent_trajectories
     from odevideo.training import build_dataset, load_run
     from odevideo.training.batches import batch_from_indices
 
+    figure_format(args.out, "--out")
+    check_output_file(args.out, "--out", [Path(args.out).suffix.lower()])
     model, cfg = load_run(args.checkpoint, which=args.which)
     ds = build_dataset(cfg, args.split)
     batch = batch_from_indices(ds, range(min(args.num_clips, len(ds))), cfg.data.frame_dt)
@@ -286,6 +311,7 @@ def cmd_demo(args) -> int:
     if args.max_minutes is not None:
         overrides.append(f"train.max_minutes={args.max_minutes}")
     cfg = load_config(ExperimentConfig, args.preset, None, overrides)
+    cfg.check()
     t0 = time.perf_counter()
     res = Trainer(cfg, resume=args.resume).fit()
     print(f"[demo] trained {res.step} steps in {res.elapsed_s / 60:.1f} min")
@@ -316,7 +342,9 @@ def cmd_demo(args) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="odevideo", description="Continuous-time video models with neural ODEs")
+    p = Parser(prog="odevideo", description="Continuous-time video models with neural ODEs")
+    p.add_argument("--debug", action="store_true",
+                   help="show the traceback of an error (also accepted after the subcommand)")
     sub = p.add_subparsers(dest="command", required=True)
 
     s = sub.add_parser("presets", help="list the bundled presets")
@@ -337,7 +365,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint", help="run directory or checkpoint path")
     s.add_argument("--which", default="best", choices=["best", "last"])
     s.add_argument("--split", default="test", choices=["val", "test"])
-    s.add_argument("--num-clips", type=int)
+    s.add_argument("--num-clips", type=whole_number(1))
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
@@ -347,8 +375,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--digit-classifier",
                    help="digit_consistency / digit_fd: load the classifier from this checkpoint path, "
                    "or train one (a few minutes) and save it there")
-    s.add_argument("--repeats", type=int, default=10, help="video GAN runs: R repeats (the paper: 10)")
-    s.add_argument("--samples", type=int, default=2048,
+    s.add_argument("--repeats", type=whole_number(1), default=10, help="video GAN runs: R repeats (the paper: 10)")
+    s.add_argument("--samples", type=whole_number(1), default=2048,
                    help="video GAN runs: S generated clips per repeat (the paper: 2048)")
     s.add_argument("--seed", type=int, default=0, help="video GAN runs: sampling seed")
     s.set_defaults(func=cmd_evaluate)
@@ -358,18 +386,19 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--which", default="best", choices=["best", "last"])
     src = s.add_mutually_exclusive_group(required=True)
     src.add_argument("--input", help="video file (mp4/avi/gif/npy) or folder of frames")
-    src.add_argument("--sample", type=int, help="index of a clip of the dataset split")
+    src.add_argument("--sample", type=whole_number(0), help="index of a clip of the dataset split")
     s.add_argument("--split", default="test", choices=["train", "val", "test"])
-    s.add_argument("--max-input-frames", type=int, help="use only the first N input frames as context")
+    s.add_argument("--max-input-frames", type=whole_number(1), help="use only the first N input frames as context")
     s.add_argument("--input-times",
                    help="times of the input frames ('start:stop:step' or list); default frame_index*frame_dt")
     s.add_argument("--times", help="query times ('start:stop:step' or comma list); overrides --fps-factor/--future")
-    s.add_argument("--fps-factor", type=int, default=1, help="render at this multiple of the input frame rate")
-    s.add_argument("--future", type=int, default=0,
+    s.add_argument("--fps-factor", type=whole_number(1), default=1,
+                   help="render at this multiple of the input frame rate")
+    s.add_argument("--future", type=whole_number(0), default=0,
                    help="also predict this many frame intervals after the last input frame")
     s.add_argument("--resize", action="store_true", help="resize input frames to the model's size")
     s.add_argument("--grayscale", action="store_true", help="convert RGB input to gray for 1-channel models")
-    s.add_argument("--fps", type=float, help="frame rate of the written file")
+    s.add_argument("--fps", type=number(0, inclusive=False), help="frame rate of the written file")
     s.add_argument("--output", required=True, help="output .gif, .mp4, .avi, .npy, or a directory of PNGs")
     s.set_defaults(func=cmd_predict)
 
@@ -379,10 +408,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("checkpoint")
     s.add_argument("--which", default="best", choices=["best", "last"])
     s.add_argument("--split", default="test", choices=["val", "test"])
-    s.add_argument("--num-clips", type=int, default=32)
+    s.add_argument("--num-clips", type=whole_number(1), default=32)
     s.add_argument("--method", default="pca", choices=["pca", "tsne", "umap"],
                    help="2-D projection: pca (built in), tsne (scikit-learn), umap (umap-learn)")
-    s.add_argument("--out", required=True, help="output PNG")
+    s.add_argument("--out", required=True, help="output image: .png, or another format matplotlib writes (.pdf, .svg)")
     s.set_defaults(func=cmd_latents)
 
     from odevideo.cli import experiments
@@ -396,22 +425,76 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--preset", default="default")
     s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     s.add_argument("--output-dir", default="runs")
-    s.add_argument("--max-minutes", type=float)
+    s.add_argument("--max-minutes", type=number(0))
     s.add_argument("--resume", action="store_true")
     s.set_defaults(func=cmd_demo)
+    for s in sub.choices.values():  # the global --debug, also after the subcommand
+        s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _stdout_closed() -> bool:
+    """Whether stdout is a pipe whose reader has gone (``odevideo presets | head -1``); if so, stdout is pointed at
+    the null device so that the interpreter's last flush stays quiet too."""
     try:
-        return args.func(args)
-    except OdevideoError as e:
-        print(f"odevideo {args.command}: error: {e}", file=sys.stderr)
-        return 2
+        fd = sys.stdout.fileno()
+        if not stat.S_ISFIFO(os.fstat(fd).st_mode):
+            return False
+        if hasattr(select, "poll"):  # a pipe without a reader polls as an error (Linux, macOS)
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT)
+            if not any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0)):
+                return False
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, fd)
+        os.close(devnull)
+        return True
+    except (OSError, ValueError, AttributeError):  # no file descriptor (e.g. captured in tests)
+        return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as e:  # --help, or a usage error already reported in one line
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    debug = getattr(args, "debug", False)
+    prefix = f"odevideo {args.command}: error:"
+    try:
+        status = args.func(args)
+        sys.stdout.flush()
+        return status
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        if _stdout_closed():
+            return 141  # as a process ended by SIGPIPE
+        if debug:
+            raise
+        print(f"{prefix} broken pipe; rerun with --debug for the traceback", file=sys.stderr)
+        return 1
+    except OdevideoError as e:
+        if debug:
+            raise
+        print(f"{prefix} {_one_line(e)}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a path that cannot be read or written: a full disk, permissions, a file in the way
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        print(f"{prefix} {where}{_one_line(e.strerror or e)}; check the path and its permissions", file=sys.stderr)
+        return 2
+    except Exception as e:  # noqa: BLE001 - a bug, not bad input: one line unless --debug
+        if debug:
+            raise
+        print(f"{prefix} internal error {type(e).__name__}: {_one_line(e)}; rerun with --debug for the traceback "
+              f"and please report it", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ from torch import nn
 
 from odevideo._atomic import atomic_write, atomic_write_text
 from odevideo.data.build import build_dataset
+from odevideo.errors import InputError
 from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel, psnr, ssim
 from odevideo.metrics.frame_metrics import PSNR_CAP_DB, psnr_from_mean_mse
 from odevideo.metrics.lpips import LPIPS, lpips_per_frame
@@ -120,8 +121,16 @@ def evaluate(
     split = split or cfg.eval.split
     bs = batch_size or cfg.eval.batch_size
     interpolation = cfg.eval.interpolation if interpolation is None else interpolation
+    for key, value in (("num_clips", num_clips), ("batch_size", batch_size)):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise InputError(f"{key}={value!r} must be a whole number >= 1 (or None: cfg.eval.{key})")
+    if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
+        raise InputError(f"eval.batch_size={bs!r} must be a whole number >= 1")
     dataset = build_dataset(cfg, split)
     n = min(num_clips or cfg.eval.num_clips, len(dataset))
+    if n < 1:
+        raise InputError(f"nothing to evaluate: {n} clips of the {split} split (it has {len(dataset)}, "
+                         f"eval.num_clips={cfg.eval.num_clips}); ask for at least one clip")
     n_obs = cfg.task.num_observed
     # Models that only extrapolate (ConvGRU) are asked for the future frames only and skip interpolation.
     future_only = cfg.task.formulation == "extrapolation" or not getattr(model, "interpolates", True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -46,23 +47,71 @@ def load_run(path: str | Path, which: str = "best", device: str = "cpu") -> tupl
     return model.to(device).eval(), cfg
 
 
-def parse_times(spec: str) -> torch.Tensor:
-    """``"a:b:step"`` (b inclusive, up to rounding) or a comma list ``"0,0.05,1.3"`` -> 1-D float tensor."""
-    spec = spec.strip()
-    try:
-        if ":" in spec:
-            a, b, s = (float(x) for x in spec.split(":"))
-            if s <= 0:
-                raise ValueError
-            n = int(round((b - a) / s)) + 1
-            if n < 1:
-                raise ValueError
-            return a + s * torch.arange(n, dtype=torch.float64)
-        return torch.tensor([float(x) for x in spec.split(",") if x.strip()], dtype=torch.float64)
-    except ValueError:
-        raise InputError(
-            f"cannot parse times {spec!r}; use 'start:stop:step' (step > 0, stop >= start) or '0,0.1,0.25'"
-        ) from None
+#: The most times one call may ask for (``parse_times``, ``odevideo predict`` / ``generate``): 100,000 frames of
+#: 64x64 RGB are 4.9 GB of float32.
+MAX_QUERY_TIMES = 100_000
+#: The largest ``|t|`` accepted (time units of the clips: frame_index * frame_dt). Far beyond any clip; much further
+#: and float32 times lose their fractions, and the ODE solvers take a step count proportional to ``|t|``.
+MAX_ABS_TIME = 1e4
+
+
+def parse_times(
+    spec: str, *, name: str = "times", max_count: int = MAX_QUERY_TIMES, max_abs: float = MAX_ABS_TIME,
+    increasing: bool = False,
+) -> torch.Tensor:
+    """``"a:b:step"`` (b inclusive, up to rounding) or a comma list ``"0,0.05,1.3"`` -> 1-D float64 tensor.
+
+    Refused with :class:`~odevideo.errors.InputError` (the message starts with ``name``), before anything is
+    allocated: text that is not numbers, NaN or infinite times, ``|t| > max_abs``, a range with ``step <= 0`` or
+    ``stop < start``, more than ``max_count`` times, no time at all, and with ``increasing`` a list that is not
+    strictly increasing.
+    """
+    text = str(spec).strip()
+    usage = "use 'start:stop:step' (step > 0, stop >= start) or a list such as '0,0.1,0.25'"
+
+    def fail(problem: str) -> InputError:
+        return InputError(f"{name} {text!r}: {problem}")
+
+    def number(x: str) -> float:
+        try:
+            v = float(x)
+        except ValueError:
+            raise fail(f"cannot parse times: {x.strip()!r} is not a number; {usage}") from None
+        if not math.isfinite(v):
+            raise fail(f"cannot parse times: {x.strip()} is not a finite number; ask for finite times")
+        if abs(v) > max_abs:
+            raise fail(f"the time {v:g} is beyond +-{max_abs:g} (time units of the clips: frame index * frame_dt); "
+                       f"ask for times closer to the clip")
+        return v
+
+    if ":" in text:
+        parts = text.split(":")
+        if len(parts) != 3:
+            raise fail(f"cannot parse times: a range has three parts; {usage}")
+        a, b = number(parts[0]), number(parts[1])
+        try:
+            s = float(parts[2])
+        except ValueError:
+            raise fail(f"cannot parse times: {parts[2].strip()!r} is not a number; {usage}") from None
+        if not (math.isfinite(s) and s > 0):
+            raise fail(f"cannot parse times: the step {parts[2].strip()} must be a finite number > 0; {usage}")
+        if b < a:
+            raise fail(f"cannot parse times: stop {b:g} is before start {a:g}; {usage}")
+        count = (b - a) / s + 1  # finite: |a|, |b| <= max_abs and s > 0
+        if count > max_count + 0.5:
+            raise fail(f"asks for {count:.3g} times, more than the limit of {max_count} per call; use a larger step "
+                       f"or a shorter range")
+        n = int(round(count - 1)) + 1
+        return a + s * torch.arange(n, dtype=torch.float64)
+    items = [x for x in text.split(",") if x.strip()]
+    if not items:
+        raise fail(f"no times given; {usage}")
+    if len(items) > max_count:
+        raise fail(f"gives {len(items)} times, more than the limit of {max_count} per call; ask for fewer")
+    times = torch.tensor([number(x) for x in items], dtype=torch.float64)
+    if increasing and times.numel() > 1 and not bool((times[1:] > times[:-1]).all()):
+        raise fail("times must be strictly increasing; sort them and drop repeats")
+    return times
 
 
 @torch.no_grad()
@@ -113,6 +162,20 @@ def project_2d(x: torch.Tensor, method: str = "pca", seed: int = 0) -> tuple[tor
     raise InputError(f"unknown projection {method!r}; use 'pca', 'tsne' or 'umap'")
 
 
+def figure_format(path: str | Path, name: str = "path") -> str:
+    """The matplotlib format that the suffix of ``path`` names (``png``, ``pdf``, ``svg``, ...); InputError for a
+    suffix matplotlib cannot write (the file would otherwise be a PNG under another name)."""
+    from matplotlib.backend_bases import FigureCanvasBase
+
+    formats = sorted(set(FigureCanvasBase.get_supported_filetypes()) - {"pgf"})  # pgf needs a LaTeX install
+    fmt = Path(path).suffix.lower().lstrip(".")
+    if fmt not in formats:
+        what = f"the suffix '.{fmt}' is not an image format matplotlib writes" if fmt else "no suffix"
+        raise InputError(f"{name} {path}: {what}; end the name in one of "
+                         f"{', '.join('.' + f for f in formats)}, e.g. .png")
+    return fmt
+
+
 def plot_latent_trajectories(
     latents: torch.Tensor, query_times: torch.Tensor, path: str | Path, num_observed_time: float | None = None,
     method: str = "pca",
@@ -126,6 +189,7 @@ def plot_latent_trajectories(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    fmt = figure_format(path)
     b, q, d = latents.shape
     flat, info = project_2d(latents.reshape(b * q, d), method)
     proj = flat.view(b, q, 2)
@@ -145,7 +209,7 @@ def plot_latent_trajectories(
     ax.set_title(title)
     fig.tight_layout()
     try:
-        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110), suffix=".tmp.png")
+        atomic_write(path, lambda tmp: fig.savefig(tmp, dpi=110, format=fmt), suffix=f".tmp.{fmt}")
     finally:
         plt.close(fig)
     return info

@@ -15,12 +15,16 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 
+from odevideo._paths import blocking_file
 from odevideo.data.config import DataConfig
 from odevideo.data.tasks import TaskConfig
+from odevideo.errors import ConfigError
 
 DEFAULT_METHOD = "latent_ode_vae"
 
@@ -108,6 +112,68 @@ class ExperimentConfig:
         if isinstance(data, Mapping) and "method" in data:
             return experiment_type(data["method"])
         return cls if cls is not ExperimentConfig else experiment_type(DEFAULT_METHOD)
+
+    def check(self) -> None:
+        """Refuse values no run can use (see :func:`check_config`); ConfigError naming the key and the fix."""
+        check_config(self)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _require(ok: bool, key: str, value: Any, what: str) -> None:
+    if not ok:
+        raise ConfigError(f"{key}={value!r} {what}")
+
+
+def check_config(cfg: ExperimentConfig) -> None:
+    """Refuse the values of ``name``, ``train`` and ``eval`` that no run can use, before any work: a run name that
+    is not a plain folder name (the run directory must stay inside ``output_dir``), non-positive step counts, batch
+    sizes and clip counts, NaN / infinite / non-positive learning rates (``train.disc_lr`` may be 0: frozen
+    discriminators), a negative time budget. Called by the :class:`~odevideo.training.Trainer` and the command
+    line; raises :class:`~odevideo.errors.ConfigError`."""
+    name = cfg.name
+    _require(isinstance(name, str) and name not in ("", ".", "..") and not any(c in name for c in "/\\\0"),
+             "name", name, "must be a plain folder name (no '/', '\\' or '..'): the run directory is "
+             "<output_dir>/<name>; choose where it goes with output_dir (--output-dir)")
+    t = cfg.train
+    for key in ("steps", "batch_size", "log_every", "lr_decay_every"):
+        value = getattr(t, key)
+        _require(_number(value) and value == int(value) and value >= 1, f"train.{key}", value,
+                 "must be a whole number >= 1")
+    _require(_number(t.warmup_steps) and t.warmup_steps >= 0, "train.warmup_steps", t.warmup_steps,
+             "must be a whole number >= 0")
+    _require(_number(t.lr) and math.isfinite(t.lr) and t.lr > 0, "train.lr", t.lr,
+             "must be a finite number > 0, e.g. 1e-3")
+    if t.disc_lr is not None:  # 0 freezes the discriminators (a control in experiments)
+        _require(_number(t.disc_lr) and math.isfinite(t.disc_lr) and t.disc_lr >= 0, "train.disc_lr", t.disc_lr,
+                 "must be a finite number >= 0, e.g. 1e-3 (0 freezes the discriminators; null: train.lr)")
+    for key in ("weight_decay", "grad_clip"):
+        value = getattr(t, key)
+        _require(_number(value) and math.isfinite(value) and value >= 0, f"train.{key}", value,
+                 "must be a finite number >= 0 (0 turns it off)")
+    _require(_number(t.lr_decay) and math.isfinite(t.lr_decay) and t.lr_decay > 0, "train.lr_decay", t.lr_decay,
+             "must be a finite number > 0 (the factor per train.lr_decay_every steps, e.g. 0.99)")
+    _require(_number(t.ema_decay) and 0 <= t.ema_decay < 1, "train.ema_decay", t.ema_decay,
+             "must be in [0, 1) (0 turns the moving average off)")
+    _require(len(t.betas) == 2 and all(_number(b) and 0 <= b < 1 for b in t.betas), "train.betas", t.betas,
+             "must be two numbers in [0, 1), e.g. [0.9, 0.999]")
+    if t.max_minutes is not None:
+        _require(_number(t.max_minutes) and t.max_minutes >= 0, "train.max_minutes", t.max_minutes,
+                 "must be a number of minutes >= 0 (0 saves a checkpoint at once; null: no limit)")
+    for key in ("num_clips", "batch_size"):
+        value = getattr(cfg.eval, key)
+        _require(_number(value) and value == int(value) and value >= 1, f"eval.{key}", value,
+                 "must be a whole number >= 1")
+
+
+def check_run_dir(run_dir: str | Path) -> None:
+    """Refuse a run directory that cannot be created because a file sits at it or above it (before any work)."""
+    blocker = blocking_file(run_dir)
+    if blocker is not None:
+        raise ConfigError(f"cannot create the run directory {run_dir}: {blocker} is a file, not a folder; choose "
+                          f"another output_dir (--output-dir)")
 
 
 @functools.cache

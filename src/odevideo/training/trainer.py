@@ -49,7 +49,7 @@ from odevideo.pretrained import save_pretrained
 from odevideo.training import distributed
 from odevideo.training.batches import StepBatches, step_batch_loader
 from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
-from odevideo.training.config import ExperimentConfig
+from odevideo.training.config import ExperimentConfig, check_config, check_run_dir
 from odevideo.training.ema import build_ema
 from odevideo.training.legacy import migrate_config
 from odevideo.training.optim import build_optimizer, compile_networks, enable_activation_checkpointing
@@ -84,8 +84,10 @@ class Trainer(TrainStep):
     """Trains the model of ``cfg.method`` on ``cfg.data``'s training clips; see the module docstring."""
 
     def __init__(self, cfg: ExperimentConfig, run_dir: str | Path | None = None, resume: bool = False):
+        check_config(cfg)
         self.cfg = cfg
         self.run_dir = Path(run_dir) if run_dir is not None else Path(cfg.output_dir) / cfg.name
+        check_run_dir(self.run_dir)
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.dist, self.device = distributed.init_from_env(cfg.train.device)
         self.is_main = self.dist.is_main
