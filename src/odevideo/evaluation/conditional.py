@@ -115,13 +115,22 @@ def evaluate(
     batch_size: int | None = None,
     interpolation: bool | None = None,
     device: str | torch.device = "cpu",
+    dataset=None,
 ) -> dict:
-    """Evaluate ``model`` with the posterior mean / deterministic path. Returns a JSON-able dict."""
-    split = split or cfg.eval.split
+    """Evaluate ``model`` with the posterior mean / deterministic path. Returns a JSON-able dict.
+
+    ``dataset``: clips to evaluate on instead of the config's ``split`` (anything with ``len`` and
+    ``dataset[i]`` -> a ``(T, C, H, W)`` clip in [0, 1]); without ``num_clips`` all of its clips are used.
+    """
     bs = batch_size or cfg.eval.batch_size
     interpolation = cfg.eval.interpolation if interpolation is None else interpolation
-    dataset = build_dataset(cfg, split)
-    n = min(num_clips or cfg.eval.num_clips, len(dataset))
+    if dataset is None:
+        split = split or cfg.eval.split
+        dataset = build_dataset(cfg, split)
+        n = min(num_clips or cfg.eval.num_clips, len(dataset))
+    else:
+        split = split or "file"
+        n = min(num_clips or len(dataset), len(dataset))
     n_obs = cfg.task.num_observed
     # Models that only extrapolate (ConvGRU) are asked for the future frames only and skip interpolation.
     future_only = cfg.task.formulation == "extrapolation" or not getattr(model, "interpolates", True)
@@ -129,6 +138,7 @@ def evaluate(
     lp = load_lpips(cfg, device) if cfg.eval.lpips else None
     model.eval()
     ext, interp = _Accumulator(), _Accumulator()
+    num_frames = None
     autocast = autocast_context(cfg, device)
 
     def scores(pred, target, first=0):
@@ -144,13 +154,14 @@ def evaluate(
 
     for start in range(0, n, bs):
         batch = batch_from_indices(dataset, range(start, min(start + bs, n)), cfg.data.frame_dt).to(device)
-        t = batch.num_frames
+        t = num_frames = batch.num_frames
         ctx = batch.frames[:, :n_obs]
         first = n_obs if future_only else 0
         with autocast:
             pred = model(ctx, batch.times[:, :n_obs], None, batch.times[:, first:]).frames
         ext.add("model", scores(pred, batch.frames[:, first:], first))
-        for name, base in extrapolation_baselines(ctx, t).items():
+        baselines = extrapolation_baselines(ctx, t)
+        for name, base in baselines.items():
             ext.add(name, scores(base[:, first:], batch.frames[:, first:], first))
         if interpolation and t >= 3:
             obs = torch.arange(0, t, 2, device=batch.frames.device)
@@ -163,7 +174,7 @@ def evaluate(
             interp.add("linear_blend", scores(blend, target))
     model.train()
 
-    t = cfg.data.num_frames
+    t = num_frames if num_frames is not None else cfg.data.num_frames
     result: dict = {
         "split": split, "num_clips": n, "num_observed": n_obs, "num_frames": t,
         "metric_conventions": "data range [0,1]; psnr/ssim per frame then averaged; mse per pixel; "
