@@ -50,6 +50,53 @@ def test_exact_resume_matches_uninterrupted_run(tiny_config, interrupt_fit):
     assert steps == [1, 2, 3, 4, 5, 6]
 
 
+@pytest.mark.parametrize("stop_after", [2, 5])
+def test_stop_time_validation_leaves_best_as_in_the_uninterrupted_run(tiny_config, monkeypatch, stop_after):
+    """A signal stop after step ``stop_after`` (off the eval_every=3 grid) validates and logs that step, but the
+    resumed run's best checkpoint is the uninterrupted run's (scores by step make the stop step the best
+    score: before the fix it became `best` and stayed so)."""
+    import os
+    import signal
+
+    table = {2: 0.05, 3: 0.5, 5: 0.1, 6: 0.4}  # the stop steps score best; on the grid step 6 wins
+    real_validate = Trainer.validate
+
+    def validate(self):
+        return {**real_validate(self), self.method.val_key: table[self.step]}
+
+    monkeypatch.setattr(Trainer, "validate", validate)
+    full = Trainer(tiny_config("name=full")).fit()
+
+    part = Trainer(tiny_config("name=part"))
+    real_step = part._train_step
+
+    def step_then_signal():
+        out = real_step()
+        if part.step == stop_after - 1:  # the step that becomes step `stop_after`: SIGTERM arrives during it
+            os.kill(os.getpid(), signal.SIGTERM)
+        return out
+
+    monkeypatch.setattr(part, "_train_step", step_then_signal)
+    stopped = part.fit()
+    assert stopped.stopped_early and stopped.step == stop_after
+    val = [json.loads(ln) for ln in (part.run_dir / "metrics.jsonl").read_text().splitlines()
+           if json.loads(ln)["kind"] == "val"]
+    assert val[-1]["step"] == stop_after and val[-1]["stop"] is True  # logged, marked
+    best = load_checkpoint(part.run_dir / "checkpoints" / "best")
+    # no best yet at step 2: a placeholder that any validation on the grid replaces; at step 5: still step 3
+    assert best.extra_state["step"] == (stop_after if stop_after < 3 else 3)
+    assert best.extra_state["best_val_mse"] == (float("inf") if stop_after < 3 else 0.5)
+
+    resumed = Trainer(tiny_config("name=part"), resume=True)
+    resumed.fit()
+    want = load_checkpoint(full.run_dir / "checkpoints" / "best")
+    got = load_checkpoint(resumed.run_dir / "checkpoints" / "best")
+    assert got.extra_state["step"] == want.extra_state["step"] == 6
+    assert got.extra_state["best_val_mse"] == want.extra_state["best_val_mse"] == 0.4
+    for k, v in want.model_state.items():
+        assert torch.equal(got.model_state[k], v), k
+
+
 def test_same_seed_same_result_different_seed_differs(tiny_config):
     a = Trainer(tiny_config("name=a", "train.steps=3")).fit()
     b = Trainer(tiny_config("name=b", "train.steps=3")).fit()
