@@ -101,3 +101,21 @@ def test_openstl_protocol_refuses_a_model_of_another_split(tiny_config, tmp_path
     assert main(["evaluate", str(run), "--test-file", str(path), "--protocol", "openstl-mmnist"]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "--set task.num_observed=10" in err
+
+
+def test_test_file_may_be_a_folder_of_clips_or_a_clip_major_array(tiny_config, tmp_path, capsys):
+    from odevideo.data import write_video
+
+    run = Trainer(tiny_config("name=f", "train.steps=1", "train.eval_every=1")).fit().run_dir  # 4 -> 4, 16x16
+    rng = np.random.default_rng(1)
+    (tmp_path / "clips").mkdir()
+    for i in range(3):
+        write_video(tmp_path / "clips" / f"c{i}.npy", torch.from_numpy(rng.random((9, 1, 16, 16), dtype=np.float32)))
+    assert main(["evaluate", str(run), "--test-file", str(tmp_path / "clips"), "--out", str(tmp_path / "a")]) == 0
+    assert json.loads((tmp_path / "a" / "eval.json").read_text())["num_clips"] == 3
+    np.save(tmp_path / "nthw.npy", (rng.random((5, 8, 16, 16)) * 255).astype(np.uint8))
+    assert main(["evaluate", str(run), "--test-file", str(tmp_path / "nthw.npy"), "--layout", "NTHW",
+                 "--num-clips", "4", "--out", str(tmp_path / "b")]) == 0
+    result = json.loads((tmp_path / "b" / "eval.json").read_text())
+    assert result["num_clips"] == 4 and result["split"] == "nthw.npy" and "protocol" not in result
+    assert "| extrapolation | model |" in capsys.readouterr().out
