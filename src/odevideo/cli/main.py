@@ -107,6 +107,8 @@ def cmd_evaluate(args) -> int:
         cfg.eval.lpips, cfg.eval.lpips_dir = True, args.lpips_dir
     elif args.lpips:
         cfg.eval.lpips = True
+    if args.test_file or args.protocol:
+        return _evaluate_protocol(args, model, cfg)
     result = evaluate(model, cfg, split=args.split, num_clips=args.num_clips)
     out = Path(args.out) if args.out else _run_dir_of(args.checkpoint) / f"eval_{args.split}"
     paths = save_results(result, out)
@@ -114,6 +116,32 @@ def cmd_evaluate(args) -> int:
     if "model_beats_all_baselines_at_every_extrapolated_frame" in result:
         beats = result["model_beats_all_baselines_at_every_extrapolated_frame"]
         print(f"model beats all baselines at every extrapolated frame: {beats}")
+    print(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")
+    return 0
+
+
+def _evaluate_protocol(args, model, cfg) -> int:
+    """``--test-file`` (clips from a file or folder) and/or ``--protocol`` (a published table's split and units)."""
+    from odevideo.evaluation.protocols import format_protocol_table, get_protocol, load_test_clips
+    from odevideo.training import evaluate, format_table, save_results
+
+    protocol = get_protocol(args.protocol) if args.protocol else None
+    dataset, split, name = None, args.split, f"eval_{args.split}"
+    if protocol is not None:
+        protocol.check_model(cfg)  # before reading a large file
+        name = f"eval_{protocol.name}"
+    if args.test_file:
+        dataset = load_test_clips(args.test_file, layout=args.layout or (protocol.layout if protocol else "TNHW"),
+                                  num_frames=cfg.data.num_frames, size=cfg.data.image_size,
+                                  channels=cfg.data.channels, max_clips=args.num_clips)
+        split = Path(args.test_file).name
+        name = f"eval_{protocol.name}" if protocol else f"eval_{Path(args.test_file).stem}"
+    result = evaluate(model, cfg, split=split, num_clips=args.num_clips, dataset=dataset, protocol=protocol)
+    paths = save_results(result, Path(args.out) if args.out else _run_dir_of(args.checkpoint) / name)
+    print(format_table(result))
+    if protocol is not None:
+        print()
+        print(format_protocol_table(result))
     print(f"wrote {paths['json']}, {paths['md']}, {paths['png']}")
     return 0
 
@@ -369,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
+    s.add_argument("--test-file", help="evaluate on these clips instead of the run's split: a .npy array "
+                   "(e.g. Moving MNIST's mnist_test_seq.npy) or a folder of videos; all its clips unless --num-clips")
+    s.add_argument("--layout", choices=["TNHW", "NTHW"],
+                   help="--test-file .npy layout (default: the protocol's, else TNHW as mnist_test_seq.npy)")
+    s.add_argument("--protocol", choices=["openstl-mmnist", "kth-10-20", "kth-10-40"],
+                   help="a published table's context/target split and metric units (docs/evaluation.md)")
     s.add_argument("--metric", default="frame_fid", choices=["frame_fid", "pixel_fd", "digit_fd", "digit_consistency"],
                    help="video GAN runs: the score (digit_consistency: 1-digit Moving MNIST, digit identity over time; "
                    "digit_fd: frame Frechet distance on a Moving MNIST digit classifier's features)")

@@ -25,6 +25,7 @@ from torch import nn
 from odevideo._atomic import atomic_write, atomic_write_text
 from odevideo.data.build import build_dataset
 from odevideo.errors import InputError
+from odevideo.evaluation.protocols import Protocol
 from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel, psnr, ssim
 from odevideo.metrics.frame_metrics import PSNR_CAP_DB, psnr_from_mean_mse
 from odevideo.metrics.lpips import LPIPS, lpips_per_frame
@@ -116,9 +117,17 @@ def evaluate(
     batch_size: int | None = None,
     interpolation: bool | None = None,
     device: str | torch.device = "cpu",
+    dataset=None,
+    protocol: Protocol | None = None,
 ) -> dict:
-    """Evaluate ``model`` with the posterior mean / deterministic path. Returns a JSON-able dict."""
-    split = split or cfg.eval.split
+    """Evaluate ``model`` with the posterior mean / deterministic path. Returns a JSON-able dict.
+
+    ``dataset``: clips to evaluate on instead of the config's ``split`` (anything with ``len`` and
+    ``dataset[i]`` -> a ``(T, C, H, W)`` clip, e.g. :func:`~odevideo.evaluation.protocols.load_test_clips`);
+    without ``num_clips`` all of its clips are used. ``protocol``: a named test protocol
+    (:mod:`odevideo.evaluation.protocols`): checks that the model fits it and adds ``protocol`` and
+    ``protocol_scores`` (its metrics on the target frames, in its units) to the result.
+    """
     bs = batch_size or cfg.eval.batch_size
     interpolation = cfg.eval.interpolation if interpolation is None else interpolation
     for key, value in (("num_clips", num_clips), ("batch_size", batch_size)):
@@ -126,8 +135,15 @@ def evaluate(
             raise InputError(f"{key}={value!r} must be a whole number >= 1 (or None: cfg.eval.{key})")
     if isinstance(bs, bool) or not isinstance(bs, int) or bs < 1:
         raise InputError(f"eval.batch_size={bs!r} must be a whole number >= 1")
-    dataset = build_dataset(cfg, split)
-    n = min(num_clips or cfg.eval.num_clips, len(dataset))
+    if protocol is not None:
+        protocol.check_model(cfg)
+    if dataset is None:
+        split = split or cfg.eval.split
+        dataset = build_dataset(cfg, split)
+        n = min(num_clips or cfg.eval.num_clips, len(dataset))
+    else:
+        split = split or "file"
+        n = min(num_clips or len(dataset), len(dataset))
     if n < 1:
         raise InputError(f"nothing to evaluate: {n} clips of the {split} split (it has {len(dataset)}, "
                          f"eval.num_clips={cfg.eval.num_clips}); ask for at least one clip")
@@ -137,7 +153,8 @@ def evaluate(
     interpolation = interpolation and getattr(model, "interpolates", True)
     lp = load_lpips(cfg, device) if cfg.eval.lpips else None
     model.eval()
-    ext, interp = _Accumulator(), _Accumulator()
+    ext, interp, proto = _Accumulator(), _Accumulator(), _Accumulator()
+    num_frames = None
     autocast = autocast_context(cfg, device)
 
     def scores(pred, target, first=0):
@@ -153,14 +170,22 @@ def evaluate(
 
     for start in range(0, n, bs):
         batch = batch_from_indices(dataset, range(start, min(start + bs, n)), cfg.data.frame_dt).to(device)
-        t = batch.num_frames
+        t = num_frames = batch.num_frames
+        if protocol is not None:
+            protocol.check_clips(t)
         ctx = batch.frames[:, :n_obs]
         first = n_obs if future_only else 0
         with autocast:
             pred = model(ctx, batch.times[:, :n_obs], None, batch.times[:, first:]).frames
         ext.add("model", scores(pred, batch.frames[:, first:], first))
-        for name, base in extrapolation_baselines(ctx, t).items():
+        baselines = extrapolation_baselines(ctx, t)
+        for name, base in baselines.items():
             ext.add(name, scores(base[:, first:], batch.frames[:, first:], first))
+        if protocol is not None:  # the protocol's metrics on the target frames n+1..T
+            target = batch.frames[:, n_obs:]
+            proto.add("model", protocol.frame_scores(pred[:, n_obs - first:], target, lp))
+            for name, base in baselines.items():
+                proto.add(name, protocol.frame_scores(base[:, n_obs:], target, lp))
         if interpolation and t >= 3:
             obs = torch.arange(0, t, 2, device=batch.frames.device)
             mid = torch.arange(1, t - 1, 2, device=batch.frames.device)  # strictly between two observations
@@ -172,7 +197,7 @@ def evaluate(
             interp.add("linear_blend", scores(blend, target))
     model.train()
 
-    t = cfg.data.num_frames
+    t = num_frames if num_frames is not None else cfg.data.num_frames
     result: dict = {
         "split": split, "num_clips": n, "num_observed": n_obs, "num_frames": t,
         "metric_conventions": "data range [0,1]; psnr/ssim per frame then averaged; mse per pixel; "
@@ -192,6 +217,11 @@ def evaluate(
         result["metric_conventions"] += "; lpips: AlexNet v0.1 heads, frames mapped to [-1,1]"
     if interp.parts:
         result["sections"]["interpolation"] = {m: _summary(interp.get(m)) for m in interp.methods()}
+    if protocol is not None:
+        result["protocol"] = protocol.describe()
+        result["protocol_scores"] = {
+            m: {k: float(v.nanmean()) for k, v in proto.get(m).items()} for m in proto.methods()
+        }
     if n_obs < t:
         model_curve = torch.tensor(result["per_timestep"]["model"]["psnr"][n_obs:])
         base_best = torch.stack(
@@ -226,7 +256,12 @@ def save_results(result: dict, out_dir: str | Path) -> dict[str, Path]:
     out.mkdir(parents=True, exist_ok=True)
     paths = {"json": out / "eval.json", "md": out / "eval.md", "png": out / "eval_curves.png"}
     atomic_write_text(paths["json"], json.dumps(result, indent=2))
-    atomic_write_text(paths["md"], format_table(result) + "\n")
+    md = format_table(result)
+    if "protocol" in result:
+        from odevideo.evaluation.protocols import format_protocol_table
+
+        md += "\n\n" + format_protocol_table(result)
+    atomic_write_text(paths["md"], md + "\n")
     plot_curves(result, paths["png"])
     return paths
 

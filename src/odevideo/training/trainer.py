@@ -338,23 +338,30 @@ class Trainer(TrainStep):
                 signal.signal(s, h)
         elapsed = self.elapsed_before + time.perf_counter() - t_start
         if stopped_early:
-            # A budget or signal stop still leaves a resumable state and a validated best model
-            # (unless this very step was validated already: then its log line and checkpoint exist).
+            # A budget or signal stop still leaves a resumable state and a validation of the step it stopped
+            # at (unless this very step was validated already: then its log line and checkpoint exist). That
+            # step is off the train.eval_every grid, so its score is logged but does not compete for `best`:
+            # an interrupted and resumed run keeps the uninterrupted run's best checkpoint.
             if self.step % cfg.train.eval_every != 0 or self.step == 0:
-                self._validate_and_keep_best(elapsed)
+                self._validate_and_keep_best(elapsed, on_grid=False)
             self.save("last", elapsed)
         distributed.barrier()  # no rank returns before rank 0 has written the last checkpoint
         return TrainResult(self.run_dir, self.step, self.best_val, stopped_early, elapsed)
 
-    def _validate_and_keep_best(self, elapsed: float) -> None:
+    def _validate_and_keep_best(self, elapsed: float, on_grid: bool = True) -> None:
+        """Validate; on the validation grid (every ``train.eval_every`` steps and the last step) keep the model
+        as ``best`` when it improves. Off the grid (a budget or signal stop) the score is only logged, marked
+        ``"stop": true``, except that a run with no ``best`` yet gets this model as a placeholder ``best``
+        (``best_val_mse`` stays inf, so the first validation on the grid replaces it)."""
         val = self.validate()
         key = self.method.val_key
         score = val[key]  # lower is better
-        improved = score < self.best_val
+        improved = on_grid and score < self.best_val
         if improved:
             self.best_val = score
-        self._log({"step": self.step, "kind": "val", **val, f"best_{key}": self.best_val})
-        if improved:
+        record = {"step": self.step, "kind": "val", **val, f"best_{key}": self.best_val}
+        self._log(record if on_grid else {**record, "stop": True})
+        if improved or (not on_grid and not (self.ckpt_dir / "best.json").exists()):
             self.save("best", elapsed)
 
     def _next_shares(self) -> list:
