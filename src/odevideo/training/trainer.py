@@ -498,6 +498,9 @@ class Trainer(TrainStep):
             return (f"no checkpoint holds a finite, validated state{moved}; start again with a lower learning rate: "
                     f"{command}")
         step, name, _ = found[0]
+        validated = [s for n, s in steps.items() if n != "last"]
+        if name == "last" and validated and step <= max(validated):  # the same state as the validated one
+            name = next(n for n in RESUMABLE[1:] if steps.get(n) == step)
         kind = "the last validated state" if name != "last" else "the last state (not validated yet)"
         return (f"{kind} is {self.ckpt_dir / name}.safetensors (step {step}){moved}; continue from it with a lower "
                 f"learning rate: {command} --resume")
