@@ -419,8 +419,11 @@ class Trainer(TrainStep):
         shares = StepBatches(cfg, self.train_set, self.dist.rank, cfg.train.grad_accum_steps, self.micro_batch_size)
         self._batches = step_batch_loader(cfg, shares, self.step, self.pin_memory)
         try:
+            start_step = self.step
             stopped_early = self._loop(stop, bar, t_start, budget)
             elapsed = self.elapsed_before + time.perf_counter() - t_start
+            if not stopped_early and self.step == start_step:  # resumed from e.g. good/best of the final step
+                self.save("last", elapsed)
             if stopped_early:
                 # A budget or signal stop still leaves a resumable state and a validated best model
                 # (unless this very step was validated already: then its log line and checkpoint exist).
