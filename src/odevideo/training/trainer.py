@@ -296,7 +296,7 @@ class Trainer(TrainStep):
         sched._last_lr = [group["lr"] for group in opt.param_groups]
         if self.is_main:
             print(f"{key} changed from {saved_lr:g} to {lr:g} on resume: the schedule continues from the new base "
-                  f"(lr {sched._last_lr[0]:.4g} at step {self.step if self.step else sched.last_epoch})",
+                  f"(lr {sched._last_lr[0]:.4g} at step {sched.last_epoch})",
                   file=sys.stderr)
 
     def _truncate_log(self, step: int) -> None:
@@ -377,8 +377,9 @@ class Trainer(TrainStep):
             raise TrainingDivergedError(f"validation at step {self.step} met non-finite values ({exc})") from None
         finally:
             model.train()
-        bad = [k for k, v in scores.items() if isinstance(v, float) and not math.isfinite(v)]
-        if bad or (samples is not None and not bool(torch.isfinite(samples[1]).all())):
+        bad = [k for k, v in scores.items() if isinstance(v, float) and not math.isfinite(v)]  # the same on all ranks
+        # the samples may exist on rank 0 only: decided collectively, so that no rank waits for another
+        if distributed.any_true(samples is not None and not bool(torch.isfinite(samples[1]).all())) or bad:
             what = f"score {bad[0]} = {scores[bad[0]]}" if bad else "predictions"
             raise TrainingDivergedError(f"validation at step {self.step} gave non-finite {what}")
         if self.is_main and samples is not None:
