@@ -141,3 +141,27 @@ def test_atomic_write_dir_puts_the_old_folder_back_if_the_final_rename_fails(tmp
         atomic_write_dir(tmp_path / "frames", lambda tmp: (tmp / "new").write_text("new"))
     monkeypatch.undo()
     assert _names(tmp_path) == ["frames"] and _names(tmp_path / "frames") == ["old"]
+
+
+def test_remove_stale_temporaries(tmp_path):
+    from odevideo._atomic import remove_stale_temporaries
+
+    keep = ["last.safetensors", "metrics.jsonl", ".hidden", ".a.tmp", ".x.1234abcd.txt"]
+    for name in keep:
+        (tmp_path / name).write_text("k")
+    stale = [".last.safetensors.0a1b2c3d.tmp", ".step_000003.png.deadbeef.tmp.png"]
+    for name in stale:
+        (tmp_path / name).write_text("partial")
+    (tmp_path / ".model.01234567.tmp").mkdir()  # a folder being filled
+    (tmp_path / ".model.01234567.tmp" / "config.json").write_text("{}")
+    # a kill between atomic_write_dir's renames: the previous folder aside, the target missing: put back
+    (tmp_path / ".samples.89abcdef.old").mkdir()
+    (tmp_path / ".samples.89abcdef.old" / "x").write_text("previous")
+    # a moved-aside folder whose target exists: the rename went through, only the deletion was missed
+    (tmp_path / "best").mkdir()
+    (tmp_path / ".best.fedcba98.old").mkdir()
+    removed = remove_stale_temporaries(tmp_path)
+    assert len(removed) == 5
+    assert _names(tmp_path) == sorted([*keep, "samples", "best"])
+    assert (tmp_path / "samples" / "x").read_text() == "previous"
+    assert remove_stale_temporaries(tmp_path / "missing") == []

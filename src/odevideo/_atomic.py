@@ -9,6 +9,10 @@ Temporaries are created with the permissions a plain ``open(path, "w")`` / ``mkd
 (``0o666`` / ``0o777`` minus the process umask), unlike :mod:`tempfile`'s private ``0o600`` /
 ``0o700``, so the moved-in result has normal permissions. Parent directories are created.
 
+A process killed mid-write leaves its temporary behind (and, inside :func:`atomic_write_dir`, possibly the
+previous folder moved aside as ``.<name>.<random>.old``): :func:`remove_stale_temporaries` removes such leftovers
+from a directory and puts a moved-aside folder back where its target is missing.
+
 Layer 1: imports nothing from odevideo. Callers wrap ``OSError`` in their own error types.
 """
 
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import shutil
 from collections.abc import Callable, Iterator
@@ -29,9 +34,12 @@ __all__ = [
     "atomic_write_dir",
     "fsync_file",
     "fsync_dir",
+    "remove_stale_temporaries",
 ]
 
 _TRIES = 100
+# the names _create_temp gives: "." + target name + "." + 8 hex digits + suffix (".tmp", ".tmp.png", ".old", ...)
+_TEMP_NAME = re.compile(r"^\.(?P<target>.+)\.[0-9a-f]{8}(?P<suffix>\.tmp(\.[A-Za-z0-9]+)?|\.part|\.old)$")
 _FILE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
 
 
@@ -157,3 +165,31 @@ def fsync_dir(path: str | os.PathLike[str]) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def remove_stale_temporaries(directory: str | os.PathLike[str]) -> list[Path]:
+    """Remove the temporaries that killed writes left in ``directory`` (names as :func:`temp_file` and
+    :func:`atomic_write_dir` give them); return what was removed or restored.
+
+    A folder moved aside by :func:`atomic_write_dir` (``.<name>.<random>.old``) whose target is missing (the
+    kill came between the two renames) is moved back onto its target instead of being deleted. Only call this
+    while no other process writes into ``directory``."""
+    directory = Path(directory)
+    try:
+        entries = sorted(directory.iterdir())
+    except OSError:  # missing or unreadable: nothing to clean
+        return []
+    handled = []
+    for entry in entries:
+        m = _TEMP_NAME.match(entry.name)
+        if m is None:
+            continue
+        target = directory / m.group("target")
+        if m.group("suffix") == ".old" and entry.is_dir() and not os.path.lexists(target):
+            with contextlib.suppress(OSError):
+                os.replace(entry, target)
+                handled.append(entry)
+            continue
+        _remove(entry)
+        handled.append(entry)
+    return handled

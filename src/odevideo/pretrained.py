@@ -1,7 +1,9 @@
 """Trained models as folders anyone can load: ``config.json`` (the method, its model config and the data's
 :class:`~odevideo.methods.base.ModelSpec`) next to ``model.safetensors`` (the weights), the convention of
 diffusers' ``save_pretrained`` / ``from_pretrained``. Loading needs no training code: the method registry
-rebuilds the model from its config and the weights are checked against it before they are loaded.
+rebuilds the model from its config. The tensor shapes a config implies are compared with the saved ones on
+PyTorch's ``meta`` device first (:func:`build_checked`), so a config that does not fit its weights (e.g. an edited
+``ode_hidden`` that would need terabytes) is refused in one line before any memory is allocated.
 
 A run folder holds its best model in ``RUN/model/`` (the moving average of the weights when the run keeps one).
 """
@@ -10,7 +12,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +58,33 @@ def save_pretrained(folder: str | os.PathLike, model: nn.Module, method: str, mo
     return atomic_write_dir(folder, fill)
 
 
+def check_shapes(model: nn.Module, shapes: Mapping[str, tuple[int, ...]], source: Any, fix: str) -> None:
+    """Raise :class:`CheckpointError` unless ``model``'s state-dict names and shapes are ``shapes`` (those of
+    the tensors saved in ``source``)."""
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    got = {k: tuple(v) for k, v in shapes.items()}
+    if expected == got:
+        return
+    missing, extra = sorted(set(expected) - set(got)), sorted(set(got) - set(expected))
+    if missing or extra:
+        what = f"names differ (the config's model has {missing[:3]} not saved, the file has {extra[:3]} not used)"
+    else:
+        k = next(k for k in expected if expected[k] != got[k])
+        n_expected, n_got = (sum(math.prod(v) for v in d.values()) for d in (expected, got))
+        what = (f"shapes differ, e.g. {k}: the config's model needs {expected[k]}, the file holds {got[k]} "
+                f"({n_expected:,} vs {n_got:,} values in all)")
+    raise CheckpointError(f"the tensors in {source} do not fit the model its config describes: {what}; {fix}")
+
+
+def build_checked(build: Callable[[], nn.Module], shapes: Mapping[str, tuple[int, ...]], source: Any,
+                  fix: str) -> nn.Module:
+    """``build()`` once on the ``meta`` device (no memory) to compare its tensor shapes with ``shapes``
+    (:func:`check_shapes`), then for real."""
+    with torch.device("meta"):
+        check_shapes(build(), shapes, source, fix)
+    return build()
+
+
 def _model_folder(path: Path) -> Path:
     if (path / CONFIG_NAME).is_file():
         return path
@@ -70,7 +101,7 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
 
     The returned module carries ``model.spec`` (:class:`~odevideo.methods.base.ModelSpec`: channels, frame size,
     clip length, frames observed, frame interval) and ``model.method`` (the method's name)."""
-    from safetensors import SafetensorError
+    from safetensors import SafetensorError, safe_open
     from safetensors.torch import load_file
 
     from odevideo.configio import from_dict
@@ -95,18 +126,16 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
     try:
         method = get_method(config["method"])
         spec = ModelSpec(**config["spec"])
-        model = method.build_model(from_dict(method.model_config, config["model"], path="model"), spec)
+        model_config = from_dict(method.model_config, config["model"], path="model")
+        with safe_open(str(weights), framework="pt") as fh:  # the header only: names and shapes
+            shapes = {k: tuple(fh.get_slice(k).get_shape()) for k in fh.keys()}
+        model = build_checked(lambda: method.build_model(model_config, spec), shapes, weights,
+                              f"{cfg_path} and the weights must come from one save_pretrained; save the model again")
         state = load_file(str(weights))
     except OdevideoError:
         raise
-    except (KeyError, TypeError, ValueError, SafetensorError) as exc:
+    except (KeyError, TypeError, ValueError, SafetensorError, OSError) as exc:
         raise CheckpointError(f"cannot rebuild the model of {folder}: {exc}; save the model again") from None
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    got = {k: tuple(v.shape) for k, v in state.items()}
-    if expected != got:
-        diff = sorted(set(expected) ^ set(got)) or [k for k in expected if expected[k] != got[k]]
-        raise CheckpointError(f"the weights in {weights} do not fit the model of {cfg_path} (first differences: "
-                              f"{diff[:3]}); save the model again")
     model.load_state_dict(state)
     model.spec, model.method = spec, method.name
     return model.to(device).eval()

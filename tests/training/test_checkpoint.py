@@ -1,4 +1,4 @@
-"""Checkpoints: exact resume, RNG round-trips, corruption detection, atomic writes."""
+"""Checkpoints: exact resume, RNG round-trips, corruption detection, atomic writes, the version-1 two-file layout."""
 
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import random
 import numpy as np
 import pytest
 import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
 from torch import nn
 
 from odevideo.errors import CheckpointError
@@ -22,6 +24,7 @@ from odevideo.training.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
+from odevideo.training.state_codec import _Encoder
 
 
 def make_model() -> nn.Module:
@@ -112,7 +115,7 @@ def test_optimizer_state_has_torch_layout(tmp_path):
     assert ck.scheduler_state == sched.state_dict()
     assert ck.model_state._metadata == model.state_dict()._metadata  # module versions kept
     assert list(ck.model_state) == list(model.state_dict())  # order kept
-    meta = json.loads((tmp_path / "c.json").read_text())
+    meta = _doc(tmp_path / "c.safetensors")
     assert meta["format_version"] == FORMAT_VERSION
     assert "optim.state.0.exp_avg" in meta["tensors"] and "model.0.weight" in meta["tensors"]
     assert meta["tensors"]["optim.state.0.exp_avg"]["dtype"] == "float32"
@@ -138,7 +141,7 @@ def test_tensor_layouts_and_tagged_values(tmp_path):
         "t": torch.tensor([1.5, 2.5]),
     }
     path = save_checkpoint(tmp_path / "x", model_state=model_state, extra_state=extra)
-    assert path == tmp_path / "x.json"
+    assert path == tmp_path / "x.safetensors" and not (tmp_path / "x.json").exists()
     ck = load_checkpoint(tmp_path / "x")
     for k, v in model_state.items():
         assert torch.equal(ck.model_state[k], v.detach()) and ck.model_state[k].dtype == v.dtype
@@ -153,7 +156,7 @@ def test_tensor_layouts_and_tagged_values(tmp_path):
     def no_constants(name):
         raise AssertionError(f"non-standard JSON constant {name}")
 
-    json.loads(path.read_text(), parse_constant=no_constants)  # strictly standard JSON
+    json.loads(_text(path), parse_constant=no_constants)  # strictly standard JSON
     assert torch.equal(e["t"], extra["t"])
     assert ck.optimizer_state is None and ck.scheduler_state is None and ck.rng_state is None
     assert ck.metadata["format_version"] == FORMAT_VERSION
@@ -205,14 +208,65 @@ def _save_simple(prefix, value: float):
                            extra_state={"step": int(value)})
 
 
+def _text(path) -> str:
+    """The JSON part of a checkpoint file."""
+    with safe_open(str(path), framework="pt") as fh:
+        return fh.metadata()["odevideo_checkpoint"]
+
+
+def _doc(path) -> dict:
+    return json.loads(_text(path))
+
+
+def _rewrite(path, edit=None, text=None, rehash=False) -> None:
+    """Rewrite a checkpoint file with its JSON part edited (``edit(doc)`` or a replacement ``text``), its hash
+    left as it was unless ``rehash``."""
+    with safe_open(str(path), framework="pt") as fh:
+        meta = dict(fh.metadata())
+        tensors = {k: fh.get_tensor(k) for k in fh.keys()}
+    if edit is not None:
+        doc = json.loads(meta["odevideo_checkpoint"])
+        edit(doc)
+        text = json.dumps(doc)
+    if text is not None:
+        meta["odevideo_checkpoint"] = text
+    if rehash:
+        meta["odevideo_sha256"] = ckpt_mod._digest(meta["odevideo_checkpoint"], tensors)
+    save_file(tensors, str(path), metadata=meta)
+
+
+def _save_v1(prefix, value: float):
+    """A checkpoint in the version-1 layout (``<name>.json`` next to ``<name>.safetensors``), as odevideo wrote
+    them before a checkpoint was one file."""
+    enc = _Encoder()
+    st, js = checkpoint_paths(prefix)
+    doc = {"format": "odevideo-checkpoint", "format_version": 1, "odevideo_version": "0.1",
+           "safetensors_file": st.name, "config": {"lr": 0.5},
+           "extra_state": enc.encode({"step": int(value)}, "extra", "extra_state"),
+           "model_state": enc.encode({"w": torch.full((3,), value)}, "model", "model_state"),
+           "optimizer_state": None, "scheduler_state": None, "rng_state": None, "tensors": enc.manifest}
+    save_file(enc.tensors, str(st), metadata={"format": "pt"})
+    doc["safetensors_sha256"] = ckpt_mod._sha256(st)
+    js.write_text(json.dumps(doc, indent=1))
+    return js
+
+
+def test_one_file_per_checkpoint(tmp_path):
+    path = _save_simple(tmp_path / "one", 1)
+    assert _listing(tmp_path) == ["one.safetensors"]
+    doc = _doc(path)
+    assert doc["format_version"] == FORMAT_VERSION and doc["extra_state"] == {"step": 1}
+    assert load_checkpoint(tmp_path / "one").path == path
+
+
 def test_missing_files(tmp_path):
-    with pytest.raises(CheckpointError, match=r"nope.json.*not found.*check the path"):
+    with pytest.raises(CheckpointError, match=r"nope.safetensors.*not found.*check the path"):
         load_checkpoint(tmp_path / "nope")
-    _save_simple(tmp_path / "a", 1)
+    _save_v1(tmp_path / "a", 1)
     (tmp_path / "a.json").unlink()
     with pytest.raises(CheckpointError, match="interrupted"):
         load_checkpoint(tmp_path / "a")
-    _save_simple(tmp_path / "b", 1)
+    _save_v1(tmp_path / "b", 1)
     (tmp_path / "b.safetensors").unlink()
     with pytest.raises(CheckpointError, match=r"b.safetensors.*not found"):
         load_checkpoint(tmp_path / "b")
@@ -220,58 +274,108 @@ def test_missing_files(tmp_path):
 
 def test_truncated_json(tmp_path):
     path = _save_simple(tmp_path / "c", 1)
-    text = path.read_text()
-    path.write_text(text[: len(text) // 2])
-    with pytest.raises(CheckpointError, match=r"c.json.*not valid JSON"):
+    text = _text(path)
+    _rewrite(path, text=text[: len(text) // 2])
+    with pytest.raises(CheckpointError, match=r"c.safetensors.*not valid JSON"):
         load_checkpoint(tmp_path / "c")
-    path.write_text("[1, 2]")
+    _rewrite(path, text="[" * 100_000 + "]" * 100_000)
+    with pytest.raises(CheckpointError, match=r"not valid JSON.*nested too deeply"):
+        load_checkpoint(tmp_path / "c")
+    _rewrite(path, text="[1, 2]")
     with pytest.raises(CheckpointError, match="not an odevideo checkpoint"):
         load_checkpoint(tmp_path / "c")
+    # version 1: the JSON file
+    js = _save_v1(tmp_path / "v", 1)
+    js.write_text(js.read_text()[:50])
+    with pytest.raises(CheckpointError, match=r"v.json.*not valid JSON"):
+        load_checkpoint(tmp_path / "v")
+
+
+def test_edited_json_part_or_tensor_is_refused(tmp_path):
+    path = _save_simple(tmp_path / "e", 10)
+
+    def step_12(doc):
+        doc["extra_state"]["step"] = 12
+
+    _rewrite(path, step_12)
+    with pytest.raises(CheckpointError, match=r"e.safetensors.*SHA-256") as err:
+        load_checkpoint(tmp_path / "e")
+    assert "\n" not in str(err.value)
+    _rewrite(path, step_12, rehash=True)  # a consistent edit (hash recomputed) is a valid checkpoint
+    assert load_checkpoint(tmp_path / "e").extra_state["step"] == 12
+
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 0x01  # one bit of tensor data
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_checkpoint(tmp_path / "e")
+
+    # the tensors of two names swapped, the metadata kept
+    save_checkpoint(tmp_path / "s", model_state={"a": torch.zeros(2), "b": torch.ones(2)})
+    with safe_open(str(tmp_path / "s.safetensors"), framework="pt") as fh:
+        meta = dict(fh.metadata())
+    save_file({"a": torch.ones(2), "b": torch.zeros(2)}, str(tmp_path / "s.safetensors"), metadata=meta)
+    with pytest.raises(CheckpointError, match="SHA-256"):
+        load_checkpoint(tmp_path / "s")
 
 
 def test_corrupt_safetensors_and_hash_mismatch(tmp_path):
     path = _save_simple(tmp_path / "d", 1)
-    st = tmp_path / "d.safetensors"
+    path.write_bytes(b"\x00\x01garbage")
+    with pytest.raises(CheckpointError, match="d.safetensors.*not a readable safetensors file"):
+        load_checkpoint(tmp_path / "d")
+
+    # version 1: the JSON file holds the tensor file's hash
+    js = _save_v1(tmp_path / "v", 1)
+    st = tmp_path / "v.safetensors"
     data = bytearray(st.read_bytes())
     data[-1] ^= 0xFF  # flip a bit of tensor data
     st.write_bytes(bytes(data))
-    with pytest.raises(CheckpointError, match=r"d.safetensors.*SHA-256"):
-        load_checkpoint(tmp_path / "d")
-
+    with pytest.raises(CheckpointError, match=r"v.safetensors.*SHA-256"):
+        load_checkpoint(tmp_path / "v")
     # garbage whose hash is recorded: the safetensors reader itself must fail cleanly
     st.write_bytes(b"\x00\x01garbage")
-    doc = json.loads(path.read_text())
+    doc = json.loads(js.read_text())
     doc["safetensors_sha256"] = ckpt_mod._sha256(st)
-    path.write_text(json.dumps(doc))
+    js.write_text(json.dumps(doc))
     with pytest.raises(CheckpointError, match="not a readable safetensors file"):
-        load_checkpoint(tmp_path / "d")
-
-    # a valid safetensors file from another checkpoint: torn pair
-    _save_simple(tmp_path / "e", 2)
-    _save_simple(tmp_path / "f", 3)
+        load_checkpoint(tmp_path / "v")
+    # a valid tensor file of another version-1 checkpoint: torn pair
+    _save_v1(tmp_path / "e", 2)
+    _save_v1(tmp_path / "f", 3)
     os.replace(tmp_path / "f.safetensors", tmp_path / "e.safetensors")
     with pytest.raises(CheckpointError, match="torn"):
         load_checkpoint(tmp_path / "e")
 
 
+def test_version_1_checkpoints_still_load(tmp_path):
+    _save_v1(tmp_path / "old", 4)
+    assert checkpoint_exists(tmp_path / "old")
+    ck = load_checkpoint(tmp_path / "old")
+    assert ck.extra_state == {"step": 4} and ck.config == {"lr": 0.5} and ck.path == tmp_path / "old.json"
+    assert torch.equal(ck.model_state["w"], torch.full((3,), 4.0))
+    # saving over it writes one file and removes the old JSON file; a JSON of something else is left alone
+    _save_simple(tmp_path / "old", 5)
+    assert _listing(tmp_path) == ["old.safetensors"]
+    assert load_checkpoint(tmp_path / "old").extra_state == {"step": 5}
+    (tmp_path / "other.json").write_text('{"results": 1}')
+    _save_simple(tmp_path / "other", 1)
+    assert _listing(tmp_path) == ["old.safetensors", "other.json", "other.safetensors"]
+
+
 def test_wrong_format_version(tmp_path):
     path = _save_simple(tmp_path / "g", 1)
-    doc = json.loads(path.read_text())
-    doc["format_version"] = FORMAT_VERSION + 1
-    path.write_text(json.dumps(doc))
+    _rewrite(path, lambda doc: doc.update(format_version=FORMAT_VERSION + 1))
     with pytest.raises(CheckpointError, match="newer odevideo.*upgrade"):
         load_checkpoint(tmp_path / "g")
-    doc["format_version"] = 0
-    path.write_text(json.dumps(doc))
+    _rewrite(path, lambda doc: doc.update(format_version=0))
     with pytest.raises(CheckpointError, match="format version 0"):
         load_checkpoint(tmp_path / "g")
 
 
 def test_manifest_mismatch(tmp_path):
     path = _save_simple(tmp_path / "h", 1)
-    doc = json.loads(path.read_text())
-    doc["tensors"]["model.w"]["dtype"] = "float64"
-    path.write_text(json.dumps(doc))
+    _rewrite(path, lambda doc: doc["tensors"]["model.w"].update(dtype="float64"), rehash=True)
     with pytest.raises(CheckpointError, match="disagree"):
         load_checkpoint(tmp_path / "h")
 
@@ -298,12 +402,10 @@ def test_failed_write_leaves_old_checkpoint_intact(tmp_path, monkeypatch):
     assert _listing(tmp_path) == before  # no temp files, no 'fresh.*' files
     assert load_checkpoint(tmp_path / "last").extra_state["step"] == 1
 
-    def failing_json(path, obj):
-        with open(path, "w") as fh:
-            fh.write('{"format": ')
-        raise KeyboardInterrupt  # interrupted while writing the JSON
+    def interrupted_fsync(path):
+        raise KeyboardInterrupt  # interrupted after the temporary was written
 
-    monkeypatch.setattr(ckpt_mod, "_write_json", failing_json)
+    monkeypatch.setattr(ckpt_mod, "fsync_file", interrupted_fsync)
     with pytest.raises(KeyboardInterrupt):
         _save_simple(tmp_path / "last", 3)
     with pytest.raises(KeyboardInterrupt):
@@ -314,34 +416,30 @@ def test_failed_write_leaves_old_checkpoint_intact(tmp_path, monkeypatch):
     assert ck.extra_state["step"] == 1 and torch.equal(ck.model_state["w"], torch.full((3,), 1.0))
 
 
-def test_crash_between_renames_is_detected(tmp_path, monkeypatch):
+def test_failed_rename_leaves_old_checkpoint(tmp_path, monkeypatch):
     _save_simple(tmp_path / "last", 1)
-    real_replace = os.replace
     calls = []
 
-    def replace_then_crash(src, dst):
+    def failing_replace(src, dst):
         calls.append(dst)
-        if str(dst).endswith(".json"):
-            raise OSError("power loss")
-        real_replace(src, dst)
+        raise OSError("power loss")
 
-    monkeypatch.setattr(ckpt_mod.os, "replace", replace_then_crash)
-    with pytest.raises(CheckpointError):
+    monkeypatch.setattr(ckpt_mod.os, "replace", failing_replace)
+    with pytest.raises(CheckpointError, match="power loss"):
         _save_simple(tmp_path / "last", 2)
     monkeypatch.undo()
-    assert [os.path.basename(c) for c in calls] == ["last.safetensors", "last.json"]
-    assert _listing(tmp_path) == ["last.json", "last.safetensors"]  # temp JSON removed
-    with pytest.raises(CheckpointError, match="torn"):
-        load_checkpoint(tmp_path / "last")
-    _save_simple(tmp_path / "last", 3)  # the next save repairs it
-    assert load_checkpoint(tmp_path / "last").extra_state["step"] == 3
+    assert [os.path.basename(c) for c in calls] == ["last.safetensors"]  # one rename per save
+    assert _listing(tmp_path) == ["last.safetensors"]  # temporary removed
+    assert load_checkpoint(tmp_path / "last").extra_state["step"] == 1
 
 
 def test_never_unpickles(tmp_path, monkeypatch):
     _save_simple(tmp_path / "p", 1)
+    _save_v1(tmp_path / "q", 1)
 
     def no_load(*a, **k):
         raise AssertionError("torch.load must not be called")
 
     monkeypatch.setattr(torch, "load", no_load)
     assert load_checkpoint(tmp_path / "p").extra_state == {"step": 1}
+    assert load_checkpoint(tmp_path / "q").extra_state == {"step": 1}

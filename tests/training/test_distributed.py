@@ -146,8 +146,8 @@ def test_two_processes_write_one_log_and_one_set_of_checkpoints(two_process_run)
     run = two_process_run
     files = sorted(str(p.relative_to(run)) for p in run.rglob("*") if p.is_file())
     assert files == [
-        "checkpoints/best.json", "checkpoints/best.safetensors", "checkpoints/last.json",
-        "checkpoints/last.safetensors", "config.yaml", "metrics.jsonl", "model/config.json", "model/model.safetensors",
+        "checkpoints/best.safetensors", "checkpoints/good.safetensors", "checkpoints/last.safetensors", "config.yaml",
+        "metrics.jsonl", "model/config.json", "model/model.safetensors",
         "samples/step_000003.gif", "samples/step_000003.png", "samples/step_000006.gif", "samples/step_000006.png",
     ]
     assert [r["step"] for r in _records(run, "train")] == [1, 2, 3, 4, 5, 6]  # log_every=1: one line per step

@@ -18,9 +18,8 @@ def test_fit_writes_run_directory(tiny_config):
     run = res.run_dir
     assert res.step == 6 and not res.stopped_early
     assert (run / "config.yaml").exists()
-    for name in ("last", "best"):
-        assert (run / "checkpoints" / f"{name}.safetensors").exists()
-        assert (run / "checkpoints" / f"{name}.json").exists()
+    assert sorted(p.name for p in (run / "checkpoints").iterdir()) == [  # one file per checkpoint
+        "best.safetensors", "good.safetensors", "last.safetensors"]
     assert (run / "samples" / "step_000003.png").exists() and (run / "samples" / "step_000006.gif").exists()
     records = [json.loads(ln) for ln in (run / "metrics.jsonl").read_text().splitlines()]
     train = [r for r in records if r["kind"] == "train"]
@@ -135,7 +134,7 @@ def test_nan_loss_stops_with_clear_error_and_keeps_last_checkpoint(tiny_config, 
 def test_time_budget_stops_and_leaves_resumable_state(tiny_config):
     res = Trainer(tiny_config("name=budget", "train.max_minutes=0")).fit()
     assert res.stopped_early and res.step == 0
-    assert (res.run_dir / "checkpoints" / "last.json").exists()
+    assert (res.run_dir / "checkpoints" / "last.safetensors").exists()
 
 
 def test_loss_goes_down_on_tiny_data(tiny_config):

@@ -12,7 +12,8 @@ from odevideo._atomic import atomic_write
 from odevideo.configio import from_dict
 from odevideo.errors import CheckpointError, InputError
 from odevideo.methods import get_method
-from odevideo.training.checkpoint import load_checkpoint
+from odevideo.pretrained import build_checked
+from odevideo.training.checkpoint import checkpoint_exists, load_checkpoint
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.legacy import migrate_config
 
@@ -26,10 +27,10 @@ def resolve_checkpoint(path: str | Path, which: str = "best") -> Path:
     else:
         candidates = [p.with_suffix("") if p.suffix in (".json", ".safetensors") else p]
     for c in candidates:
-        if c.with_name(c.name + ".json").exists():
+        if checkpoint_exists(c):
             return c
     raise CheckpointError(
-        f"no checkpoint found at {path} (looked for {', '.join(str(c) + '.json' for c in candidates)}); "
+        f"no checkpoint found at {path} (looked for {', '.join(str(c) + '.safetensors' for c in candidates)}); "
         f"pass a run directory from `odevideo train` or a checkpoint path"
     )
 
@@ -38,12 +39,14 @@ def load_run(path: str | Path, which: str = "best", device: str = "cpu") -> tupl
     """Model (eval mode) and the run's resolved config from a training checkpoint (``which``: best or last) or run
     directory. For the model alone, :func:`odevideo.load_model` reads the run's saved model folder."""
     ck = load_checkpoint(resolve_checkpoint(path, which))
+    if not isinstance(ck.config, dict) or not ck.config:
+        raise CheckpointError(f"checkpoint {ck.path} holds no config, so its model cannot be rebuilt; it is not a "
+                              f"training checkpoint of odevideo")
     cfg = from_dict(ExperimentConfig, migrate_config(ck.config))
-    model = get_method(cfg.method).build(cfg)
-    try:
-        model.load_state_dict(ck.model_state)
-    except RuntimeError as e:
-        raise CheckpointError(f"checkpoint {path} does not match the model its config describes: {e}") from e
+    method = get_method(cfg.method)
+    model = build_checked(lambda: method.build(cfg), {k: tuple(v.shape) for k, v in ck.model_state.items()},
+                          ck.path, "the checkpoint is damaged or edited: use another one")
+    model.load_state_dict(ck.model_state)
     return model.to(device).eval(), cfg
 
 

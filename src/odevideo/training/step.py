@@ -85,10 +85,9 @@ class TrainStep:
                     sums = dict(zip(keys, reduced[2:]))
                     all_finite = reduced[0] == 0
                     if not all_finite and scaler is None:
-                        raise TrainingDivergedError(
-                            f"loss became {reduced[1]} at step {self.step}; the last good state "
-                            f"is in {self.ckpt_dir}/last.*. Lower train.lr, keep train.grad_clip > 0, or use a smaller "
-                            f"solver step (model.solver.step_size), then resume with --resume"
+                        raise TrainingDivergedError(  # the trainer adds where to continue from
+                            f"loss became {reduced[1]} at step {self.step} (lower train.lr, keep train.grad_clip > 0, "
+                            f"or use a smaller solver step model.solver.step_size)"
                         )
                 # fp16 back-propagates every loss, finite or not (the same collectives on every rank); the
                 # scaler then skips the step. Otherwise a non-finite loss has stopped the run above.
@@ -131,9 +130,8 @@ class TrainStep:
             if self.skipped_in_a_row >= FP16_MAX_SKIPPED_IN_A_ROW:
                 raise TrainingDivergedError(
                     f"fp16: {self.skipped_in_a_row} steps in a row up to step {self.step} had non-finite losses or "
-                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}); "
-                    f"the last good state is in {self.ckpt_dir}/last.*. Lower train.lr or train with train.fp16=false "
-                    f"(bf16 or fp32), then resume with --resume"
+                    f"gradients (loss {sums.get('loss', reduced[1])}, gradient scale now {scaler.get_scale():g}; "
+                    f"lower train.lr or train with train.fp16=false: bf16 or fp32)"
                 )
         return out
 
@@ -158,8 +156,8 @@ class TrainStep:
                 gnorm = torch.nn.utils.clip_grad_norm_(params, cfg.train.grad_clip)
                 if not torch.isfinite(gnorm) and scaler is None:
                     raise TrainingDivergedError(
-                        f"the gradient norm of the {type(net).__name__} became {gnorm.item()} at step {self.step}; "
-                        f"lower train.lr and resume with --resume"
+                        f"the gradient norm of the {type(net).__name__} became {gnorm.item()} at step {self.step} "
+                        f"(lower train.lr)"
                     )
             if scaler is not None:
                 scaler.step(opt)  # skipped if this optimizer's gradients hold an inf / NaN

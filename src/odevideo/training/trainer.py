@@ -2,11 +2,25 @@
 
 Run directory layout (``<output_dir>/<name>/``)::
 
-    config.yaml           the resolved config
-    metrics.jsonl         one JSON object per log / validation event
-    checkpoints/last.*    latest state (safetensors + json), rewritten atomically
-    checkpoints/best.*    best validation score so far (lowest validation MSE)
+    config.yaml                   the resolved config
+    metrics.jsonl                 one JSON object per log / validation event
+    checkpoints/last.safetensors  latest state (every train.checkpoint_every steps), rewritten atomically
+    checkpoints/good.safetensors  the state at the last validation that saw finite scores and weights
+    checkpoints/best.safetensors  best validation score so far (lowest validation MSE)
+    model/                        the best model alone (odevideo.load_model)
     samples/step_XXXXXX.{png,gif}   truth (top) vs prediction (bottom) on validation clips
+
+Every checkpoint is a complete training state. ``--resume`` (``Trainer(cfg, resume=True)``) loads the newest
+intact one (the highest step; ``last`` on a tie) and says which on stderr; a damaged ``last`` (e.g. a disk
+error) falls back to ``good`` or ``best``. Temporaries of writes killed mid-way are removed when a trainer
+starts. A changed ``train.lr`` / ``train.disc_lr`` on resume rebases the learning-rate schedule: the run
+continues with the new base rate times the schedule's factor at the resumed step.
+
+Divergence: a non-finite loss or gradient, non-finite weights before a validation, or non-finite validation
+scores or predictions stop the run with :class:`~odevideo.errors.TrainingDivergedError`. The message names the
+checkpoint to continue from (``good``: the last validated state) and the command to do so with a lower
+learning rate; a ``last`` written after that validation is moved aside to ``checkpoints/diverged.*`` so that
+``--resume`` cannot pick it.
 
 Exact resume: the batch of step s and every random draw inside step s depend only on
 (train.seed, s) (and on the process rank and micro-batch index, which a resumed run repeats), and the
@@ -31,8 +45,10 @@ log, samples, checkpoints) and shows progress; validation is split over the rank
 from __future__ import annotations
 
 import json
+import math
 import os
 import signal
+import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,21 +56,31 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from odevideo._atomic import atomic_write_text, remove_stale_temporaries
 from odevideo.configio import from_dict, save_config, to_dict
 from odevideo.data import make_grid, save_image, write_video
 from odevideo.data.build import build_dataset
-from odevideo.errors import CheckpointError, ConfigError
+from odevideo.errors import CheckpointError, ConfigError, InputError, TrainingDivergedError
 from odevideo.methods import Method, ModelSpec, ValidationContext, get_method
-from odevideo.pretrained import save_pretrained
+from odevideo.pretrained import check_shapes, save_pretrained
 from odevideo.training import distributed
 from odevideo.training.batches import StepBatches, step_batch_loader
-from odevideo.training.checkpoint import load_checkpoint, save_checkpoint
+from odevideo.training.checkpoint import (
+    Checkpoint,
+    checkpoint_exists,
+    checkpoint_paths,
+    load_checkpoint,
+    save_checkpoint,
+)
 from odevideo.training.config import ExperimentConfig, check_config, check_run_dir
 from odevideo.training.ema import build_ema
 from odevideo.training.legacy import migrate_config
 from odevideo.training.optim import build_optimizer, compile_networks, enable_activation_checkpointing
 from odevideo.training.precision import autocast_context, autocast_dtype
 from odevideo.training.step import FP16_MAX_SKIPPED_IN_A_ROW, TrainStep  # noqa: F401  (re-exported)
+
+#: the checkpoints --resume chooses from (each a complete training state), ties broken in this order
+RESUMABLE = ("last", "good", "best")
 
 
 class _LossModule(nn.Module):
@@ -146,13 +172,20 @@ class Trainer(TrainStep):
         self.step = 0
         self.best_val = float("inf")
         self.elapsed_before = 0.0
+        if self.is_main:
+            self._remove_stale_temporaries()
         if resume:
             self._resume()
-        elif (self.ckpt_dir / "last.json").exists():
-            raise CheckpointError(
-                f"{self.run_dir} already holds a training run; pass --resume to continue it, "
-                f"or choose another --set name=... / --output-dir"
-            )
+        else:
+            existing = [n for n in RESUMABLE if checkpoint_exists(self.ckpt_dir / n)]
+            if existing:
+                raise CheckpointError(
+                    f"{self.run_dir} already holds a training run (checkpoints: {', '.join(existing)}); continue it "
+                    f"with --resume (it loads the newest intact checkpoint), or choose another --set name=... / "
+                    f"--output-dir"
+                )
+            if self.is_main:  # a run killed before its first checkpoint: its log lines are redone
+                self._truncate_log(0)
         # What a step runs: model + loss, wrapped for gradient averaging across processes when there are several.
         # The adversarial step is not wrapped: its two backward calls per forward are beyond DDP's reducer,
         # so its gradients are summed over ranks explicitly (distributed.all_reduce_gradients_).
@@ -168,11 +201,51 @@ class Trainer(TrainStep):
             compile_networks(self.model)
 
     # ------------------------------------------------------------------ state
+    def _remove_stale_temporaries(self) -> None:
+        """Remove what writes killed mid-way left behind (checkpoint, model folder, samples, log)."""
+        removed = [p for d in (self.ckpt_dir, self.run_dir, self.run_dir / "samples")
+                   for p in remove_stale_temporaries(d)]
+        if removed:
+            print(f"{self.run_dir}: removed {len(removed)} temporary file(s) of interrupted writes "
+                  f"({', '.join(p.name for p in removed[:3])}{', ...' if len(removed) > 3 else ''})", file=sys.stderr)
+
+    def _resumable(self) -> tuple[list[tuple[int, str, Checkpoint]], list[str]]:
+        """The intact, complete checkpoints as ``(step, name, checkpoint)``, newest first (ties: RESUMABLE order),
+        and one line per damaged one."""
+        found, problems = [], []
+        for order, name in enumerate(RESUMABLE):
+            path = self.ckpt_dir / name
+            if not checkpoint_exists(path):
+                continue
+            try:
+                ck = load_checkpoint(path)
+                step = ck.extra_state.get("step")
+                missing = [k for k, v in (("config", ck.config), ("optimizer_state", ck.optimizer_state),
+                                          ("scheduler_state", ck.scheduler_state)) if not isinstance(v, dict)]
+                if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+                    missing.append("step")
+                if missing:
+                    raise CheckpointError(f"checkpoint {ck.path}: has no {', '.join(missing)}; it is not a "
+                                          f"training checkpoint")
+            except CheckpointError as exc:
+                problems.append(str(exc))
+                continue
+            found.append((step, -order, name, ck))
+        found.sort(key=lambda x: (x[0], x[1]), reverse=True)
+        return [(step, name, ck) for step, _, name, ck in found], problems
+
     def _resume(self) -> None:
-        path = self.ckpt_dir / "last"
-        if not (self.ckpt_dir / "last.json").exists():
-            raise CheckpointError(f"nothing to resume: {path}.json does not exist; start without --resume")
-        ck = load_checkpoint(path)
+        if not any(checkpoint_exists(self.ckpt_dir / n) for n in RESUMABLE):
+            raise CheckpointError(f"nothing to resume: {self.ckpt_dir} holds no checkpoint ({', '.join(RESUMABLE)}); "
+                                  f"start without --resume")
+        found, problems = self._resumable()
+        if not found:
+            raise CheckpointError(f"no intact checkpoint to resume in {self.ckpt_dir}: {' | '.join(problems)}; "
+                                  f"remove {self.ckpt_dir} to start over, or choose another --set name=...")
+        step, name, ck = found[0]
+        if self.is_main:
+            why = "the newest intact checkpoint" + (f"; skipped: {' | '.join(problems)}" if problems else "")
+            print(f"resuming from {st_name(ck.path)} at step {step} ({why})", file=sys.stderr)
         saved = from_dict(ExperimentConfig, migrate_config(ck.config))
         if saved.method != self.cfg.method or to_dict(saved.model) != to_dict(self.cfg.model) \
                 or to_dict(saved.data) != to_dict(self.cfg.data):
@@ -180,6 +253,8 @@ class Trainer(TrainStep):
                 f"the checkpoint in {self.run_dir} was trained with a different model/data config; "
                 f"resume with the same preset and overrides (see {self.run_dir / 'config.yaml'})"
             )
+        check_shapes(self.model, {k: tuple(v.shape) for k, v in ck.model_state.items()}, ck.path,
+                     "resume with the same preset and overrides")
         # with a moving average, model_state holds the average and the trained weights travel in the extra state
         trained = ck.extra_state.get("trained_model_state")
         self.model.load_state_dict(trained if trained is not None else ck.model_state)
@@ -192,6 +267,7 @@ class Trainer(TrainStep):
                 self.ema.update_parameters(self.model)
         self.opt.load_state_dict(ck.optimizer_state)
         self.sched.load_state_dict(ck.scheduler_state)
+        self._rebase_lr("train.lr", saved.train.lr, self.cfg.train.lr, self.opt, self.sched)
         if self.critics is not None:
             if "critics" not in ck.extra_state:
                 raise CheckpointError(f"the checkpoint in {self.run_dir} has no discriminator state; it was not "
@@ -199,6 +275,8 @@ class Trainer(TrainStep):
             self.critics.load_state_dict(ck.extra_state["critics"])
             self.opt_d.load_state_dict(ck.extra_state["critics_optimizer"])
             self.sched_d.load_state_dict(ck.extra_state["critics_scheduler"])
+            self._rebase_lr("train.disc_lr", saved.train.disc_lr or saved.train.lr,
+                            self.cfg.train.disc_lr or self.cfg.train.lr, self.opt_d, self.sched_d)
         if self.scaler is not None and "grad_scaler" in ck.extra_state:  # else: a fresh scale (was not fp16)
             self.scaler.load_state_dict(ck.extra_state["grad_scaler"])
             self.skipped_steps = int(ck.extra_state.get("fp16_skipped_steps", 0))
@@ -209,15 +287,35 @@ class Trainer(TrainStep):
         if self.is_main:
             self._truncate_log(self.step)
 
+    def _rebase_lr(self, key: str, saved_lr: float, lr: float, opt: torch.optim.Optimizer, sched) -> None:
+        """A learning rate changed on resume (``--resume --set train.lr=X``): the schedule continues from the new
+        base rate (the LambdaLR's base_lrs and each group's lr = X * factor(step)) instead of the saved one."""
+        if lr == saved_lr:
+            return
+        for i, group in enumerate(opt.param_groups):
+            group["initial_lr"] = sched.base_lrs[i] = lr
+            group["lr"] = lr * sched.lr_lambdas[i](sched.last_epoch)
+        sched._last_lr = [group["lr"] for group in opt.param_groups]
+        if self.is_main:
+            print(f"{key} changed from {saved_lr:g} to {lr:g} on resume: the schedule continues from the new base "
+                  f"(lr {sched._last_lr[0]:.4g} at step {sched.last_epoch})",
+                  file=sys.stderr)
+
     def _truncate_log(self, step: int) -> None:
-        """Drop log lines written after the checkpoint, so the resumed log reads like an uninterrupted one."""
+        """Drop log lines written after the checkpoint (and a line torn by a kill), so the resumed log reads like
+        an uninterrupted one."""
         log = self.run_dir / "metrics.jsonl"
         if not log.exists():
             return
-        keep = [ln for ln in log.read_text().splitlines() if ln.strip() and json.loads(ln).get("step", 0) <= step]
-        tmp = log.with_suffix(".jsonl.tmp")
-        tmp.write_text("".join(ln + "\n" for ln in keep))
-        os.replace(tmp, log)
+        keep = []
+        for line in log.read_text(encoding="utf-8", errors="replace").splitlines():
+            try:
+                record = json.loads(line)
+                if isinstance(record, dict) and record.get("step", 0) <= step:
+                    keep.append(line)
+            except (ValueError, TypeError, RecursionError):
+                continue  # a line torn by a kill mid-write
+        atomic_write_text(log, "".join(ln + "\n" for ln in keep))
 
     def save(self, name: str, elapsed: float) -> None:
         """Write checkpoint ``name`` (rank 0 only; the other ranks hold the same state)."""
@@ -263,11 +361,29 @@ class Trainer(TrainStep):
     def validate(self) -> dict:
         """The method's validation scores on the validation split (never the test split), e.g. the prediction
         MSE; writes sample images on rank 0. With several processes the work is split over the ranks and the
-        sums are all-reduced: every rank gets the same result (a collective: all ranks must call it)."""
+        sums are all-reduced: every rank gets the same result (a collective: all ranks must call it).
+
+        Raises :class:`TrainingDivergedError` when the weights, the scores or the sample predictions are not
+        finite (a diverged run: nothing of it is validated or saved)."""
         model = self.eval_model
+        bad = [name for name, p in model.named_parameters() if not bool(torch.isfinite(p).all())]
+        if bad:
+            raise TrainingDivergedError(f"the weights became non-finite by step {self.step} ({bad[0]}, "
+                                        f"{len(bad)} tensor(s))")
         model.eval()
-        scores, samples = self.method.validate(self.cfg, model, self.val_set, self._validation)
-        model.train()
+        try:
+            scores, samples = self.method.validate(self.cfg, model, self.val_set, self._validation)
+        except InputError as exc:
+            if "NaN" not in str(exc):
+                raise
+            raise TrainingDivergedError(f"validation at step {self.step} met non-finite values ({exc})") from None
+        finally:
+            model.train()
+        bad = [k for k, v in scores.items() if isinstance(v, float) and not math.isfinite(v)]  # the same on all ranks
+        # the samples may exist on rank 0 only: decided collectively, so that no rank waits for another
+        if distributed.any_true(samples is not None and not bool(torch.isfinite(samples[1]).all())) or bad:
+            what = f"score {bad[0]} = {scores[bad[0]]}" if bad else "predictions"
+            raise TrainingDivergedError(f"validation at step {self.step} gave non-finite {what}")
         if self.is_main and samples is not None:
             self._write_samples(*samples)
         return scores
@@ -301,59 +417,68 @@ class Trainer(TrainStep):
             bar = tqdm(total=cfg.train.steps, initial=self.step, desc=cfg.name, dynamic_ncols=True)
         t_start = time.perf_counter()
         budget = cfg.train.max_minutes * 60 if cfg.train.max_minutes is not None else None
-        stopped_early = False
         self.model.train()
-        window_t, window_steps = time.perf_counter(), 0
         # this rank's share of every remaining step, built here or by DataLoader workers (train.num_workers)
         shares = StepBatches(cfg, self.train_set, self.dist.rank, cfg.train.grad_accum_steps, self.micro_batch_size)
         self._batches = step_batch_loader(cfg, shares, self.step, self.pin_memory)
         try:
-            while self.step < cfg.train.steps:
-                elapsed = self.elapsed_before + time.perf_counter() - t_start
-                # collective: all ranks stop before the same step (a signal may reach only some of them)
-                if distributed.any_true(stop["flag"] or (budget is not None and elapsed >= budget)):
-                    stopped_early = True
-                    break
-                metrics = self._train_step()
-                self.step += 1
-                window_steps += 1
-                if bar is not None:
-                    bar.update(1)
-                    bar.set_postfix(loss=f"{metrics['loss']:.4g}", nfe=metrics.get("nfe", 0), refresh=False)
-                if self.step % cfg.train.log_every == 0 or self.step == cfg.train.steps:
-                    now = time.perf_counter()
-                    rate = window_steps / max(now - window_t, 1e-9)
-                    window_t, window_steps = now, 0
-                    self._log({"step": self.step, "kind": "train", "lr": self.sched.get_last_lr()[0],
-                               "steps_per_s": rate, "elapsed_s": self.elapsed_before + now - t_start, **metrics})
-                if self.step % cfg.train.eval_every == 0 or self.step == cfg.train.steps:
-                    self._validate_and_keep_best(self.elapsed_before + time.perf_counter() - t_start)
-                if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
-                    self.save("last", self.elapsed_before + time.perf_counter() - t_start)
+            start_step = self.step
+            stopped_early = self._loop(stop, bar, t_start, budget)
+            elapsed = self.elapsed_before + time.perf_counter() - t_start
+            if not stopped_early and self.step == start_step:  # resumed from e.g. good/best of the final step
+                self.save("last", elapsed)
+            if stopped_early:
+                # A budget or signal stop still leaves a resumable state and a validation of the step it stopped
+                # at (unless this very step was validated already: then its log line and checkpoint exist). That
+                # step is off the train.eval_every grid, so its score is logged but does not compete for `best`:
+                # an interrupted and resumed run keeps the uninterrupted run's best checkpoint.
+                if self.step % cfg.train.eval_every != 0 or self.step == 0:
+                    self._validate_and_keep_best(elapsed, on_grid=False)
+                self.save("last", elapsed)
+        except TrainingDivergedError as exc:
+            raise TrainingDivergedError(f"{exc}; {self._after_divergence()}") from None
         finally:
             self._batches = None  # ends the DataLoader's worker processes
             if bar is not None:
                 bar.close()
             for s, h in old.items():
                 signal.signal(s, h)
-        elapsed = self.elapsed_before + time.perf_counter() - t_start
-        if stopped_early:
-            # A budget or signal stop still leaves a resumable state and a validation of the step it stopped
-            # at (unless this very step was validated already: then its log line and checkpoint exist). That
-            # step is off the train.eval_every grid, so its score is logged but does not compete for `best`:
-            # an interrupted and resumed run keeps the uninterrupted run's best checkpoint.
-            if self.step % cfg.train.eval_every != 0 or self.step == 0:
-                self._validate_and_keep_best(elapsed, on_grid=False)
-            self.save("last", elapsed)
         distributed.barrier()  # no rank returns before rank 0 has written the last checkpoint
         return TrainResult(self.run_dir, self.step, self.best_val, stopped_early, elapsed)
+
+    def _loop(self, stop: dict, bar, t_start: float, budget: float | None) -> bool:
+        """Train until train.steps (False) or a stop request / the time budget (True)."""
+        cfg = self.cfg
+        window_t, window_steps = time.perf_counter(), 0
+        while self.step < cfg.train.steps:
+            elapsed = self.elapsed_before + time.perf_counter() - t_start
+            # collective: all ranks stop before the same step (a signal may reach only some of them)
+            if distributed.any_true(stop["flag"] or (budget is not None and elapsed >= budget)):
+                return True
+            metrics = self._train_step()
+            self.step += 1
+            window_steps += 1
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{metrics['loss']:.4g}", nfe=metrics.get("nfe", 0), refresh=False)
+            if self.step % cfg.train.log_every == 0 or self.step == cfg.train.steps:
+                now = time.perf_counter()
+                rate = window_steps / max(now - window_t, 1e-9)
+                window_t, window_steps = now, 0
+                self._log({"step": self.step, "kind": "train", "lr": self.sched.get_last_lr()[0],
+                           "steps_per_s": rate, "elapsed_s": self.elapsed_before + now - t_start, **metrics})
+            if self.step % cfg.train.eval_every == 0 or self.step == cfg.train.steps:
+                self._validate_and_keep_best(self.elapsed_before + time.perf_counter() - t_start)
+            if self.step % cfg.train.checkpoint_every == 0 or self.step == cfg.train.steps:
+                self.save("last", self.elapsed_before + time.perf_counter() - t_start)
+        return False
 
     def _validate_and_keep_best(self, elapsed: float, on_grid: bool = True) -> None:
         """Validate; on the validation grid (every ``train.eval_every`` steps and the last step) keep the model
         as ``best`` when it improves. Off the grid (a budget or signal stop) the score is only logged, marked
         ``"stop": true``, except that a run with no ``best`` yet gets this model as a placeholder ``best``
         (``best_val_mse`` stays inf, so the first validation on the grid replaces it)."""
-        val = self.validate()
+        val = self.validate()  # finite, or TrainingDivergedError
         key = self.method.val_key
         score = val[key]  # lower is better
         improved = on_grid and score < self.best_val
@@ -361,8 +486,42 @@ class Trainer(TrainStep):
             self.best_val = score
         record = {"step": self.step, "kind": "val", **val, f"best_{key}": self.best_val}
         self._log(record if on_grid else {**record, "stop": True})
-        if improved or (not on_grid and not (self.ckpt_dir / "best.json").exists()):
+        if improved or (not on_grid and not checkpoint_exists(self.ckpt_dir / "best")):
             self.save("best", elapsed)
+        self.save("good", elapsed)  # the last validated state: where a diverged run continues
+
+    def _after_divergence(self) -> str:
+        """After a divergence: move a ``last`` checkpoint newer than the last validated state, or with non-finite
+        weights, aside to ``diverged.*`` (rank 0); say which checkpoint ``--resume`` now loads and give the
+        command that continues from it with a lower learning rate."""
+        command = f"odevideo train --config {self.run_dir / 'config.yaml'} --set train.lr={self.cfg.train.lr / 10:g}"
+        found, _ = self._resumable()
+        steps = {name: step for step, name, _ in found}
+        moved = ""
+        if "last" in steps:
+            weights = next(ck for _, name, ck in found if name == "last").model_state.values()
+            sane = all(bool(torch.isfinite(v).all()) for v in weights if v.is_floating_point())
+            validated = [step for name, step in steps.items() if name != "last"]
+            if not sane or (validated and steps["last"] > max(validated)):
+                if self.is_main:
+                    self._move_aside("last", "diverged")
+                found = [f for f in found if f[1] != "last"]
+                moved = f" (the later state of step {steps['last']} is kept in {self.ckpt_dir}/diverged.safetensors)"
+        if not found:
+            return (f"no checkpoint holds a finite, validated state{moved}; start again with a lower learning rate: "
+                    f"{command}")
+        step, name, _ = found[0]
+        validated = [s for n, s in steps.items() if n != "last"]
+        if name == "last" and validated and step <= max(validated):  # the same state as the validated one
+            name = next(n for n in RESUMABLE[1:] if steps.get(n) == step)
+        kind = "the last validated state" if name != "last" else "the last state (not validated yet)"
+        return (f"{kind} is {self.ckpt_dir / name}.safetensors (step {step}){moved}; continue from it with a lower "
+                f"learning rate: {command} --resume")
+
+    def _move_aside(self, name: str, new: str) -> None:
+        for src, dst in zip(checkpoint_paths(self.ckpt_dir / name), checkpoint_paths(self.ckpt_dir / new)):
+            if src.exists():
+                os.replace(src, dst)
 
     def _next_shares(self) -> list:
         """This rank's micro-batches of step ``self.step`` (from :attr:`_batches` inside :meth:`fit`)."""
@@ -375,6 +534,11 @@ class Trainer(TrainStep):
         if step != self.step:
             raise RuntimeError(f"internal error: the batch loader delivered step {step} for step {self.step}")
         return micro_batches
+
+def st_name(path: Path) -> str:
+    """``checkpoints/<file>`` for messages."""
+    return f"{path.parent.name}/{path.name}"
+
 
 def _main_thread() -> bool:
     import threading

@@ -167,8 +167,7 @@ def test_best_checkpoint_is_chosen_by_validation_score_not_file_order(tiny_confi
     ckpts = res.run_dir / "checkpoints"
     # decoys that a listing-based picker could take: names sorting before and after "best", newest last
     for decoy in ("a_step_000004", "step_000004", "zz_latest"):
-        for suffix in (".json", ".safetensors"):
-            shutil.copy(ckpts / f"last{suffix}", ckpts / f"{decoy}{suffix}")
+        shutil.copy(ckpts / "last.safetensors", ckpts / f"{decoy}.safetensors")
     best = load_checkpoint(ckpts / "best")
     assert best.extra_state["step"] == 2 and best.extra_state["best_val_mse"] == 0.1
     assert res.best_val_mse == 0.1

@@ -168,7 +168,7 @@ def test_digit_consistency_from_the_command_line(tmp_path, capsys):
     clf_path = tmp_path / "clf"
     clf, info = fit_digit_classifier(cfg, path=clf_path, train_clips=60, val_clips=20, steps=20, width=4,
                                      log=lambda m: None)
-    assert info["val_frames"] == 80 and 0 <= info["val_accuracy"] <= 1 and (tmp_path / "clf.json").is_file()
+    assert info["val_frames"] == 80 and 0 <= info["val_accuracy"] <= 1 and (tmp_path / "clf.safetensors").is_file()
     again, info2 = fit_digit_classifier(cfg, path=clf_path, log=lambda m: None)  # loaded, not retrained
     assert info2 == info
     x = torch.rand(3, 1, 16, 16)

@@ -56,7 +56,7 @@ def fit_digit_classifier(cfg: ExperimentConfig, *, path: str | os.PathLike | Non
     """The digit classifier for the run's frames and ``info`` (its ``val`` accuracy on held-out MNIST digits,
     the settings): loaded from the checkpoint at ``path`` if there is one (it must have been trained for the
     same frame size), else trained on the run's ``train`` frames (a few minutes on one CPU core) and, with a
-    ``path``, saved there (safetensors + JSON, atomically) for the next evaluation."""
+    ``path``, saved there (one safetensors checkpoint, atomically) for the next evaluation."""
     key = _frames_key(cfg)
     if path is not None and checkpoint_exists(path):
         ckpt = load_checkpoint(path)
