@@ -94,7 +94,7 @@ def test_max_minutes_zero_saves_at_once(tmp_path, capsys, tiny_overrides):
     assert main(["train", "--preset", "default", *sets, "--set", "name=z", "--output-dir", str(tmp_path),
                  "--max-minutes", "0"]) == 0
     assert "trained 0 steps" in capsys.readouterr().out
-    assert (tmp_path / "z" / "checkpoints" / "last.json").exists()
+    assert (tmp_path / "z" / "checkpoints" / "last.safetensors").exists()
 
 
 PREDICT_CASES = [
