@@ -25,9 +25,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.errors import ConfigError
 from odevideo.training import ExperimentConfig, Trainer, load_config
-from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.config import applicable_overrides
 
 LAUNCH_TIMEOUT_S = 120

@@ -6,9 +6,9 @@ import pytest
 import torch
 from torch import nn
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.errors import ConfigError
 from odevideo.training import Trainer, load_run
-from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.ema import build_ema, ema_decay_at
 
 

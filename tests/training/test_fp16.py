@@ -15,9 +15,9 @@ import json
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.errors import ConfigError, TrainingDivergedError
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
-from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.precision import autocast_context
 
 FP16 = ["train.fp16=true"]

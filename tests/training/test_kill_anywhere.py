@@ -26,8 +26,8 @@ import sys
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.cli.main import main
-from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.config import applicable_overrides
 
 TIMEOUT_S = 120
@@ -36,7 +36,7 @@ WORKER = r'''
 import os, signal, sys
 from pathlib import Path
 import odevideo.pretrained as pretrained_mod
-import odevideo.training.checkpoint as ckpt_mod
+import odevideo.checkpoints as ckpt_mod
 import odevideo.training.trainer as trainer_mod
 from odevideo.cli.main import main
 

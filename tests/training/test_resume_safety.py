@@ -9,10 +9,10 @@ import shlex
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.cli.main import main
 from odevideo.errors import CheckpointError, TrainingDivergedError
 from odevideo.training import Trainer, load_run
-from odevideo.training.checkpoint import load_checkpoint
 
 
 def _params(model):
@@ -167,7 +167,7 @@ def test_non_finite_validation_stops_the_same_way(tiny_config, monkeypatch):
 
 def test_configs_that_do_not_fit_the_saved_tensors_fail_before_allocating(tiny_config, tmp_path):
     import odevideo
-    from odevideo.training.checkpoint import save_checkpoint
+    from odevideo.checkpoints import save_checkpoint
 
     res = Trainer(tiny_config("name=shapes", "train.steps=3")).fit()
     cfg_path = res.run_dir / "model" / "config.json"

@@ -3,9 +3,9 @@ import json
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.errors import CheckpointError, TrainingDivergedError
 from odevideo.training import Trainer, evaluate, load_run
-from odevideo.training.checkpoint import load_checkpoint
 
 
 def _params(model):

@@ -9,11 +9,11 @@ import torch
 from torch import nn
 
 from odevideo._atomic import atomic_write
+from odevideo.checkpoints import checkpoint_exists, load_checkpoint
 from odevideo.configio import from_dict
 from odevideo.errors import CheckpointError, InputError
 from odevideo.methods import get_method
 from odevideo.pretrained import build_checked
-from odevideo.training.checkpoint import checkpoint_exists, load_checkpoint
 from odevideo.training.config import ExperimentConfig
 from odevideo.training.legacy import migrate_config
 

@@ -57,6 +57,13 @@ import torch
 from torch import nn
 
 from odevideo._atomic import atomic_write_text, remove_stale_temporaries
+from odevideo.checkpoints import (
+    Checkpoint,
+    checkpoint_exists,
+    checkpoint_paths,
+    load_checkpoint,
+    save_checkpoint,
+)
 from odevideo.configio import from_dict, save_config, to_dict
 from odevideo.data import make_grid, save_image, write_video
 from odevideo.data.build import build_dataset
@@ -65,13 +72,6 @@ from odevideo.methods import Method, ModelSpec, ValidationContext, get_method
 from odevideo.pretrained import check_shapes, save_pretrained
 from odevideo.training import distributed
 from odevideo.training.batches import StepBatches, step_batch_loader
-from odevideo.training.checkpoint import (
-    Checkpoint,
-    checkpoint_exists,
-    checkpoint_paths,
-    load_checkpoint,
-    save_checkpoint,
-)
 from odevideo.training.config import ExperimentConfig, check_config, check_run_dir
 from odevideo.training.ema import build_ema
 from odevideo.training.legacy import migrate_config

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.cli.main import main as cli_main
 from odevideo.configio import list_presets
 from odevideo.data import ClipBatch
@@ -15,7 +16,6 @@ from odevideo.errors import InputError
 from odevideo.methods import get_method
 from odevideo.training import ExperimentConfig, Trainer, evaluate, load_config, load_run
 from odevideo.training.batches import augment_clips, training_batch
-from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.config import applicable_overrides
 
 # 16x16 clips of 6 frames (observe 3); networks a few channels wide.

@@ -150,9 +150,9 @@ def test_no_batch_norm_eval_output_does_not_depend_on_the_batch():
 def test_best_checkpoint_is_chosen_by_validation_score_not_file_order(tiny_config, monkeypatch):
     """Defect: the authors load "the best" checkpoint from an unsorted directory listing. Ours: the trainer writes
     ``best.*`` whenever the validation score improves and loading asks for that name, whatever else is there."""
+    from odevideo.checkpoints import load_checkpoint
     from odevideo.evaluation.inference import resolve_checkpoint
     from odevideo.training import Trainer, load_run
-    from odevideo.training.checkpoint import load_checkpoint
 
     t = Trainer(tiny_config("name=best", "train.steps=4", "train.eval_every=1", "train.checkpoint_every=4"))
     scores = iter([0.5, 0.1, 0.3, 0.2])

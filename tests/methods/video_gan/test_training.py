@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 import torch
 
+from odevideo.checkpoints import load_checkpoint
 from odevideo.cli.main import main
 from odevideo.errors import ConfigError, InputError
 from odevideo.methods import get_method
 from odevideo.training import ExperimentConfig, Trainer, load_config, load_run
-from odevideo.training.checkpoint import load_checkpoint
 from odevideo.training.config import applicable_overrides
 
 # 16x16 bouncing balls, 16 frames (TGAN's original temporal generator makes exactly 16), narrow networks.

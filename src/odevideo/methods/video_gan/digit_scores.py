@@ -6,15 +6,18 @@ from __future__ import annotations
 
 import os
 import time
+from typing import TYPE_CHECKING
 
 import torch
 
+from odevideo.checkpoints import checkpoint_exists, load_checkpoint, save_checkpoint
 from odevideo.data import MovingMNIST
 from odevideo.data.mnist import load_mnist
 from odevideo.errors import ConfigError
 from odevideo.metrics.digit_consistency import DigitClassifier, classifier_accuracy, train_digit_classifier
-from odevideo.training.checkpoint import checkpoint_exists, load_checkpoint, save_checkpoint
-from odevideo.training.config import ExperimentConfig
+
+if TYPE_CHECKING:  # annotations only: the experiment config is defined by the training layer
+    from odevideo.training.config import ExperimentConfig
 
 __all__ = ["labelled_moving_mnist_frames", "fit_digit_classifier"]
 

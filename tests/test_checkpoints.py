@@ -13,9 +13,8 @@ from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import nn
 
-from odevideo.errors import CheckpointError
-from odevideo.training import checkpoint as ckpt_mod
-from odevideo.training.checkpoint import (
+import odevideo.checkpoints as ckpt_mod
+from odevideo.checkpoints import (
     FORMAT_VERSION,
     capture_rng_state,
     checkpoint_exists,
@@ -24,7 +23,8 @@ from odevideo.training.checkpoint import (
     restore_rng_state,
     save_checkpoint,
 )
-from odevideo.training.state_codec import _Encoder
+from odevideo.checkpoints.codec import _Encoder
+from odevideo.errors import CheckpointError
 
 
 def make_model() -> nn.Module:

@@ -29,8 +29,8 @@ the SHA-256 of the tensor file) are still read; saving over one removes its JSON
 
 Loading uses ``safetensors`` and ``json`` only; ``torch.load`` / pickle are never used.
 
-The encoding of nested states is in :mod:`odevideo.training.state_codec`, the RNG snapshots in
-:mod:`odevideo.training.rng_state` (:func:`capture_rng_state` and :func:`restore_rng_state` are importable
+The encoding of nested states is in :mod:`odevideo.checkpoints.codec`, the RNG snapshots in
+:mod:`odevideo.checkpoints.rng` (:func:`capture_rng_state` and :func:`restore_rng_state` are importable
 from here too).
 """
 
@@ -54,9 +54,9 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 
 from odevideo._atomic import fsync_dir, fsync_file, temp_file
+from odevideo.checkpoints.codec import _decode, _Encoder
+from odevideo.checkpoints.rng import capture_rng_state, restore_rng_state  # noqa: F401
 from odevideo.errors import CheckpointError
-from odevideo.training.rng_state import capture_rng_state, restore_rng_state  # noqa: F401
-from odevideo.training.state_codec import _decode, _Encoder
 
 __all__ = [
     "FORMAT_NAME",
