@@ -1,4 +1,4 @@
-"""Sampling and scoring unconditional video generators (the GANs of issue 4: TGAN/MoCoGAN with ODE/SDE G_t).
+"""Sampling and scoring unconditional video generators (TGAN, MoCoGAN and TGANv2 with ODE/SDE G_t).
 
 * :func:`sample_videos` / :func:`sample_video_batches`: ``num`` clips, reproducible from a seed whatever the
   batch size, at any frame times the generator supports (negative = before the first frame, fractional =

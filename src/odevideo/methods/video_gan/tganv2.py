@@ -1,6 +1,6 @@
 """TGANv2 (Saito et al., "Train Sparsely, Generate Densely", IJCV 2020) with any feature-map temporal generator.
 
-The issue-4 stretch: Gordon & Parde trained TGANv2 with a first-order ODE in place of its CLSTM and could not
+Gordon & Parde trained TGANv2 with a first-order ODE in place of its CLSTM and could not
 run the SDE and higher-order variants; here every temporal generator of
 :mod:`odevideo.methods.video_gan.map_temporal` plugs in (CLSTM, ODE of order 1-3, SDE).
 
