@@ -76,3 +76,11 @@ def check_output_file(path: str | Path, option: str, suffixes: Iterable[str], fo
     if not as_folder and p.is_dir():
         raise InputError(f"{option} {path} is a folder; give a file name ending in {', '.join(suffixes)}")
     check_output_folder(p, option, folder=p if as_folder else p.parent)
+
+
+def run_dir_of(path: str) -> Path:
+    """The run folder of a run / checkpoints folder or of a checkpoint file."""
+    p = Path(path)
+    if p.is_dir():
+        return p if p.name != "checkpoints" else p.parent
+    return p.parent.parent if p.parent.name == "checkpoints" else p.parent
