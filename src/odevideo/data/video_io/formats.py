@@ -7,6 +7,7 @@ list clips (:mod:`odevideo.data.clip_files`).
 from __future__ import annotations
 
 import re
+import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -141,8 +142,10 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 #: GIFs written by :func:`~odevideo.data.video_io.write_video` carry their nominal frame rate in a comment.
 GIF_COMMENT_PREFIX = b"odevideo fps="
-#: What Pillow raises on a corrupt or unreadable image.
-PIL_ERRORS = (OSError, EOFError, SyntaxError, ValueError, Image.DecompressionBombError)
+#: What Pillow raises on a corrupt or unreadable image (truncated GIFs and PNGs end in IndexError or struct.error
+#: deep inside its decoders).
+PIL_ERRORS = (OSError, EOFError, SyntaxError, ValueError, IndexError, KeyError, struct.error,
+              Image.DecompressionBombError)
 
 
 def natural_key(text: str) -> list[Any]:

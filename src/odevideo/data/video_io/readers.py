@@ -399,7 +399,11 @@ def _av_frames(
         if not container.streams.video:
             raise VideoFileError(f"{path}: the file has no video stream")
         stream = container.streams.video[0]
-        width, height = int(stream.codec_context.width or 0), int(stream.codec_context.height or 0)
+        ctx = stream.codec_context
+        if ctx is None:
+            raise VideoFileError(f"{path}: the video stream has no decoder (unknown or damaged codec); "
+                                 "the file is corrupt or uses a codec this FFmpeg build lacks")
+        width, height = int(ctx.width or 0), int(ctx.height or 0)
         if width or height:  # the stream's size from the container, before any frame is decoded
             limits.check_frame(path, height, width)
         declared = int(stream.frames or 0)
