@@ -97,18 +97,36 @@ def _type_name(tp: Any) -> str:
     return getattr(tp, "__name__", str(tp))
 
 
+#: Longest shown value in an error message; a longer repr is cut with "...".
+MAX_SHOWN = 200
+
+
+def short_repr(value: Any, limit: int = MAX_SHOWN) -> str:
+    """``repr(value)`` cut to ``limit`` characters; a huge value is never formatted in full (a value with a
+    ``len`` above ``limit`` is shown by its type and length)."""
+    try:
+        if isinstance(value, (list, tuple, dict, set)) and len(value) > limit:
+            return f"<{type(value).__name__} of {len(value)} items>"
+        if isinstance(value, str) and len(value) > limit:
+            return repr(value[:limit]) + "..."
+        text = repr(value)
+    except RecursionError:
+        return f"<{type(value).__name__} nested too deeply>"
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def _mismatch(path: str, tp: Any, value: Any, hint: str = "") -> _Mismatch:
     msg = (
         f"config key '{_show(path)}': expected {_type_name(tp)}, "
-        f"got {value!r} ({type(value).__name__})"
+        f"got {short_repr(value)} ({type(value).__name__})"
     )
     msg += hint or f"; set '{_show(path)}' to a value of that type"
     return _Mismatch(msg, path)
 
 
 def _unknown_key(path: str, key: Any, valid: list[str]) -> ConfigError:
-    full = _join(path, str(key))
-    guess = _suggest(str(key), valid)
+    full = _join(path, short_repr(key) if not isinstance(key, str) or len(key) > MAX_SHOWN else key)
+    guess = _suggest(str(key)[:MAX_SHOWN], valid)
     msg = f"unknown config key '{full}'"
     msg += f"; did you mean '{_join(path, guess)}'?" if guess else "."
     section = f"section '{path}'" if path else "the top level"

@@ -50,6 +50,7 @@ from odevideo._config_types import (
     _unknown_key,
     concrete_type,
     from_dict,
+    short_repr,
     to_dict,
     validate,
 )
@@ -72,6 +73,66 @@ __all__ = [
 
 #: Top-level key of a preset / config file that names the preset(s) it inherits from.
 BASE_KEY = "base"
+
+#: Largest config file read (a config is a few KB).
+MAX_CONFIG_BYTES = 1 << 20
+#: Deepest nesting of lists and mappings in a config file or override value.
+MAX_CONFIG_DEPTH = 64
+#: Most values (scalars, lists, mappings) a config may hold once its YAML aliases are expanded: a few KB of
+#: nested aliases ("billion laughs") would otherwise expand to billions.
+MAX_CONFIG_NODES = 100_000
+
+
+class _TooBig(Exception):
+    pass
+
+
+class _ConfigLoader(yaml.SafeLoader):
+    """PyYAML's safe loader with a nesting limit while composing (PyYAML's composer recurses)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        self._depth += 1
+        try:
+            if self._depth > MAX_CONFIG_DEPTH:
+                raise _TooBig(f"nested more than {MAX_CONFIG_DEPTH} levels deep")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def _check_expanded_size(root: yaml.Node) -> None:
+    """Count the nodes of ``root`` with aliases expanded, stopping at :data:`MAX_CONFIG_NODES`."""
+    count, stack = 0, [root]
+    while stack:
+        node = stack.pop()
+        count += 1
+        if count > MAX_CONFIG_NODES:
+            raise _TooBig(f"more than {MAX_CONFIG_NODES} values once its aliases (*name) are expanded")
+        if isinstance(node, yaml.SequenceNode):
+            stack.extend(node.value)
+        elif isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                stack.append(key)
+                stack.append(value)
+
+
+def _safe_load(text: str) -> Any:
+    """``yaml.safe_load`` within :data:`MAX_CONFIG_DEPTH` and :data:`MAX_CONFIG_NODES` (raises ``_TooBig``)."""
+    loader = _ConfigLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _check_expanded_size(node)
+        return loader.construct_document(node)
+    except RecursionError:
+        raise _TooBig("nested too deeply") from None
+    finally:
+        loader.dispose()
 
 
 # --------------------------------------------------------------------------------------
@@ -101,7 +162,7 @@ def merge(base: Mapping[str, Any], override: Mapping[str, Any]) -> dict[str, Any
 def _split_override(text: str) -> tuple[str, str]:
     if not isinstance(text, str) or "=" not in text:
         raise ConfigError(
-            f"malformed override {text!r}: expected KEY=VALUE with a dotted key, "
+            f"malformed override {short_repr(text)}: expected KEY=VALUE with a dotted key, "
             "e.g. 'train.lr=1e-3' or 'model.hidden_dims=[32,64]'"
         )
     key, raw = text.split("=", 1)
@@ -109,18 +170,23 @@ def _split_override(text: str) -> tuple[str, str]:
     parts = key.split(".")
     if not key or any(not p.strip() or p != p.strip() for p in parts):
         raise ConfigError(
-            f"malformed override {text!r}: the key {key!r} must be a dotted name such as "
+            f"malformed override {short_repr(text)}: the key {short_repr(key)} must be a dotted name such as "
             "'train.lr' (no empty parts or spaces)"
         )
     return key, raw
 
 
 def _yaml_value(key: str, raw: str) -> Any:
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the value of override '{key}' is longer than {MAX_CONFIG_BYTES} characters; "
+                          "put large settings in a config file")
     try:
-        return yaml.safe_load(raw)
+        return _safe_load(raw)
+    except _TooBig as exc:
+        raise ConfigError(f"the value of override '{key}' is {exc}; give a plain value") from None
     except yaml.YAMLError as exc:
         raise ConfigError(
-            f"cannot parse the value {raw!r} of override '{key}': {exc}; quote strings that "
+            f"cannot parse the value {short_repr(raw)} of override '{key}': {exc}; quote strings that "
             "contain ':', '#', brackets or braces (e.g. key='\"a: b\"')"
         ) from exc
 
@@ -244,10 +310,15 @@ def apply_overrides(
 
 
 def _parse_yaml_text(text: str, source: str) -> dict[str, Any]:
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"config {source} is larger than {MAX_CONFIG_BYTES} bytes; a config file is a few KB: "
+                          "check that this is the right file")
     try:
-        data = yaml.safe_load(text)
+        data = _safe_load(text)
+    except _TooBig as exc:
+        raise ConfigError(f"config {source} is {exc}; write the values out plainly") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"cannot parse YAML config {source}: {exc}; fix the syntax") from exc
+        raise ConfigError(f"cannot parse YAML config {source}: {_short_error(exc)}; fix the syntax") from None
     if data is None:
         return {}
     if not isinstance(data, Mapping):
@@ -258,10 +329,19 @@ def _parse_yaml_text(text: str, source: str) -> dict[str, Any]:
     return dict(data)
 
 
+def _short_error(exc: BaseException, limit: int = 500) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
 def read_yaml(path: str | os.PathLike) -> dict[str, Any]:
-    """Read a YAML file holding a mapping; ConfigError if missing, unreadable or not a mapping."""
+    """Read a YAML file holding a mapping; ConfigError if missing, unreadable, too large or not a mapping
+    (see :data:`MAX_CONFIG_BYTES`, :data:`MAX_CONFIG_DEPTH`, :data:`MAX_CONFIG_NODES`)."""
     p = pathlib.Path(path)
     try:
+        if p.is_file() and p.stat().st_size > MAX_CONFIG_BYTES:
+            raise ConfigError(f"config file {p} is larger than {MAX_CONFIG_BYTES} bytes; a config file is a few KB: "
+                              "check that this is the right file")
         text = p.read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise ConfigError(f"config file {p} not found; check the path") from exc
@@ -338,7 +418,7 @@ def _base_names(value: Any, source: str) -> list[str]:
         return list(value)
     raise ConfigError(
         f"'{BASE_KEY}' in {source} must be a preset name or a list of preset names, "
-        f"got {value!r}"
+        f"got {short_repr(value)}"
     )
 
 

@@ -134,8 +134,11 @@ def load_model(path: str | os.PathLike, device: str | torch.device = "cpu") -> n
         state = load_file(str(weights))
     except OdevideoError:
         raise
-    except (KeyError, TypeError, ValueError, SafetensorError, OSError) as exc:
-        raise CheckpointError(f"cannot rebuild the model of {folder}: {exc}; save the model again") from None
+    except (KeyError, TypeError, ValueError, ArithmeticError, SafetensorError, OSError, RuntimeError,
+            RecursionError) as exc:
+        # RuntimeError, ArithmeticError: torch refuses the sizes a damaged config asks for (negative, zero, huge)
+        detail = " ".join(str(exc).split())[:300]
+        raise CheckpointError(f"cannot rebuild the model of {folder}: {detail}; save the model again") from None
     model.load_state_dict(state)
     model.spec, model.method = spec, method.name
     return model.to(device).eval()

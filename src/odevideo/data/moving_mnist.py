@@ -34,6 +34,7 @@ from PIL import Image
 
 from odevideo.data.batch import DEFAULT_FRAME_DT, ClipDataset, non_negative_int, positive_float, positive_int
 from odevideo.data.mnist import _load_mnist_arrays
+from odevideo.data.video_io.formats import MAX_VIDEO_VALUES, read_npy_header
 from odevideo.errors import DatasetError, InputError
 
 __all__ = ["MovingMNIST", "load_moving_mnist_npy", "MNIST_VAL_SIZE"]
@@ -256,10 +257,19 @@ def load_moving_mnist_npy(
         raise DatasetError(
             f"{path}: Moving MNIST file not found; download mnist_test_seq.npy and pass its path"
         )
+    header = read_npy_header(path, DatasetError)  # checked before the data is mapped
+    shape = header.shape
+    if len(shape) == 4 and min(shape) > 0:
+        clips = shape[1] if layout == "TNHW" else shape[0]
+        kept = clips if max_clips is None else min(clips, max_clips)
+        if kept * (shape[0] * shape[2] * shape[3] // clips) > MAX_VIDEO_VALUES:
+            raise DatasetError(f"{path}: {kept} clips of shape {shape} hold more than {MAX_VIDEO_VALUES} values; "
+                               f"pass max_clips= to load fewer")
     try:
         arr = np.load(path, mmap_mode="r", allow_pickle=False)
-    except (ValueError, OSError, EOFError) as e:
-        raise DatasetError(f"{path}: not a readable .npy file ({e}); re-download or re-save it with numpy.save") from e
+    except (ValueError, OSError, EOFError, OverflowError, MemoryError) as e:
+        raise DatasetError(f"{path}: not a readable .npy file ({e}); re-download it or re-save it with numpy.save") \
+            from None
     if not isinstance(arr, np.ndarray) or arr.ndim != 4:
         shape = getattr(arr, "shape", None)
         raise DatasetError(
@@ -287,8 +297,9 @@ def load_moving_mnist_npy(
         arr = arr[:max_clips]
     if arr.dtype == np.uint8:
         out = torch.from_numpy(np.array(arr, order="C")).float().div_(255.0)  # copy out of the memmap
-    elif np.issubdtype(arr.dtype, np.floating):
-        out = torch.from_numpy(np.array(arr, dtype=np.float32, order="C"))
+    elif arr.dtype.kind == "f" and arr.dtype.itemsize in (2, 4, 8):
+        with np.errstate(over="ignore", invalid="ignore"):
+            out = torch.from_numpy(np.array(arr, dtype=np.float32, order="C"))
         if not bool(torch.isfinite(out).all()) or float(out.min()) < 0 or float(out.max()) > 1:
             raise DatasetError(f"{path}: float frames must be finite and in [0, 1]; rescale them before saving")
     else:

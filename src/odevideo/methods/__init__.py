@@ -32,9 +32,10 @@ def get_method(name: str) -> Method:
     except (KeyError, TypeError):
         import difflib
 
-        close = difflib.get_close_matches(str(name), METHODS, n=1)
+        close = difflib.get_close_matches(str(name)[:100], METHODS, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise ConfigError(f"unknown method {name!r}{hint}; use one of: {', '.join(METHODS)}") from None
+        shown = repr(name) if len(repr(name)) <= 100 else repr(name)[:100] + "..."
+        raise ConfigError(f"unknown method {shown}{hint}; use one of: {', '.join(METHODS)}") from None
 
 
 __all__ = ["METHODS", "get_method", "Method", "ModelSpec", "StepLosses", "ValidationContext"]

@@ -110,7 +110,13 @@ class ExperimentConfig:
         """The concrete experiment type of the ``method`` named in ``data`` (a mapping of config values); without
         one, ``cls`` itself if it is concrete, else the default method's."""
         if isinstance(data, Mapping) and "method" in data:
-            return experiment_type(data["method"])
+            method = data["method"]
+            if not isinstance(method, str):
+                from odevideo._config_types import short_repr
+
+                raise ConfigError(f"config key 'method': expected a method name (str), got {short_repr(method)}; "
+                                  f"set method to a name that `odevideo methods` lists")
+            return experiment_type(method)
         return cls if cls is not ExperimentConfig else experiment_type(DEFAULT_METHOD)
 
     def check(self) -> None:

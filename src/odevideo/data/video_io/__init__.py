@@ -32,7 +32,14 @@ frame folders give 1 if the first image is grayscale (modes L/LA/1) and 3 otherw
 dropped); ``.npy`` gives what it stores.
 ``channels=1`` converts colour to luma (ITU-R 601); ``channels=3`` repeats grayscale.
 
-``fps`` is returned for video files and GIFs (``None`` for folders and ``.npy``).
+Limits: a reader refuses a video with more than 100,000 frames, a frame of more than 2**25 pixels or more than
+2**31 values in all (:class:`ReadLimits`; pass ``limits=ReadLimits(...)`` to change them), from the ``.npy``
+header, the GIF screen, the stream's size or the number of frame files before it decodes anything, and frame by
+frame for formats whose length is unknown up front.
+
+``fps`` is returned for video files and GIFs (``None`` for folders and ``.npy``). A GIF's frame rate comes from
+its frame durations; the ``odevideo fps=`` comment written by :func:`write_video` is used (for the exact rate and
+to undo Pillow's merging of identical frames) only where it agrees with them.
 
 Writing (:func:`write_video`, :func:`save_image`) is atomic: the output is written to a temporary
 file (or folder) in the destination directory and moved into place with :func:`os.replace`, so an
@@ -40,7 +47,7 @@ error never leaves a half-written file behind and an existing file is only repla
 Every failure to read or write a file raises :class:`odevideo.errors.VideoFileError` naming the file.
 """
 
-from odevideo.data.video_io.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, natural_key
+from odevideo.data.video_io.formats import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, ReadLimits, natural_key
 from odevideo.data.video_io.images import make_grid, save_image
 from odevideo.data.video_io.readers import iter_video_frames, probe_frame_count, read_video
 from odevideo.data.video_io.writers import write_video
@@ -55,4 +62,5 @@ __all__ = [
     "VIDEO_EXTENSIONS",
     "IMAGE_EXTENSIONS",
     "natural_key",
+    "ReadLimits",
 ]

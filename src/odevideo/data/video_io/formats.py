@@ -7,6 +7,8 @@ list clips (:mod:`odevideo.data.clip_files`).
 from __future__ import annotations
 
 import re
+import struct
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +17,112 @@ from PIL import Image
 
 from odevideo.errors import InputError, VideoFileError
 
-__all__ = ["VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS", "natural_key"]
+__all__ = ["VIDEO_EXTENSIONS", "IMAGE_EXTENSIONS", "natural_key", "ReadLimits", "NpyHeader", "read_npy_header"]
+
+#: Most frames one video may hold (about an hour at 25 fps).
+MAX_VIDEO_FRAMES = 100_000
+#: Most pixels (height x width) one frame may have: 2**25, a little over 8K UHD (7680 x 4320).
+MAX_FRAME_PIXELS = 1 << 25
+#: Most values (frames x channels x height x width) one video may hold: 2**31, 8 GiB as float32, so that
+#: reading it (frames plus the stacked copy) fits a 24 GiB machine.
+MAX_VIDEO_VALUES = 1 << 31
+
+
+@dataclass(frozen=True)
+class ReadLimits:
+    """Size limits a reader checks from the file's header or metadata *before* decoding or allocating.
+
+    The defaults are the module constants :data:`MAX_VIDEO_FRAMES`, :data:`MAX_FRAME_PIXELS` and
+    :data:`MAX_VIDEO_VALUES` as they are when the instance is made; pass ``limits=ReadLimits(...)`` to a
+    reader to raise or lower them.
+    """
+
+    frames: int | None = None
+    frame_pixels: int | None = None
+    values: int | None = None
+
+    def __post_init__(self) -> None:
+        for name, default in (("frames", MAX_VIDEO_FRAMES), ("frame_pixels", MAX_FRAME_PIXELS),
+                              ("values", MAX_VIDEO_VALUES)):
+            value = getattr(self, name)
+            if value is None:
+                object.__setattr__(self, name, default)
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise InputError(f"ReadLimits.{name} must be a positive integer, got {value!r}")
+
+    def check_frame(self, path: Path, height: int, width: int) -> None:
+        """Refuse a frame of ``height x width`` pixels larger than :attr:`frame_pixels`."""
+        if height < 1 or width < 1:
+            raise VideoFileError(f"{path}: the frame size {width}x{height} is empty; the file is corrupt")
+        if height * width > self.frame_pixels:
+            raise VideoFileError(
+                f"{path}: a frame of {width}x{height} pixels is larger than the limit of {self.frame_pixels} pixels; "
+                f"resize the video, or pass limits=ReadLimits(frame_pixels=...) if it is genuine"
+            )
+
+    def check_video(self, path: Path, frames: int, values_per_frame: int) -> None:
+        """Refuse ``frames`` frames of ``values_per_frame`` values each beyond :attr:`frames` or :attr:`values`."""
+        if frames > self.frames:
+            raise VideoFileError(
+                f"{path}: more than {self.frames} frames (the limit); cut the video into shorter clips, "
+                f"or pass limits=ReadLimits(frames=...) if it is genuine"
+            )
+        if frames * values_per_frame > self.values:
+            raise VideoFileError(
+                f"{path}: {frames} frames of {values_per_frame} values exceed the limit of {self.values} values per "
+                f"video; cut or resize the video, or pass limits=ReadLimits(values=...) if it is genuine"
+            )
+
+
+@dataclass(frozen=True)
+class NpyHeader:
+    """What a ``.npy`` header says: the array's shape, dtype and order, and where its data starts."""
+
+    shape: tuple[int, ...]
+    dtype: np.dtype
+    fortran_order: bool
+    offset: int
+
+
+def read_npy_header(path: Path, error: type[Exception] = VideoFileError) -> NpyHeader:
+    """Read and check the header of the ``.npy`` file ``path`` without touching its data.
+
+    Refuses (with ``error``) a bad magic string or header, object or structured dtypes, negative
+    dimensions and a file shorter than the data its header announces.
+    """
+    fix = "re-save it with numpy.save"
+    try:
+        with open(path, "rb") as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+            offset = f.tell()
+    except OSError as e:
+        raise error(f"{path}: cannot read the file ({e}); check the path and its permissions") from None
+    except Exception as e:  # noqa: BLE001 - numpy's header parser raises many types on a damaged header
+        raise error(f"{path}: not a readable .npy file ({type(e).__name__}: {_short(e)}); {fix}") from None
+    if not isinstance(shape, tuple) or any(isinstance(d, bool) or not isinstance(d, int) or d < 0 for d in shape):
+        raise error(f"{path}: the .npy header has an invalid shape {_short(shape)}; {fix}")
+    if not isinstance(dtype, np.dtype) or dtype.hasobject or dtype.fields is not None or dtype.subdtype is not None:
+        raise error(f"{path}: the .npy header has an unsupported dtype {_short(dtype)}; store plain uint8 or float")
+    count = 1
+    for d in shape:
+        count *= d
+    need = offset + count * dtype.itemsize
+    size = path.stat().st_size
+    if size < need:
+        raise error(f"{path}: the file has {size} bytes but its header announces {need} (shape {shape}, {dtype}); "
+                    f"the file is truncated: {fix}")
+    return NpyHeader(shape, dtype, bool(fortran), offset)
+
+
+def _short(value: Any, limit: int = 200) -> str:
+    text = str(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 #: Container formats handled by PyAV.
 VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
@@ -35,8 +142,10 @@ IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 
 #: GIFs written by :func:`~odevideo.data.video_io.write_video` carry their nominal frame rate in a comment.
 GIF_COMMENT_PREFIX = b"odevideo fps="
-#: What Pillow raises on a corrupt or unreadable image.
-PIL_ERRORS = (OSError, EOFError, SyntaxError, ValueError, Image.DecompressionBombError)
+#: What Pillow raises on a corrupt or unreadable image (truncated GIFs and PNGs end in IndexError or struct.error
+#: deep inside its decoders).
+PIL_ERRORS = (OSError, EOFError, SyntaxError, ValueError, IndexError, KeyError, struct.error,
+              Image.DecompressionBombError)
 
 
 def natural_key(text: str) -> list[Any]:
