@@ -84,3 +84,12 @@ def test_presets_list():
     p = run("presets")
     for name in ("default", "mmnist1_latent_ode", "mmnist1_encoder_ode_decoder", "mmnist2_latent_ode"):
         assert name in p.stdout
+
+
+def test_methods_lists_every_registered_method_with_its_family():
+    from odevideo.methods import METHODS
+
+    lines = run("methods").stdout.splitlines()
+    assert [ln.split()[0] for ln in lines] == list(METHODS)
+    assert all(ln.split()[1] == METHODS[ln.split()[0]].family for ln in lines)
+    assert {ln.split()[2] for ln in lines} == {"conditional", "generative"}

@@ -60,6 +60,16 @@ def cmd_presets(args) -> int:
     return 0
 
 
+def cmd_methods(args) -> int:
+    from odevideo.methods import METHODS
+
+    for name, m in METHODS.items():
+        kind = "conditional" if m.conditional else "generative"
+        doc = (type(m).__doc__ or "").strip().splitlines()[0].replace("``", "`")
+        print(f"{name:20s} {m.family:11s} {kind:12s} {doc}")
+    return 0
+
+
 def cmd_train(args) -> int:
     """Train in this process, or as one rank of ``torchrun --nproc-per-node N -m odevideo train ...`` (the
     Trainer starts the process group from torchrun's environment; it is torn down here)."""
@@ -244,6 +254,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("presets", help="list the bundled presets")
     s.set_defaults(func=cmd_presets)
+    s = sub.add_parser("methods", help="list the methods (the values of `method`), their family and kind")
+    s.set_defaults(func=cmd_methods)
 
     s = sub.add_parser(
         "train",
