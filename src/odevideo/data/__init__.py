@@ -11,6 +11,7 @@
 * :mod:`~odevideo.data.transforms` -- crops, resizes, flip/rotation augmentation, temporal windows on ``(T, C, H, W)``
 * :mod:`~odevideo.data.clip_files` -- :class:`VideoClip`, :func:`list_video_clips`: which files of a folder are clips
 * :mod:`~odevideo.data.video_folder` -- :class:`VideoFolderDataset` (any folder of videos / frame folders / ``.npy``)
+* :mod:`~odevideo.data.video_windows` -- :class:`VideoWindowDataset` (windows over whole files, split in time)
 * :mod:`~odevideo.data.paper_dataset` -- :class:`PaperVideoDataset`, the base of the papers' named datasets
 * real-video datasets: :class:`KTHAction`, :class:`MovingGif`, :class:`PennAction`, :class:`CAM5Hurricane`
   (raw physical values, *not* in ``[0, 1]``), :class:`UCF101`
@@ -35,6 +36,7 @@ from odevideo.data.transforms import *  # noqa: F403
 from odevideo.data.ucf101 import UCF101, UCF101_SPLITS_URL, UCF101_VIDEOS_URL
 from odevideo.data.video_folder import VideoFolderDataset
 from odevideo.data.video_io import iter_video_frames, make_grid, read_video, save_image, write_video
+from odevideo.data.video_windows import VideoWindowDataset
 
 __all__ = [
     "MovingMNIST",
@@ -49,6 +51,7 @@ __all__ = [
     "CLIP_EXTENSIONS",
     "VideoClip",
     "VideoFolderDataset",
+    "VideoWindowDataset",
     "list_video_clips",
     "PaperVideoDataset",
     "MovingGif",

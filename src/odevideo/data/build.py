@@ -9,8 +9,8 @@ import torch
 from odevideo.data.bouncing_balls import BouncingBalls
 from odevideo.data.config import DataConfig
 from odevideo.data.moving_mnist import MovingMNIST
-from odevideo.data.video_folder import VideoFolderDataset
-from odevideo.errors import ConfigError
+from odevideo.data.video_windows import VideoWindowDataset, check_split
+from odevideo.errors import ConfigError, InputError
 
 _SPLIT_OFFSET = {"train": 0, "val": 1, "test": 2}
 
@@ -56,25 +56,40 @@ def _build_generator(d: DataConfig, split: str) -> torch.utils.data.Dataset:
             num_clips=n, num_frames=d.num_frames, size=d.image_size, num_balls=d.num_balls,
             seed=d.seed * 3 + _SPLIT_OFFSET[split] + 1_000_003 * _SPLIT_OFFSET[split], frame_dt=d.frame_dt,
         )
-    if d.dataset == "video_folder":
-        # The user's own clips: <data_dir>/{train,val,test}/ each hold clips as video files, GIFs, .npy
-        # arrays or folders of frames. Frames are centre-cropped to a square and resized to image_size.
-        if not d.data_dir:
-            raise ConfigError(
-                "data.dataset=video_folder needs data.data_dir=PATH, a folder with train/, val/ and test/ "
-                "sub-folders of clips (video files, GIFs, .npy or folders of frames)"
-            )
-        return VideoFolderDataset(
-            Path(d.data_dir) / split, d.num_frames, d.image_size, window="random" if split == "train" else "first",
-            seed=d.seed + _SPLIT_OFFSET[split], crop="center", channels=d.channels, frame_dt=d.frame_dt,
-            recursive=True,
-        )
+    if d.dataset in ("video_folder", "video_file"):
+        return _own_videos(d, split, n)
     if d.dataset in _PAPER_VIDEO_DATASETS:
         return _paper_video_dataset(d, split)
     raise ConfigError(
-        f"unknown data.dataset {d.dataset!r}; use bouncing_balls, moving_mnist, video_folder, "
+        f"unknown data.dataset {d.dataset!r}; use bouncing_balls, moving_mnist, video_folder, video_file, "
         f"{', '.join(_PAPER_VIDEO_DATASETS)}"
     )
+
+
+def _own_videos(d: DataConfig, split: str, n: int) -> VideoWindowDataset:
+    """The user's own videos (:class:`VideoWindowDataset`): ``train`` is ``n`` windows drawn from the whole of
+    every file, ``val``/``test`` every non-overlapping window. Frames are centre-cropped to a square and
+    resized to image_size.
+
+    ``video_folder``: ``<data_dir>/{train,val,test}/`` each hold clips (video files, GIFs, .npy, frame folders).
+    ``video_file``: ``data_dir`` is one video file or a folder of them; each file is split in time by
+    ``data.split`` (train, val, test fractions)."""
+    if not d.data_dir:
+        raise ConfigError(
+            "data.dataset=video_folder needs data.data_dir=PATH, a folder with train/, val/ and test/ "
+            "sub-folders of clips (video files, GIFs, .npy or folders of frames)" if d.dataset == "video_folder" else
+            "data.dataset=video_file needs data.data_dir=PATH, a video file or a folder of them (split in time by "
+            "data.split)"
+        )
+    common = dict(num_items=n if split == "train" else None, seed=d.seed + _SPLIT_OFFSET[split], crop="center",
+                  channels=d.channels, frame_dt=d.frame_dt, recursive=True)
+    if d.dataset == "video_folder":
+        return VideoWindowDataset(Path(d.data_dir) / split, d.num_frames, d.image_size, **common)
+    try:
+        check_split(d.split)
+    except InputError as e:
+        raise ConfigError(f"data.split={d.split}: {e}") from e
+    return VideoWindowDataset(d.data_dir, d.num_frames, d.image_size, time_split=d.split, part=split, **common)
 
 
 _PAPER_VIDEO_DATASETS = ("kth", "moving_gif", "penn_action", "ucf101")

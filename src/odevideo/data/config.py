@@ -12,7 +12,7 @@ class DataConfig:
 
     # kth / moving_gif / penn_action: Vid-ODE's datasets from data_dir (validation = every 20th train clip)
     dataset: Literal[
-        "bouncing_balls", "moving_mnist", "video_folder", "kth", "moving_gif", "penn_action", "ucf101",
+        "bouncing_balls", "moving_mnist", "video_folder", "video_file", "kth", "moving_gif", "penn_action", "ucf101",
     ] = "bouncing_balls"
     image_size: int = 32
     channels: int = 1
@@ -24,7 +24,13 @@ class DataConfig:
     train_clips: int = 100_000  # training stream length; clip i is a pure function of (seed, i)
     val_clips: int = 128
     test_clips: int = 256
-    data_dir: str | None = None  # moving_mnist: local MNIST files (gz/raw IDX); video_folder: root with train/val/test
+    # moving_mnist: local MNIST files (gz/raw IDX); video_folder: root with train/val/test sub-folders of clips;
+    # video_file: one video file or a folder of them, each split in time by `split`
+    data_dir: str | None = None
+    # video_folder / video_file: training draws train_clips windows from anywhere in every file; val and test
+    # score every non-overlapping window of their files (val_clips / test_clips do not apply)
+    # video_file: train / val / test fractions of every file's frames, in time order (no window crosses a cut)
+    split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
     download: bool = True
     seed: int = 0
     drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability

@@ -240,7 +240,10 @@ class VideoFolderDataset(ClipDataset):
 
     def __getitem__(self, index: int) -> Any:
         i = self._check_index(index)
-        clip = self.clips[i]
+        return self._make_item(i, self.clips[i])
+
+    def _make_item(self, i: int, clip: VideoClip) -> Any:
+        """Item ``i`` cut from ``clip`` (its window, crop, resize, augmentation drawn from ``i``)."""
         frames, _ = self._load_window(i, clip)
         frames = self._spatial(frames, clip)
         if self.augment:
