@@ -46,9 +46,23 @@ def _config_from_args(args):
         overrides.append(f"output_dir={args.output_dir}")
     if getattr(args, "max_minutes", None) is not None:
         overrides.append(f"train.max_minutes={args.max_minutes}")
+    data = getattr(args, "data", None)
+    path = None if data is None else _data_path(data)  # refused before anything is loaded
     cfg = load_config(ExperimentConfig, args.preset, args.config, overrides)
+    if path is not None:
+        has_splits = path.is_dir() and all((path / s).is_dir() for s in ("train", "val", "test"))
+        cfg.data.dataset = "video_folder" if has_splits else "video_file"
+        cfg.data.data_dir = str(path)
     cfg.check()
     return cfg
+
+
+def _data_path(data: str) -> Path:
+    """``train --data PATH``: an existing video file or folder (an :class:`InputError` naming the option otherwise)."""
+    path = Path(data).expanduser()
+    if not path.exists():
+        raise InputError(f"--data {data}: no such file or folder; give a video file or a folder of videos")
+    return path.resolve()
 
 
 def cmd_presets(args) -> int:
@@ -266,6 +280,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--resume", action="store_true",
                    help="continue the run in <output_dir>/<name> from its last checkpoint")
     s.add_argument("--evaluate", action="store_true", help="evaluate the best checkpoint on the test split afterwards")
+    s.add_argument("--data", metavar="PATH",
+                   help="train on your own video: a file, or a folder of files, each split in time by data.split "
+                   "(data.dataset=video_file); a folder with train/ val/ test/ sub-folders is used as they are "
+                   "(video_folder). Sets data.dataset and data.data_dir; every other value stays the preset's")
     s.set_defaults(func=cmd_train)
 
     s = sub.add_parser("evaluate", help="metrics on held-out clips, next to trivial baselines")
