@@ -18,8 +18,8 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
-from odevideo.data import ClipBatch
-from odevideo.data.tasks import Task, make_task
+from odevideo.data import ClipBatch, collate_clips
+from odevideo.data.tasks import Task, make_task, target_rows, validation_task
 
 
 @dataclass(frozen=True)
@@ -159,15 +159,10 @@ class ConditionalMethod(Method):
 
     def loss_units(self, cfg: Any, mask: Tensor) -> float:
         """Observed target frames (frame-mean losses); the VAEs override this with clips."""
-        from odevideo.data.tasks import target_rows
-
         return float(target_rows(mask, cfg.task.formulation, cfg.task.num_observed, cfg.task.interp_stride).sum())
 
     @torch.no_grad()
     def validate(self, cfg, model, val_set, ctx):
-        from odevideo.data import collate_clips
-        from odevideo.data.tasks import validation_task
-
         se, n, nfe, first = 0.0, 0, 0, None
         bs, k_show = cfg.eval.batch_size, cfg.eval.num_sample_clips
         for k, start in enumerate(range(0, len(val_set), bs)):

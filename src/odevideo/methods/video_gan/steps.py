@@ -90,33 +90,20 @@ def takes_noise_seed(generator: nn.Module) -> bool:
         return False
 
 
-def _frame_sampler(name: str, videos: object, per_video: object, generator: torch.Generator | None, *,
-                   min_clips: int = 0, min_frames: int = 1, need: str = "T >= 1"):
-    """Checks the arguments of a frame sampler and returns ``(b, t, draw, rows)``: ``draw(low, high)`` gives
-    ``(b, per_video)`` integers from ``generator`` (on its device, else torch's global RNG on the clips' device),
-    ``rows`` the ``(b, per_video)`` clip index of every draw, on the clips' device."""
-    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[0] < min_clips \
-            or videos.shape[1] < min_frames:
-        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
-        raise InputError(f"{name}: videos must be a (B, T, C, H, W) tensor with {need}, got {shape}.")
-    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
-        raise InputError(f"{name}: per_video must be a positive integer, got {per_video!r}.")
-    b, t = videos.shape[:2]
-    where = generator.device if generator is not None else videos.device
-
-    def draw(low: int, high: int) -> Tensor:
-        return torch.randint(low, high, (b, per_video), generator=generator, device=where)
-
-    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
-    return b, t, draw, rows
-
-
 def sample_frames(videos: Tensor, per_video: int = 1, generator: torch.Generator | None = None) -> Tensor:
     """``per_video`` frames drawn uniformly (with replacement) from each clip of ``videos`` ``(B, T, C, H, W)``,
     independently per clip: ``(B * per_video, C, H, W)``, clip by clip. The indices come from ``generator``
     (on its device), else from torch's global RNG."""
-    b, t, draw, rows = _frame_sampler("sample_frames", videos, per_video, generator)
-    return videos[rows, draw(0, t).to(videos.device)].reshape(b * per_video, *videos.shape[2:])
+    if not isinstance(videos, Tensor) or videos.dim() != 5 or videos.shape[1] < 1:
+        shape = tuple(videos.shape) if isinstance(videos, Tensor) else type(videos).__name__
+        raise InputError(f"sample_frames: videos must be a (B, T, C, H, W) tensor with T >= 1, got {shape}.")
+    if isinstance(per_video, bool) or not isinstance(per_video, int) or per_video < 1:
+        raise InputError(f"sample_frames: per_video must be a positive integer, got {per_video!r}.")
+    b, t = videos.shape[:2]
+    where = generator.device if generator is not None else videos.device
+    frames = torch.randint(0, t, (b, per_video), generator=generator, device=where).to(videos.device)
+    rows = torch.arange(b, device=videos.device)[:, None].expand(b, per_video)
+    return videos[rows, frames].reshape(b * per_video, *videos.shape[2:])
 
 
 def _logits(out: object, name: str) -> Tensor:
