@@ -147,7 +147,8 @@ class VideoWindowDataset(VideoFolderDataset):
                     raise DatasetError(
                         f"{self._name()}: the {what[:-1]} {sub.name} has {self.clip_length(sub)} frames but a window "
                         f"of num_frames={self.num_frames} with frame_stride={self.frame_stride} needs {self.span}; "
-                        f"use fewer frames, a longer file or another split, or short_clips='skip' / 'pad'"
+                        f"lower data.num_frames, use a longer file or give that part more frames with data.split "
+                        f"(in Python: short_clips='skip' / 'pad')"
                     )
         self.clips = [c for c in parts if self.clip_length(c) > 0]
         self.windows = [self._count(self.clip_length(c)) for c in self.clips]
