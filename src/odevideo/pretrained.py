@@ -85,7 +85,20 @@ def build_checked(build: Callable[[], nn.Module], shapes: Mapping[str, tuple[int
     return build()
 
 
+#: models shipped with the package, by name: ``load_model(NAME)``; their recipes and scores are in docs/pretrained.md
+PRETRAINED_DIR = Path(__file__).parent / "pretrained_models"
+
+
+def pretrained_names() -> list[str]:
+    """Names of the models shipped with the package (folders of :data:`PRETRAINED_DIR`)."""
+    if not PRETRAINED_DIR.is_dir():
+        return []
+    return sorted(p.name for p in PRETRAINED_DIR.iterdir() if (p / CONFIG_NAME).is_file())
+
+
 def _model_folder(path: Path) -> Path:
+    if not path.exists() and len(path.parts) == 1 and path.name in pretrained_names():
+        return PRETRAINED_DIR / path.name
     if (path / CONFIG_NAME).is_file():
         return path
     if (path / "model" / CONFIG_NAME).is_file():  # a run folder
@@ -93,6 +106,10 @@ def _model_folder(path: Path) -> Path:
     if (path / "checkpoints").is_dir():
         raise CheckpointError(f"{path} is a run written before models were saved apart; load its best checkpoint with "
                               f"odevideo.training.load_run({str(path)!r}) (model and config)")
+    if not path.exists():
+        names = ", ".join(pretrained_names()) or "none installed"
+        raise CheckpointError(f"{path} does not exist: give a model folder, a run folder or a pretrained name "
+                              f"({names})")
     raise CheckpointError(f"{path} holds no model: expected {CONFIG_NAME} and {WEIGHTS_NAME} there or in {path}/model")
 
 

@@ -245,7 +245,10 @@ class VideoFolderDataset(ClipDataset):
     def _make_item(self, i: int, clip: VideoClip) -> Any:
         """Item ``i`` cut from ``clip`` (its window, crop, resize, augmentation drawn from ``i``)."""
         frames, _ = self._load_window(i, clip)
-        frames = self._spatial(frames, clip)
+        return self._finish_item(i, self._spatial(frames, clip), clip)
+
+    def _finish_item(self, i: int, frames: torch.Tensor, clip: VideoClip) -> Any:
+        """Augmentation (drawn from ``i``), clamp, ``transform`` and label of cropped and resized frames."""
         if self.augment:
             flip, angle = sample_flip_rotate(
                 self._generator(i, 1), flip_prob=self.flip_prob, max_degrees=self.max_rotation

@@ -22,9 +22,12 @@ Split in time (``time_split=(train, val, test)``, ``part="train"|"val"|"test"``)
     The fractions are non-negative and sum to 1. Windows stay inside their part: no window crosses
     a split boundary.
 
-Lengths are measured at construction (video files and GIFs are decoded once for it). A window is
-decoded from the file's first frame up to the window's end, so windows late in a long video cost
-more; converting long videos once to ``.npy`` or frame folders makes every window cheap.
+Lengths are measured at construction (video files and GIFs are decoded once for it). Frames in memory
+(``cache_bytes``, 1 GiB by default): the first window of a part decodes the whole part once, crops and
+resizes it, and keeps it (float32, per process); every later window of that part is a slice. Parts that
+do not fit the budget are decoded per window, from the file's first frame up to the window's end
+(converting long videos once to ``.npy`` or frame folders then makes every window cheap). Both ways give
+the same values.
 """
 
 from __future__ import annotations
@@ -104,6 +107,7 @@ class VideoWindowDataset(VideoFolderDataset):
         time_split: Sequence[float] | None = None,
         part: str = "train",
         short_clips: str = "error",
+        cache_bytes: int = 1 << 30,
         **kwargs: Any,
     ) -> None:
         if "window" in kwargs:
@@ -117,6 +121,9 @@ class VideoWindowDataset(VideoFolderDataset):
             raise InputError(f"short_clips must be one of error, pad, skip, got {short_clips!r}")
         super().__init__(root, num_frames, size, window="first", **kwargs)
         self.short_clips = short_clips  # applied to the parts below, not to whole files
+        self.cache_bytes = int(cache_bytes)
+        self._frame_cache: dict[tuple[str, int, int], torch.Tensor] = {}
+        self._cached_bytes = 0
         if num_items is not None and (isinstance(num_items, bool) or int(num_items) != num_items or num_items < 1):
             raise InputError(f"num_items must be a positive int or None, got {num_items!r}")
         self.num_items = None if num_items is None else int(num_items)
@@ -183,12 +190,30 @@ class VideoWindowDataset(VideoFolderDataset):
         i = self._check_index(index)
         part, start = self.window_of(i)
         stop = min(start + self.span, part.stop)
+        cached = self._part_frames(part) if stop - start == self.span else None
+        if cached is not None:
+            lo = start - part.start
+            return self._finish_item(i, cached[lo: lo + self.span: self.frame_stride].clone(), part)
         window = VideoClip(part.path, part.label, start, stop, part.key)
         self._lengths[window] = stop - start
         try:
             return self._make_item(i, window)
         finally:
             self._lengths.pop(window, None)
+
+    def _part_frames(self, part: VideoClip) -> torch.Tensor | None:
+        """The cropped and resized frames of a whole part, decoded once and kept while within ``cache_bytes``."""
+        key = (str(part.path), part.start, part.stop)
+        frames = self._frame_cache.get(key)
+        if frames is not None or self.size is None:
+            return frames
+        need = self.clip_length(part) * self.channels * self.size[0] * self.size[1] * 4
+        if self._cached_bytes + need > self.cache_bytes:
+            return None
+        frames = self._spatial(self._read(part, part.stop), part).contiguous()
+        self._frame_cache[key] = frames
+        self._cached_bytes += frames.numel() * frames.element_size()
+        return frames
 
     def clip_info(self, index: int) -> dict[str, Any]:
         """``path``, ``label``, ``part_start``/``part_stop`` (the part's source frames), ``window_start`` and

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from odevideo.errors import ConfigError
 from odevideo.methods.base import Method, ModelSpec, StepLosses, ValidationContext
+from odevideo.methods.frame_interp.method import ODEFlowInterpMethod
 from odevideo.methods.latent_ode.method import EncoderODEDecoderMethod, LatentODEVAEMethod, ODE2VAEMethod
 from odevideo.methods.vid_ode.method import (
     ConvGRUMethod,
@@ -22,6 +23,7 @@ METHODS: dict[str, Method] = {m.name: m for m in (
     LatentODEVAEMethod(), ODE2VAEMethod(), EncoderODEDecoderMethod(),  # Kanaa et al.
     VidODEMethod(), ODEFCMethod(), ODEConvMethod(), ConvGRUMethod(), VidRNNMethod(),  # Park et al. (Vid-ODE)
     TGANMethod(), MoCoGANMethod(), TGANv2Method(),  # Gordon & Parde
+    ODEFlowInterpMethod(),  # continuous-time frame interpolation from a classical start
 )}
 
 

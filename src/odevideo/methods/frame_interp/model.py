@@ -1,0 +1,238 @@
+"""A continuous-time interpolator whose output at initialisation is a classical interpolation, and which learns
+only corrections to it.
+
+Between two observed frames ``I0`` (time 0 of the gap) and ``I1`` (time 1), the frame at a fraction ``tau``
+of the gap is::
+
+    g      = 4 tau (1 - tau)                                  # corrections vanish at the observations
+    F_t0   = tau F_10       + g dF_0                          # flow from the frame at tau back to I0
+    F_t1   = (1 - tau) F_01 + g dF_1                          # ... and on to I1
+    m      = sigmoid(log((1 - tau) / tau) + g dm)             # visibility / blend weight of I0 (1 - tau at g dm = 0)
+    I(tau) = m warp(I0, F_t0) + (1 - m) warp(I1, F_t1) + g R
+
+``F_01``, ``F_10`` are the classical flows (OpenCV's DIS, or zero: then the start is the linear blend).
+``dF_0, dF_1, dm, R`` come from a latent ODE: an encoder maps ``(I0, I1, F_01, F_10)`` to ``z(0)`` at a
+quarter of the working size, ``dz/ds = tau f(z)`` for ``s`` in [0, 1] gives ``z(tau)`` (the ODE over the gap,
+rescaled so that every query solves its own ODE: a frame never depends on the other query times), and a
+decoder maps ``z(tau)`` with the classically warped frames to the corrections. The decoder's last layer is
+zero at initialisation, so the output is exactly the classical interpolation (``m = 1 - tau``) until
+training moves it.
+
+Full resolution from a small model: the networks run at ``work_size`` (longer side); the classical flows are
+estimated at the frames' own size, and the corrections are upsampled bilinearly (flows rescaled to pixels of
+the full size) and applied to the full-size frames. At an observed time the observation itself is returned.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from odevideo.errors import InputError
+from odevideo.interpolation.classical import dis_flow
+from odevideo.methods.prediction import VideoPrediction, check_inputs
+from odevideo.nn.warping import warp
+from odevideo.solvers import SolverConfig, odeint
+
+
+def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1), nn.LeakyReLU(0.1))
+
+
+def _up(x: Tensor, size) -> Tensor:
+    return F.interpolate(x, size=tuple(size), mode="bilinear", align_corners=False)
+
+
+class _GapODEFunc(nn.Module):
+    """``dz/ds = tau f(z)``: the gap's dynamics, with ``s`` in [0, 1] the solver's time and ``tau`` ``(N,)``
+    the query time, so that ``z(s=1) = z(tau)`` of the unscaled ODE ``dz/dtau = f(z)``."""
+
+    def __init__(self, channels: int):
+        super().__init__()
+        c = channels
+        self.net = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.Tanh(), nn.Conv2d(c, c, 3, 1, 1))
+        self.tau: Tensor | None = None
+        self.nfe = 0
+
+    def forward(self, s: Tensor, z: Tensor) -> Tensor:
+        self.nfe += 1
+        return self.tau.view(-1, 1, 1, 1).to(z.dtype) * self.net(z)
+
+
+class ODEFlowInterpolator(nn.Module):
+    """Continuous-time frame interpolation starting at a classical answer (see the module docstring).
+
+    Args:
+        in_channels: frame channels (1 or 3).
+        start: ``"dis_flow"`` (OpenCV DIS optical flow, the stronger start) or ``"linear_blend"``.
+        dis_preset: OpenCV's DIS preset (``ultrafast``, ``fast``, ``medium``).
+        work_size: the networks' working size in pixels (longer side); frames larger than this are processed
+            at a reduced size and the corrections upsampled.
+        channels: feature channels at the working size.
+        solver: the latent ODE's solver (time in fractions of the gap, 0 to ``tau``).
+
+    Call as a video model: ``model(frames (B, T, C, H, W), times (B, T), mask, query_times (B, Q))`` returns a
+    :class:`~odevideo.methods.prediction.VideoPrediction` whose frame at each query time interpolates the two
+    nearest observed frames (before the first / after the last observation it repeats that observation).
+    Or between two frames: :meth:`interpolate` / :meth:`interpolate_pairs`.
+    """
+
+    interpolates = True
+
+    def __init__(self, in_channels: int = 3, start: str = "dis_flow", dis_preset: str = "medium",
+                 work_size: int = 64, channels: int = 32, solver: SolverConfig | None = None):
+        super().__init__()
+        if start not in ("dis_flow", "linear_blend"):
+            raise InputError(f"start must be dis_flow or linear_blend, got {start!r}")
+        if work_size < 16 or channels < 4:
+            raise InputError(f"work_size must be >= 16 and channels >= 4, got {work_size}, {channels}")
+        self.in_channels, self.start, self.dis_preset = in_channels, start, dis_preset
+        self.work_size = int(work_size)
+        self.solver = solver or SolverConfig(method="rk4", step_size=0.25)
+        c1, c2, c3 = channels, channels * 3 // 2, channels * 2
+        c = in_channels
+        self.enc1 = nn.Sequential(_conv(2 * c + 4, c1), _conv(c1, c1))
+        self.enc2 = _conv(c1, c2, 2)
+        self.enc3 = nn.Sequential(_conv(c2, c3, 2), nn.Conv2d(c3, c3, 3, 1, 1))
+        self.ode_func = _GapODEFunc(c3)
+        self.dec2 = _conv(c3 + c2, c2)
+        self.dec1 = nn.Sequential(_conv(c2 + c1 + 2 * c, c1), _conv(c1, c1))
+        self.head = nn.Conv2d(c1, 5 + c, 3, 1, 1)  # dF_0 (2), dF_1 (2), dm (1), R (C)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+
+    # ------------------------------------------------------------------ sizes
+    def working_shape(self, h: int, w: int) -> tuple[int, int]:
+        """The networks' ``(h, w)`` for frames of ``h x w``: scaled so the longer side is at most ``work_size``,
+        each side a multiple of 4 (two stride-2 levels)."""
+        s = min(1.0, self.work_size / max(h, w))
+        return max(4, 4 * round(h * s / 4)), max(4, 4 * round(w * s / 4))
+
+    def classical_flows(self, frame0: Tensor, frame1: Tensor) -> tuple[Tensor, Tensor]:
+        """``(F_01, F_10)`` ``(N, 2, H, W)`` of the starting point (zeros for the linear blend)."""
+        if self.start == "linear_blend":
+            z = frame0.new_zeros(frame0.shape[0], 2, *frame0.shape[-2:])
+            return z, z
+        f01, f10 = dis_flow(frame0, frame1, self.dis_preset)
+        return f01.to(frame0.dtype), f10.to(frame0.dtype)
+
+    # ------------------------------------------------------------------ core
+    def interpolate_pairs(self, frame0: Tensor, frame1: Tensor, tau: Tensor,
+                          flows: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """Frames ``(N, C, H, W)`` at fractions ``tau`` ``(N,)`` (strictly inside (0, 1) for a correction; 0 and 1
+        give the end frames) between ``frame0`` and ``frame1`` ``(N, C, H, W)``. ``flows``: precomputed
+        :meth:`classical_flows` (one estimate can serve many query times)."""
+        if frame0.dim() != 4 or frame0.shape != frame1.shape or frame0.shape[1] != self.in_channels:
+            raise InputError(f"expected two (N, {self.in_channels}, H, W) frame batches, got "
+                             f"{tuple(frame0.shape)} and {tuple(frame1.shape)}")
+        n, _, hh, ww = frame0.shape
+        tau = torch.as_tensor(tau, dtype=frame0.dtype, device=frame0.device).reshape(-1)
+        if tau.shape != (n,) or not bool(((tau >= 0) & (tau <= 1)).all()):
+            raise InputError(f"tau must be ({n},) fractions of the gap in [0, 1], got {tau.tolist()}")
+        f01, f10 = flows if flows is not None else self.classical_flows(frame0, frame1)
+        inner = (tau > 0) & (tau < 1)
+        t = tau.clamp(1e-6, 1 - 1e-6).view(-1, 1, 1, 1)
+        gate = 4 * t * (1 - t)
+        h, w = self.working_shape(hh, ww)
+        scale = frame0.new_tensor([w / ww, h / hh]).view(1, 2, 1, 1)
+
+        def small(x: Tensor) -> Tensor:
+            if (h, w) == (hh, ww):
+                return x
+            return F.interpolate(x, size=(h, w), mode="bilinear", align_corners=False, antialias=True)
+
+        x0, x1 = small(frame0), small(frame1)
+        s01, s10 = small(f01) * scale, small(f10) * scale
+        norm = 16.0 / max(h, w)  # flows in sixteenths of the frame: inputs of order one
+        e1 = self.enc1(torch.cat([x0, x1, s01 * norm, s10 * norm], 1))
+        e2 = self.enc2(e1)
+        z0 = self.enc3(e2)
+        self.ode_func.tau = t.view(-1)
+        zt = odeint(self.ode_func, z0, torch.tensor([0.0, 1.0]), solver=self.solver)[-1]
+        self.ode_func.tau = None
+        wt0 = warp(x0, t * s10)
+        wt1 = warp(x1, (1 - t) * s01)
+        d2 = self.dec2(torch.cat([_up(zt, e2.shape[-2:]), e2], 1))
+        d1 = self.dec1(torch.cat([_up(d2, (h, w)), e1, wt0, wt1], 1))
+        out = self.head(d1)
+        if (h, w) != (hh, ww):
+            out = _up(out, (hh, ww))
+        d0 = out[:, 0:2] / scale
+        d1f = out[:, 2:4] / scale
+        dm, res = out[:, 4:5], out[:, 5:]
+        ft0 = t * f10 + gate * d0
+        ft1 = (1 - t) * f01 + gate * d1f
+        # m = sigmoid(log((1 - tau) / tau) + g dm), written so that dm = 0 gives 1 - tau to the last bit
+        a = (1 - t) * torch.exp((gate * dm).clamp(-30, 30))
+        m = a / (a + t)
+        frame = m * warp(frame0, ft0) + (1 - m) * warp(frame1, ft1) + gate * res
+        # exactly the observation at an observed time
+        ends = torch.where(tau.view(-1, 1, 1, 1) >= 1, frame1, frame0)
+        return torch.where(inner.view(-1, 1, 1, 1), frame, ends)
+
+    @torch.no_grad()
+    def interpolate(self, frame0: Tensor, frame1: Tensor, taus: Tensor) -> Tensor:
+        """``(C, H, W)``, ``(C, H, W)``, ``(K,)`` -> ``(K, C, H, W)`` in [0, 1]: one flow estimate for all ``taus``
+        (the :class:`~odevideo.interpolation.Interpolator` interface of ``odevideo retime``)."""
+        taus = torch.as_tensor(taus, dtype=frame0.dtype, device=frame0.device).reshape(-1)
+        k = taus.shape[0]
+        if frame0.dim() != 3:
+            raise InputError(f"interpolate expects (C, H, W) frames, got {tuple(frame0.shape)}")
+        if k == 0:
+            return frame0.new_zeros((0, *frame0.shape))
+        f01, f10 = self.classical_flows(frame0[None], frame1[None])
+        e = (k, -1, -1, -1)
+        out = self.interpolate_pairs(frame0[None].expand(e), frame1[None].expand(e), taus,
+                                     (f01.expand(e), f10.expand(e)))
+        return out.clamp(0, 1)
+
+    # ------------------------------------------------------------------ video-model interface
+    def forward(self, frames: Tensor, times: Tensor, mask: Tensor | None, query_times: Tensor) -> VideoPrediction:
+        times, mask, query_times = check_inputs(frames, times, mask, query_times)
+        b, t = frames.shape[:2]
+        q = query_times.shape[1]
+        # nearest observed frame at or before / at or after each query
+        obs_t = torch.where(mask, times, torch.full_like(times, float("nan")))
+        before = (obs_t[:, None, :] <= query_times[:, :, None]) & mask[:, None, :]
+        after = (obs_t[:, None, :] >= query_times[:, :, None]) & mask[:, None, :]
+        ar = torch.arange(t, device=frames.device).view(1, 1, t)
+        i0 = torch.where(before, ar, -1).max(-1).values  # (B, Q)
+        i1 = torch.where(after, ar, t).min(-1).values
+        first = torch.where(mask, torch.arange(t, device=frames.device), t).min(1).values[:, None].expand(b, q)
+        last = torch.where(mask, torch.arange(t, device=frames.device), -1).max(1).values[:, None].expand(b, q)
+        i0 = torch.where(i0 < 0, first, i0)  # before the first observation: hold it
+        i1 = torch.where(i1 >= t, last, i1)  # after the last: hold it
+        i0 = torch.where(i0 > i1, i1, i0)
+        t0 = times.gather(1, i0)
+        t1 = times.gather(1, i1)
+        gap = (t1 - t0).clamp(min=torch.finfo(times.dtype).tiny)
+        tau = torch.where(i1 > i0, ((query_times - t0) / gap).clamp(0, 1), torch.zeros_like(t0))
+        out = frames.new_empty(b, q, *frames.shape[2:])
+        # one flow estimate per distinct observed pair
+        bi = torch.arange(b, device=frames.device)[:, None].expand(b, q)
+        keys = torch.stack([bi, i0, i1], -1).reshape(-1, 3)
+        uniq, inv = torch.unique(keys, dim=0, return_inverse=True)
+        need = (tau > 0) & (tau < 1)
+        flat_tau = tau.reshape(-1)
+        f0_all = frames[uniq[:, 0], uniq[:, 1]]
+        f1_all = frames[uniq[:, 0], uniq[:, 2]]
+        flat = out.view(b * q, *frames.shape[2:])
+        ends = torch.where((flat_tau >= 1).view(-1, 1, 1, 1), f1_all[inv], f0_all[inv])
+        flat.copy_(ends)
+        sel = need.reshape(-1).nonzero().squeeze(1)
+        nfe = 0
+        if sel.numel():
+            pairs = torch.unique(inv[sel])  # 0 < tau < 1 only between two distinct observations
+            flows = self.classical_flows(f0_all[pairs], f1_all[pairs])
+            pos = torch.full((uniq.shape[0],), -1, dtype=torch.long, device=frames.device)
+            pos[pairs] = torch.arange(pairs.numel(), device=frames.device)
+            p = pos[inv[sel]]
+            self.ode_func.nfe = 0
+            pred = self.interpolate_pairs(f0_all[inv[sel]], f1_all[inv[sel]], flat_tau[sel],
+                                          (flows[0][p], flows[1][p]))
+            nfe = self.ode_func.nfe
+            flat = flat.index_copy(0, sel, pred)
+        frames_out = flat.view(b, q, *frames.shape[2:])
+        return VideoPrediction(frames=frames_out, logits=frames_out, latents=frames.new_zeros(b, q, 0),
+                               query_times=query_times, nfe=nfe)

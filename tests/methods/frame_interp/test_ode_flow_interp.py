@@ -1,0 +1,177 @@
+"""ODEFlowInterpolator: its classical start, observations returned exactly, per-query independence, full-size
+application of its corrections, the method's training step, and saving / loading by folder."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from odevideo.errors import ConfigError, InputError
+from odevideo.interpolation import dis_flow_interpolate, has_opencv, linear_blend
+from odevideo.methods.frame_interp import ODEFlowInterpolator
+from odevideo.nn.warping import warp
+
+needs_cv2 = pytest.mark.skipif(not has_opencv(), reason="needs opencv-python-headless (the flow extra)")
+
+
+def textured_pair(h=48, w=64, shift=3, seed=0):
+    """A smooth random texture and the same texture moved ``shift`` pixels to the right."""
+    g = torch.Generator().manual_seed(seed)
+    base = torch.rand(1, 3, h // 4, (w + 4 * shift) // 4, generator=g)
+    big = torch.nn.functional.interpolate(base, size=(h, w + 4 * shift), mode="bicubic", align_corners=False)
+    big = big.clamp(0, 1)
+    f0 = big[..., 2 * shift: 2 * shift + w]
+    f1 = big[..., shift: shift + w]  # content moved right by `shift`
+    mid = big[..., 2 * shift - shift // 2 - shift % 2: 2 * shift - shift // 2 - shift % 2 + w]
+    return f0, f1, mid
+
+
+def randomise_head(model: ODEFlowInterpolator, seed=1, scale=0.05):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        model.head.weight.copy_(torch.randn(model.head.weight.shape, generator=g) * scale)
+        model.head.bias.copy_(torch.randn(model.head.bias.shape, generator=g) * scale)
+
+
+@needs_cv2
+def test_initial_output_is_the_dis_flow_interpolation_exactly():
+    torch.manual_seed(0)
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="dis_flow", work_size=32)
+    taus = torch.tensor([0.1, 0.5, 0.8])
+    out = model.interpolate(f0[0], f1[0], taus)
+    ref = dis_flow_interpolate(f0.expand(3, -1, -1, -1), f1.expand(3, -1, -1, -1), taus).clamp(0, 1)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)  # float rounding of the mask (1 - tau) only
+
+
+def test_initial_output_is_the_linear_blend():
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=32)
+    taus = torch.tensor([0.25, 0.5])
+    out = model.interpolate(f0[0], f1[0], taus)
+    ref = linear_blend(f0.expand(2, -1, -1, -1), f1.expand(2, -1, -1, -1), taus)
+    torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)
+
+
+def test_observed_times_return_the_observations_even_when_trained():
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=32)
+    randomise_head(model, scale=0.5)
+    frames = torch.stack([f0[0], f1[0], f0[0].flip(-1)])[None]  # (1, 3, C, H, W) at times 0, 2, 3
+    times = torch.tensor([[0.0, 2.0, 3.0]])
+    pred = model(frames, times, None, torch.tensor([[2.0, 0.0, 3.0, 1.0]]))
+    assert torch.equal(pred.frames[0, 0], frames[0, 1])
+    assert torch.equal(pred.frames[0, 1], frames[0, 0])
+    assert torch.equal(pred.frames[0, 2], frames[0, 2])
+    assert not torch.equal(pred.frames[0, 3], linear_blend(f0, f1, 0.5)[0])  # the corrections act in between
+    # before the first and after the last observation: the nearest observation
+    out = model(frames, times, None, torch.tensor([[-1.0, 5.0]])).frames
+    assert torch.equal(out[0, 0], frames[0, 0]) and torch.equal(out[0, 1], frames[0, 2])
+
+
+def test_a_frame_does_not_depend_on_the_other_query_times():
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=32)
+    randomise_head(model, scale=0.3)
+    frames = torch.stack([f0[0], f1[0]])[None]
+    times = torch.tensor([[0.0, 1.0]])
+    alone = model(frames, times, None, torch.tensor([[0.4]])).frames[0, 0]
+    for grid in (torch.tensor([[0.1, 0.4, 0.9]]), torch.linspace(0, 1, 41)[None]):
+        k = int((grid[0] - 0.4).abs().argmin())
+        many = model(frames, times, None, grid).frames[0, k]
+        torch.testing.assert_close(many, alone, atol=1e-5, rtol=0)
+
+
+def test_corrections_are_applied_at_full_size_with_flows_in_full_size_pixels():
+    """Constant corrections (head weights zero, bias set): the output at 40x56 with a 20x28 working size equals
+    the formula evaluated by hand at 40x56, the flow corrections scaled by 2 (working -> full pixels)."""
+    f0, f1, _ = textured_pair(40, 56)
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=28)
+    assert model.working_shape(40, 56) == (20, 28)
+    bias = torch.tensor([0.7, -0.4, -0.3, 0.5, 0.8, 0.02, -0.01, 0.03])
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.copy_(bias)
+    tau = 0.3
+    out = model.interpolate_pairs(f0, f1, torch.tensor([tau]))
+    g = 4 * tau * (1 - tau)
+    ones = torch.ones(1, 1, 40, 56)
+    ft0 = torch.cat([ones * bias[0] * 2, ones * bias[1] * 2], 1) * g
+    ft1 = torch.cat([ones * bias[2] * 2, ones * bias[3] * 2], 1) * g
+    a = (1 - tau) * torch.exp(torch.tensor(g * 0.8))
+    m = a / (a + tau)
+    ref = m * warp(f0, ft0) + (1 - m) * warp(f1, ft1) + g * bias[5:].view(1, 3, 1, 1)
+    assert out.shape == f0.shape
+    torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
+
+
+def test_any_frame_size_is_rendered_at_its_own_size():
+    model = ODEFlowInterpolator(1, start="linear_blend", work_size=16)
+    randomise_head(model)
+    for h, w in ((17, 30), (50, 23), (8, 8)):
+        f = torch.rand(2, 1, h, w)
+        assert model.interpolate_pairs(f, f.flip(-1), torch.tensor([0.2, 0.6])).shape == (2, 1, h, w)
+
+
+def test_gradients_reach_every_parameter():
+    f0, f1, mid = textured_pair(32, 32)
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=32, channels=8)
+    randomise_head(model, scale=0.1)
+    loss = (model.interpolate_pairs(f0, f1, torch.tensor([0.5])) - mid).abs().mean()
+    loss.backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    assert all(p.grad.abs().sum() > 0 for p in model.parameters())
+
+
+def test_bad_inputs():
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=16)
+    f = torch.rand(1, 3, 16, 16)
+    with pytest.raises(InputError):
+        model.interpolate_pairs(f, f, torch.tensor([1.5]))
+    with pytest.raises(InputError):
+        model.interpolate_pairs(f, torch.rand(1, 3, 16, 17), torch.tensor([0.5]))
+    with pytest.raises(InputError):
+        model.interpolate_pairs(torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 16), torch.tensor([0.5]))
+    with pytest.raises(InputError):
+        ODEFlowInterpolator(3, start="optical")
+
+
+def _cfg(**over):
+    from odevideo.configio import load_config
+    from odevideo.training.config import ExperimentConfig
+
+    sets = ["data.dataset=bouncing_balls", "data.channels=1", "data.image_size=32", "data.train_clips=64",
+            "data.val_clips=8", "data.test_clips=8", "model.start=linear_blend", "model.work_size=32",
+            "model.channels=8", "train.batch_size=4", "train.steps=6", "train.eval_every=3", "train.log_every=1",
+            "train.progress=false", "train.warmup_steps=0"]
+    sets += [f"{k}={v}" for k, v in over.items()]
+    return load_config(ExperimentConfig, "interp_real_footage", overrides=sets)
+
+
+def test_method_checks_its_config():
+    from odevideo.methods import get_method
+
+    method = get_method("ode_flow_interp")
+    method.check(_cfg())
+    with pytest.raises(ConfigError, match="data.num_frames"):
+        method.check(_cfg(**{"loss.gaps": "[2,8]"}))
+    with pytest.raises(ConfigError, match="gaps"):
+        method.check(_cfg(**{"loss.gaps": "[1]"}))
+
+
+def test_training_moves_the_model_off_its_start_and_saves_a_loadable_model(tmp_path):
+    """Six steps move the model off its start; the saved folder reloads through the registry."""
+    from odevideo import load_model
+    from odevideo.training import Trainer
+
+    cfg = _cfg(output_dir=str(tmp_path), name="fi")
+    trainer = Trainer(cfg)
+    trainer.fit()
+    model = load_model(tmp_path / "fi")
+    frames = torch.rand(1, 2, 1, 32, 32)
+    a = model(frames, torch.tensor([[0.0, 1.0]]), None, torch.tensor([[0.5]])).frames
+    assert model.method == "ode_flow_interp"
+    assert a.shape == (1, 1, 1, 32, 32)
+    assert model.head.weight.abs().sum() > 0  # trained away from zero
+    blend = 0.5 * (frames[:, 0] + frames[:, 1])
+    assert not torch.allclose(a[:, 0], blend)
