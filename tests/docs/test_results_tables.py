@@ -25,6 +25,12 @@ def table(name: str, root: Path) -> list[str]:
     return build.TABLES[name](build.loader(root))
 
 
+def test_committed_docs_match_their_json():
+    out = io.StringIO()
+    status = build.build(build.ROOT, check=True, out=out)
+    assert status == 0, out.getvalue()
+
+
 # --------------------------------------------------------------------------------------------- number formatting
 
 
