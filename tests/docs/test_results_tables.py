@@ -1,0 +1,239 @@
+"""docs/results/build.py: the results tables are generated from JSON, and the committed docs match their JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+_spec = importlib.util.spec_from_file_location("results_build", ROOT / "docs" / "results" / "build.py")
+build = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(build)
+
+
+def write(root: Path, rel: str, data) -> None:
+    p = root / rel
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(json.dumps(data))
+
+
+def table(name: str, root: Path) -> list[str]:
+    return build.TABLES[name](build.loader(root))
+
+
+def test_committed_docs_match_their_json():
+    out = io.StringIO()
+    status = build.build(build.ROOT, check=True, out=out)
+    assert status == 0, out.getvalue()
+
+
+# --------------------------------------------------------------------------------------------- number formatting
+
+
+def test_rounding_is_half_up_from_the_shown_decimal():
+    assert build.fixed(0.5625, 3) == "0.563"  # exactly representable: half-even would give 0.562
+    assert build.fixed(0.0375, 3) == "0.038"
+    assert build.fixed(2.675, 2) == "2.68"  # 2.67499999... in binary, 2.675 as written
+    assert build.fixed(-0.0004, 3) == "0.000"
+    assert build.fixed(2070.6875, 0) == "2071"
+    assert build.signed(0.0014, 2) == "+0.00"
+    assert build.signed(-2.5045, 2) == "-2.50"
+    assert build.signed(0.007043, 4) == "+0.0070"
+
+
+def test_significant_figures_counts_and_ratios():
+    assert [build.sig(x) for x in (19.0, 43.83, 9.653, 1.3667, 24.318, 16.57)] == [
+        "19.0", "43.8", "9.65", "1.37", "24.3", "16.6"]
+    assert build.thousands(3483) == "3,483"
+    assert build.thousands(86.5) == "87"
+    assert build.count(8.5) == "8.5"
+    assert build.count(10.0) == "10"
+    assert build.pm(113.82974, 4.8033, 1) == "113.8 +- 4.8"
+    assert build.times(0.97013912) == "0.97x"
+
+
+def test_bold_runs_are_merged_and_best_counts_ties_at_the_shown_precision():
+    assert build.join_parts(["1", "2", "3"], [True, True, False]) == "**1 / 2** / 3"
+    assert build.join_parts(["1", "2", "3"], [True, True, True]) == "**1 / 2 / 3**"
+    assert build.join_parts(["1", "2", "3"], [False, True, False]) == "1 / **2** / 3"
+    assert build.best([0.1234, 0.1231, None], higher=True, digits=3) == [True, True, False]
+    assert build.best([0.1234, 0.1231], higher=False, digits=4) == [False, True]
+
+
+def test_md_table_writes_empty_cells_and_checks_widths():
+    assert build.md_table(["a", "b"], [["1", ""]]) == ["| a | b |", "|---|---|", "| 1 | |"]
+    with pytest.raises(ValueError):
+        build.md_table(["a", "b"], [["1"]])
+
+
+# ---------------------------------------------------------------------------------- tables from hand-made JSON
+
+
+def test_train_step_rows(tmp_path):
+    row = {"preset": "default", "batch_size": 16, "image_size": 32, "s_per_step": 0.17955, "steps_per_s": 5.5693,
+           "nfe_per_step_fwd_plus_bwd": 190.0, "peak_rss_mb": 513.17}
+    write(tmp_path, "benchmarks/results/train_step.json", {"rows": [
+        {**row, "precision": "fp32"},
+        {**row, "precision": "bf16", "s_per_step": 0.12180, "steps_per_s": 8.2101, "peak_rss_mb": 2070.6875,
+         "speedup_vs_fp32_same_run": 1.4742},
+    ]})
+    lines = table("speed_train_step", tmp_path)
+    assert lines[2:] == [
+        "| default | 16 | 32 | fp32 | 0.180 | 5.57 | 190 | 513 | |",
+        "| default | 16 | 32 | bf16 | 0.122 | 8.21 | 190 | 2071 | x1.47 |",
+    ]
+
+
+def test_ddp_rows_name_the_backend(tmp_path):
+    row = {"global_batch": 16, "per_process_batch": 16, "threads_per_process": 1}
+    write(tmp_path, "benchmarks/results/ddp_scaling.json", {"backend": "gloo", "rows": [
+        {**row, "processes": 1, "steps_per_s": 5.4347, "clips_per_s": 86.955},
+        {**row, "processes": 2, "per_process_batch": 8, "steps_per_s": 7.8536, "clips_per_s": 125.66},
+    ]})
+    assert table("speed_ddp", tmp_path) == [
+        "| processes x threads | clips per process | steps/s (global batch 16) | clips/s |",
+        "|---|---|---|---|",
+        "| 1 x 1 | 16 | 5.43 | 87 |",
+        "| 2 x 1 (DDP, gloo) | 8 | 7.85 | 126 |",
+    ]
+
+
+def _scores(psnr, ssim, mse, lpips):
+    return {"psnr": psnr, "ssim": ssim, "mse": mse, "lpips": lpips, "mse_frame": mse * 1024, "mae_frame": 1.0}
+
+
+def test_4min_table_bolds_the_best_of_each_column_per_block(tmp_path):
+    runs = []
+    for data in ("bb32", "mmnist64"):
+        for task, section, base in (("extrap", "extrapolation", ["all_black", "copy_last_observed",
+                                                                  "mean_of_observed"]),
+                                    ("interp", "interpolation", ["linear_blend"])):
+            ref = {"model": _scores(14.606, 0.64684, 0.050614, 0.0361)}
+            ref.update({b: _scores(9.0, 0.9, 0.2, 0.01 + i) for i, b in enumerate(base)})
+            runs.append({"preset": f"vid_ode_{data}_{task}", "steps": 646, "eval": {"sections": {section: ref}}})
+            runs.append({"preset": f"ode_fc_{data}_{task}", "steps": 2234,
+                         "eval": {"sections": {section: {"model": _scores(16.0, 0.5, 0.04, 0.5)}}}})
+    write(tmp_path, "docs/results/vid_ode/vid_ode_small_scale.json", {"runs": runs})
+    lines = table("vid_ode_4min", tmp_path)
+    assert lines[2:6] == [
+        "| bouncing balls 32, extrapolation | Vid-ODE | 646 | 14.61 | 0.6468 | 0.05061 | 0.0361 |",
+        "| | ODE-FC | 2,234 | **16.00** | 0.5000 | **0.04000** | 0.5000 |",
+        "| | all black | - | 9.00 | **0.9000** | 0.20000 | **0.0100** |",
+        "| | copy last observed | - | 9.00 | **0.9000** | 0.20000 | 1.0100 |",
+    ]
+    assert lines[7] == "| bouncing balls 32, interpolation | Vid-ODE | 646 | 14.61 | 0.6468 | 0.05061 | 0.0361 |"
+    assert len(lines) == 2 + 2 * (5 + 3)
+
+
+def _paired(psnr, ssim, lpips, se=0.1):
+    return {k: {"mean_difference": v, "standard_error": s} for k, v, s in
+            (("psnr", psnr, se), ("ssim", ssim, se / 25), ("lpips", lpips, se / 300))}
+
+
+def test_vid_ode_against_convgru_bolds_significant_differences(tmp_path):
+    test = lambda p, s, lp: {"psnr": p, "ssim": s, "lpips": lp}  # noqa: E731
+    seed = {
+        "runs": {"vid_ode": {"steps_in_20_min": 3771, "test": test(18.6219, 0.79782, 0.014562)},
+                 "convgru": {"steps_in_20_min": 7341, "test": test(21.1216, 0.87195, 0.0075173)}},
+        "paired_test_vid_ode_minus_convgru": _paired(-2.5046, -0.0742, 0.00704),
+        "convgru_at_vid_ode_steps": {"test": test(18.6287, 0.80914, 0.010757),
+                                     "paired_test_vid_ode_minus_convgru": _paired(0.34, 0.0019, 0.0038)},
+    }
+    write(tmp_path, "docs/results/vid_ode/vid_ode_vs_convgru_bb32_extrap_s15.json", {"seeds": {"0": seed}})
+    lines = table("vid_ode_vs_convgru", tmp_path)
+    assert lines[0] == "| | seed 0 |"
+    assert lines[2:] == [
+        "| Vid-ODE, 20 minutes | 18.62 / 0.798 / 0.0146 (3,771 steps) |",
+        "| ConvGRU, 20 minutes | **21.12 / 0.872 / 0.0075** (7,341 steps) |",
+        "| Vid-ODE - ConvGRU per clip (+- s.e.) | -2.50 +- 0.10 dB / -0.074 +- 0.004 / +0.0070 +- 0.0003 |",
+        "| ConvGRU stopped at Vid-ODE's step count | 18.63 / 0.809 / **0.0108** |",
+        "| Vid-ODE - that ConvGRU per clip | **+0.34 +- 0.10 dB** / +0.002 +- 0.004 / +0.0038 +- 0.0003 |",
+    ]
+
+
+def _gan_run(iterations, elapsed, fid, dfd, speed):
+    mean = lambda x: {"mean": x}  # noqa: E731
+    return {
+        "iterations": iterations, "elapsed_s": elapsed, "best_val": {"step": 2500, "score": 0.19687},
+        "frame_fid": {"mean": fid, "std": 4.8033}, "digit_fd": {"mean": dfd},
+        "digit_consistency": {
+            "generated": {"confidence": mean(0.68040), "consistency": mean(0.60596), "classes_covered": mean(8.5),
+                          "centroid_speed": mean(speed)},
+            "real": {"confidence": 0.96454, "consistency": 0.96826, "classes_covered": 10, "centroid_speed": 1.78768},
+        },
+    }
+
+
+def test_two_core_gan_table_divides_time_by_iterations_and_bolds_the_lowest_scores(tmp_path):
+    names = ["tgan_mbstd4_seed0", "tgan_ode_mbstd4_seed0_s13", "tgan_ode_mbstd4_seed1", "mocogan_mbstd4_seed0",
+             "mocogan_mbstd4_seed1", "mocogan_ode_mbstd4_seed0_s13", "mocogan_ode_mbstd4_seed1_s13"]
+    runs = {n: _gan_run(2475, 897.3, 70.0 + i, 700 + i, 1.37) for i, n in enumerate(names)}
+    runs["tgan_mbstd4_seed0"] = _gan_run(2750, 899.47, 113.82974, 4384.15, 16.5728)
+    runs["mocogan_mbstd4_seed1"] = _gan_run(2675, 896.0, 55.1, 641.2, 1.648)
+    write(tmp_path, "docs/results/video_gan/gan_two_cores_mbstd_s14.json", {"runs": runs})
+    lines = table("gan_mbstd", tmp_path)
+    assert lines[2] == "| real test clips | | | | | | | 0.965 | 0.968 | 10 | 1.79 |"
+    assert lines[3] == ("| tgan_mmnist32 (original `G_t`) | 0 | 2,750 | 0.327 | 0.197 (2,500) | 113.8 +- 4.8 | 4,384 "
+                        "| 0.680 | 0.606 | 8.5 | 16.6 (jumps) |")
+    assert lines[4].startswith("| tgan_ode_mmnist32 (ODE) | 0 | 2,475 | 0.363 | ")  # 897.3 / 2475 = 0.36255
+    assert "| **55.1 +- 4.8** | **641** |" in lines[7]
+    assert sum("**" in line for line in lines) == 1
+
+
+def test_gan_iteration_ratios(tmp_path):
+    write(tmp_path, "benchmarks/results/gan_iteration_readable.json", {"rows": [
+        {"preset": "tgan_mmnist32", "s_per_iteration": 0.53513, "ratio_to_reference": None},
+        {"preset": "tgan_ode_mmnist32", "s_per_iteration": 0.51915, "ratio_to_reference": 0.97014},
+        {"preset": "tgan_sde_mmnist32", "s_per_iteration": 0.52536, "ratio_to_reference": 0.98176},
+    ]})
+    assert table("gan_iteration_readable", tmp_path)[2:] == [
+        "| TGAN | 0.535 | |", "| TGAN-ODE | 0.519 | **0.97x** |", "| TGAN-SDE | 0.525 | 0.98x |"]
+
+
+def test_kanaa_table_names_its_command_until_its_json_exists(tmp_path):
+    [line] = table("kanaa_mmnist1_latent_ode", tmp_path)
+    assert "No JSON is committed" in line
+    assert ("`odevideo train --preset mmnist1_latent_ode && odevideo evaluate runs/mmnist1_latent_ode "
+            "--out docs/results/kanaa/mmnist1_latent_ode`") in line
+    s = {"psnr": 19.5449, "ssim": 0.82951, "mse": 0.011949, "mse_frame": 48.634, "mae_frame": 109.55}
+    write(tmp_path, "docs/results/kanaa/mmnist1_latent_ode/eval.json",
+          {"sections": {"reconstruction": {"model": s, "all_black": {**s, "psnr": 16.85}}}})
+    assert table("kanaa_mmnist1_latent_ode", tmp_path)[2:] == [
+        "| reconstruction | model | 19.54 | 0.830 | 0.0119 | 48.6 | 109.6 |",
+        "| reconstruction | all_black | 16.85 | 0.830 | 0.0119 | 48.6 | 109.6 |",
+    ]
+
+
+# --------------------------------------------------------------------------------------------- pages
+
+
+def test_render_replaces_only_the_marked_block_and_check_reports_drift(tmp_path):
+    write(tmp_path, "benchmarks/results/fuzz_readers.json", {
+        "inputs": 10000, "ok": 1961, "project_error": 8039, "foreign_exception": 0, "hang": 0, "signal": 0,
+        "memory": 0})
+    page = tmp_path / "docs" / "reliability.md"
+    page.parent.mkdir(exist_ok=True)
+    text = "Prose 12 s.\n\n<!-- table: reliability_fuzz -->\n| stale |\n<!-- /table -->\n\nMore prose.\n"
+    page.write_text(text, encoding="utf-8")
+    out = io.StringIO()
+    assert build.build(tmp_path, check=True, out=out) == 1
+    assert "-| stale |" in out.getvalue() and page.read_text(encoding="utf-8") == text
+    assert build.build(tmp_path, out=io.StringIO()) == 0
+    assert page.read_text(encoding="utf-8") == (
+        "Prose 12 s.\n\n<!-- table: reliability_fuzz -->\n"
+        "| inputs | ok | project errors | foreign exceptions | hangs | signals | memory |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|\n"
+        "| 10,000 | 1,961 | 8,039 | 0 | 0 | 0 | 0 |\n"
+        "<!-- /table -->\n\nMore prose.\n")
+    assert build.build(tmp_path, check=True, out=io.StringIO()) == 0
+    # a complete build also wants every known table placed
+    assert build.build(tmp_path, check=True, complete=True, out=io.StringIO()) == 1
+
+
+def test_unknown_table_name_is_an_error():
+    with pytest.raises(KeyError, match="unknown table 'nope'"):
+        build.render("<!-- table: nope -->\n<!-- /table -->\n", build.loader(ROOT))
