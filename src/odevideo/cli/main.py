@@ -17,7 +17,6 @@ import os
 import select
 import stat
 import sys
-import time
 from pathlib import Path
 
 from odevideo.cli.evaluate import cmd_evaluate
@@ -208,58 +207,6 @@ def cmd_latents(args) -> int:
     return 0
 
 
-def cmd_demo(args) -> int:
-    """Train the built-in default (bouncing balls), evaluate, and render truth vs prediction GIFs."""
-    import torch
-
-    from odevideo.data import make_grid, write_video
-    from odevideo.evaluation.inference import predict_clip
-    from odevideo.training import (
-        ExperimentConfig,
-        Trainer,
-        build_dataset,
-        evaluate,
-        format_table,
-        load_config,
-        load_run,
-        save_results,
-    )
-
-    overrides = list(args.overrides)
-    overrides.append(f"output_dir={args.output_dir}")
-    if args.max_minutes is not None:
-        overrides.append(f"train.max_minutes={args.max_minutes}")
-    cfg = load_config(ExperimentConfig, args.preset, None, overrides)
-    cfg.check()
-    t0 = time.perf_counter()
-    res = Trainer(cfg, resume=args.resume).fit()
-    print(f"[demo] trained {res.step} steps in {res.elapsed_s / 60:.1f} min")
-    model, cfg = load_run(res.run_dir)
-    result = evaluate(model, cfg)
-    paths = save_results(result, res.run_dir / "eval")
-    print(format_table(result))
-    # Truth (each frame held 4x) above the prediction at 4x the frame rate, from the first 10 frames.
-    ds = build_dataset(cfg, "test")
-    clips = [ds[i] for i in range(4)]
-    n_obs, dt, k = cfg.task.num_observed, cfg.data.frame_dt, 4
-    tt = torch.arange(cfg.data.num_frames, dtype=torch.float64) * dt
-    query = torch.arange((cfg.data.num_frames - 1) * k + 1, dtype=torch.float64) * (dt / k)
-    preds = [predict_clip(model, c[:n_obs], tt[:n_obs], query) for c in clips]
-    gif_frames = []
-    for qi in range(query.numel()):
-        ti = min(qi // k, cfg.data.num_frames - 1)
-        tiles = [c[ti] for c in clips] + [p[qi] for p in preds]
-        grid = make_grid(torch.stack(tiles), nrow=len(clips))
-        if ti >= n_obs:  # mark extrapolated frames with a bright bar at the bottom
-            grid[:, -2:, :] = 1.0
-        gif_frames.append(grid)
-    gif_path = res.run_dir / "demo_truth_vs_prediction_4x.gif"
-    write_video(gif_path, torch.stack(gif_frames), fps=20)
-    print(f"[demo] wrote {gif_path} (top: truth, bottom: prediction at 4x frame rate; bar = extrapolated)")
-    print(f"[demo] metrics: {paths['json']}; curves: {paths['png']}; total {(time.perf_counter() - t0) / 60:.1f} min")
-    return 0
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="odevideo", description="Continuous-time video models with neural ODEs")
     p.add_argument("--debug", action="store_true",
@@ -352,13 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     generate.add_parser(sub)
 
-    s = sub.add_parser("demo", help="the main job: train on bouncing balls, evaluate, render GIFs (a few minutes)")
-    s.add_argument("--preset", default="default")
-    s.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    s.add_argument("--output-dir", default="runs")
-    s.add_argument("--max-minutes", type=number(0))
-    s.add_argument("--resume", action="store_true")
-    s.set_defaults(func=cmd_demo)
+    from odevideo.cli import demo
+
+    demo.add_parser(sub)
     for s in sub.choices.values():  # the global --debug, also after the subcommand
         s.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS)
     return p

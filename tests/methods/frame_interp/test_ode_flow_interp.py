@@ -175,3 +175,33 @@ def test_training_moves_the_model_off_its_start_and_saves_a_loadable_model(tmp_p
     assert model.head.weight.abs().sum() > 0  # trained away from zero
     blend = 0.5 * (frames[:, 0] + frames[:, 1])
     assert not torch.allclose(a[:, 0], blend)
+
+
+def test_demo_runs_end_to_end_and_reports_every_baseline(tmp_path, capsys):
+    """The demo's whole path on a tiny budget: training, the held-out table, the JSON and the 2.5x GIF."""
+    import json
+
+    from odevideo.cli.main import main
+
+    code = main(["demo", "--output-dir", str(tmp_path), "--set", "train.steps=2", "--set", "train.eval_every=2",
+                 "--set", "eval.num_clips=2", "--set", "data.val_clips=2", "--set", "train.progress=false",
+                 "--set", "model.channels=8", "--set", "data.image_size=32", "--set", "model.work_size=32"])
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| 4 | linear_blend |" in out and "| 2 | repeat_previous |" in out
+    report = json.loads((tmp_path / "interp_demo" / "demo_eval.json").read_text())
+    assert set(report["gaps"]) == {"gap2", "gap3", "gap4"}
+    assert report["gaps"]["gap2"]["windows"] == 4  # 2 clips of 5 frames, 2 windows each
+    assert (tmp_path / "interp_demo" / "demo_2.5x_truth_blend_model.gif").is_file()
+
+
+def test_demo_truth_at_fractional_times_matches_the_simulated_frames():
+    """The GIF's truth, simulated 5x finer, equals the dataset's frames at whole frame times."""
+    import numpy as np
+
+    from odevideo.cli.demo import truth_at
+    from odevideo.data.bouncing_balls import BouncingBalls
+
+    ds = BouncingBalls(num_clips=2, num_frames=9, size=32, seed=3)
+    fine = truth_at(ds, 1, 9, np.array([0.0, 1.0, 4.0, 8.0]))
+    torch.testing.assert_close(fine, ds[1][[0, 1, 4, 8]], atol=2e-3, rtol=0)
