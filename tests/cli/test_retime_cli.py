@@ -115,3 +115,24 @@ def test_retime_interrupted_leaves_nothing(clips, tmp_path, capsys, monkeypatch)
     argv = ["retime", "linear_blend", str(clips / "in.avi"), str(tmp_path / "o.mp4"), "--fps", "60", "--no-progress"]
     assert main(argv) == 130
     assert list(tmp_path.iterdir()) == []
+
+
+def test_retime_with_a_saved_model_folder(clips, tmp_path, capsys):
+    """A learned interpolator (ode_flow_interp, untrained: its output is its start, the linear blend) by folder."""
+    import numpy as np
+
+    from odevideo.methods.base import ModelSpec
+    from odevideo.methods.frame_interp import ODEFlowInterpolator
+    from odevideo.methods.frame_interp.config import ODEFlowInterpConfig
+    from odevideo.pretrained import save_pretrained
+
+    cfg = ODEFlowInterpConfig(start="linear_blend", work_size=16, channels=8)
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=16, channels=8)
+    save_pretrained(tmp_path / "model", model, "ode_flow_interp", cfg, ModelSpec(3, 64, 8, 2, 1.0))
+    src = write_clip(tmp_path / "short.avi", n=4)
+    out = tmp_path / "out.mkv"
+    assert main(["retime", str(tmp_path / "model"), str(src), str(out), "--fps", "48", "--no-progress"]) == 0
+    got, frames = read_back(out)["frames"], read_back(src)["frames"].astype(np.float32)
+    assert len(got) == 8
+    diff = np.abs(got[1].astype(np.float32) - (frames[0] + frames[1]) / 2)
+    assert diff.mean() <= 1.0 and diff.max() <= 8

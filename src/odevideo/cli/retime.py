@@ -85,8 +85,11 @@ def _load(model: str, device):
     except CheckpointError:
         if Path(model).exists():
             raise
+        from odevideo import pretrained
+
+        names = ", ".join(getattr(pretrained, "pretrained_names", list)()) or "none installed"
         raise InputError(f"MODEL {model!r} is neither a classical interpolator ({', '.join(CLASSICAL)}) nor a model "
-                         f"folder, run folder or pretrained model; check the name or path") from None
+                         f"folder, run folder or pretrained model ({names}); check the name or path") from None
 
 
 def run(args: argparse.Namespace) -> int:
