@@ -114,6 +114,11 @@ def test_audio_copied_and_trimmed(tmp_path):
     assert st["audio"] == "copied (aac)" and st["video_codec"] == "mpeg4" and len(got["frames"]) == 120
     assert [a["codec"] for a in got["audio"]] == ["aac"]
     assert audio_packets(tmp_path / "a.mp4") == audio_packets(clip)  # every packet copied
+    # the AAC priming packet before time 0 stays out of .mkv, whose muxer would delay the video to make room for it
+    retime_video(model, clip, tmp_path / "a.mkv", fps=60, progress=False)
+    got = read_back(tmp_path / "a.mkv")
+    assert all(abs(t - Fraction(j, 60)) <= got["time_base"] for j, t in enumerate(got["times"]))
+    assert got["audio"][0]["times"][0] == 0
     st = retime_video(model, clip, tmp_path / "t.mkv", fps=60, start=0.5, end=1.5, progress=False)
     audio = read_back(tmp_path / "t.mkv")["audio"][0]
     # whole packets that start in [0.5, 1.5) s, moved by 0.5 s with the video

@@ -495,19 +495,23 @@ def _device_of(interpolator: Any) -> torch.device:
     return torch.device("cpu")
 
 
-def _audio_filter(probe: VideoProbe, plan: RetimePlan, audio_stream: Any, trim: tuple[bool, bool]):
+def _audio_filter(probe: VideoProbe, plan: RetimePlan, audio_stream: Any, trim: tuple[bool, bool], suffix: str):
     """``keep(packet) -> bool`` and the shift in audio ticks: the packets that start in ``[start, end)``, where
-    ``trim`` says which of start / end was given (an open side keeps everything, e.g. AAC's priming packet before
-    time 0); times move by ``t0 + start`` so that they stay in step with the video."""
+    ``trim`` says which of start / end was given (an open side keeps everything); times move by ``t0 + start`` so
+    that they stay in step with the video. Packets before the video's first frame (e.g. AAC's priming packet) are
+    kept only in .mp4 / .mov / .m4v, whose edit lists hold them; other muxers would move every stream later."""
     tb = Fraction(audio_stream.time_base)
     lo, hi = probe.t0 + plan.start, probe.t0 + plan.end
     shift = round(lo / tb)
+    negative_ok = suffix in (".mp4", ".mov", ".m4v")
 
     def keep(packet: Any) -> bool:
         ts = packet.pts if packet.pts is not None else packet.dts
         if ts is None or packet.size == 0:
             return False
-        return (not trim[0] or ts * tb >= lo) and (not trim[1] or ts * tb < hi)
+        if ts * tb < lo and (trim[0] or not negative_ok):
+            return False
+        return not trim[1] or ts * tb < hi
 
     return keep, shift
 
@@ -630,7 +634,7 @@ def _run(av: Any, interpolator: Any, probe: VideoProbe, plan: RetimePlan, tmp: P
         in_audio = container.streams.audio[0] if (with_audio and container.streams.audio) else None
         writer = _Writer(av, tmp, suffix, probe, plan, in_audio, log)
         streams = [vs] + ([in_audio] if writer.audio is not None else [])
-        keep_audio, shift = (_audio_filter(probe, plan, in_audio, trim) if writer.audio is not None
+        keep_audio, shift = (_audio_filter(probe, plan, in_audio, trim, suffix) if writer.audio is not None
                              else (None, 0))
         w, h = probe.width, probe.height
         device = _device_of(interpolator)
