@@ -1,6 +1,7 @@
 """The ``odevideo`` command line: parse, build from config, call the layers below.
 
-Subcommands: ``train``, ``evaluate``, ``predict``, ``latents``, ``experiment``, ``generate``, ``demo``, ``presets``.
+Subcommands: ``train``, ``evaluate``, ``predict``, ``latents``, ``experiment``, ``generate``, ``retime``, ``demo``,
+``presets``.
 
 Bad input ends in one line on stderr that names the option or file, the problem and the fix, with exit status 2 and
 no traceback (``--debug`` shows it): argument values are checked as they are parsed (:mod:`odevideo.cli.options`),
@@ -298,6 +299,9 @@ def build_parser() -> argparse.ArgumentParser:
     from odevideo.cli import generate
 
     generate.add_parser(sub)
+    from odevideo.cli import retime
+
+    retime.add_parser(sub)
 
     from odevideo.cli import demo
 

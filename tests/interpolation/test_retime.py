@@ -1,0 +1,239 @@
+"""retime_video: the output grid (counts, timestamps), the pixels at and between input times, the codec and audio
+choices, dropped frames, odd sizes, and an interrupted run leaving nothing behind.
+
+Clips are tiny (64x48, 2 s) and lossless (FFV1 in .avi, whose time base is exactly 1/fps), so counts are exact and
+pixels differ from the input only by the RGB -> YUV 4:2:0 -> RGB round trip of the encoder.
+"""
+
+from __future__ import annotations
+
+import sys
+from fractions import Fraction
+from pathlib import Path
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from retime_clips import audio_packets, read_back, write_clip  # noqa: E402
+
+from odevideo.errors import InputError, VideoFileError  # noqa: E402
+from odevideo.interpolation import load_interpolator  # noqa: E402
+from odevideo.interpolation.retime import (  # noqa: E402
+    nominal_rate,
+    parse_rate,
+    parse_seconds,
+    probe_video,
+    retime_video,
+)
+
+
+def close(a: np.ndarray, b: np.ndarray, mean: float = 1.0, worst: int = 8) -> bool:
+    """Equal up to the YUV 4:2:0 round trip: mean absolute difference <= ``mean`` levels, none above ``worst``."""
+    d = np.abs(a.astype(np.int16) - b.astype(np.int16))
+    return float(d.mean()) <= mean and int(d.max()) <= worst
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory) -> Path:
+    """48 frames at 24 fps, 64x48, FFV1 in .avi: frame i at exactly i / 24 s, 2 s in all."""
+    return write_clip(tmp_path_factory.mktemp("clip") / "in.avi")
+
+
+@pytest.fixture(scope="module")
+def clip_frames(clip) -> np.ndarray:
+    return read_back(clip)["frames"]
+
+
+def test_fps_60_grid_pixels_and_size(clip, clip_frames, tmp_path):
+    out = tmp_path / "out.mkv"
+    st = retime_video(load_interpolator("linear_blend"), clip, out, fps=60, progress=False)
+    got = read_back(out)
+    # frames at t_j = j / 60 for every t_j < 2 s (the input's duration: the last frame's time + 1/24): 120
+    assert st["output_frames"] == 120 == len(got["frames"]) == round(2.0 * 60)
+    assert st["input_fps"] == 24 and st["output_fps"] == 60 and st["input_frames_decoded"] == 48
+    assert st["output_duration_s"] == pytest.approx(2.0)
+    tick = got["time_base"]
+    assert all(abs(t - Fraction(j, 60)) <= tick for j, t in enumerate(got["times"]))
+    assert got["frames"].shape[1:] == clip_frames.shape[1:] == (48, 64, 3)
+    # every 5th output frame is at an input time (j / 60 = (2 j / 5) / 24): that frame, copied
+    for j in range(0, 120, 5):
+        assert close(got["frames"][j], clip_frames[2 * j // 5]), j
+    # t = 1/60 is 0.4 of the way from frame 0 to frame 1
+    blend = 0.6 * clip_frames[0].astype(np.float32) + 0.4 * clip_frames[1].astype(np.float32)
+    assert close(got["frames"][1], np.rint(blend).astype(np.uint8))
+    # 24 frames copied at input times, 2 held after the last input frame (t = 118/60 and 119/60 > 47/24)
+    assert st["copied_frames"] == 26 and st["interpolated_frames"] == 94
+    assert close(got["frames"][119], clip_frames[47])
+    assert st["video_codec"] == "ffv1" and st["audio"] == "none"
+    assert not list(tmp_path.glob(".*")), "a temporary was left next to the output"
+
+
+def test_factor_and_slowmo_counts(clip, clip_frames, tmp_path):
+    model = load_interpolator("repeat_previous")
+    st = retime_video(model, clip, tmp_path / "x.avi", factor=2.5, progress=False)
+    assert st["output_fps"] == 60 and st["output_frames"] == 120 == len(read_back(tmp_path / "x.avi")["times"])
+    st = retime_video(model, clip, tmp_path / "s.mkv", slowmo=4, progress=False)
+    got = read_back(tmp_path / "s.mkv")
+    # 4 x as many frames (step 1/96 s of input), written at the input's 24 fps: 8 s
+    assert st["output_frames"] == 192 == len(got["frames"]) and st["output_fps"] == 24
+    assert st["output_duration_s"] == pytest.approx(8.0)
+    assert abs(got["times"][-1] - Fraction(191, 24)) <= got["time_base"]
+    # repeat_previous: output frame j shows input frame floor(j / 4)
+    for j in (0, 1, 2, 3, 5, 101, 191):
+        assert close(got["frames"][j], clip_frames[j // 4]), j
+
+
+def test_dis_flow_model(tmp_path):
+    clip = write_clip(tmp_path / "short.avi", n=6)
+    st = retime_video(load_interpolator("dis_flow"), clip, tmp_path / "f.mkv", fps=48, progress=False)
+    got = read_back(tmp_path / "f.mkv")
+    src = read_back(clip)["frames"]
+    assert st["output_frames"] == 12 == len(got["frames"])
+    assert st["model_calls"] == 5 == st["interpolated_frames"]  # one call per gap; t = 11/48 holds the last frame
+    for j in range(0, 12, 2):
+        assert close(got["frames"][j], src[j // 2]), j
+
+
+def test_start_end(clip, clip_frames, tmp_path):
+    st = retime_video(load_interpolator("linear_blend"), clip, tmp_path / "c.mkv", fps=60, start=0.5, end="1.5",
+                      progress=False)
+    got = read_back(tmp_path / "c.mkv")
+    assert st["output_frames"] == 60 == len(got["frames"])
+    assert got["times"][0] == 0  # the output starts at --start
+    assert close(got["frames"][0], clip_frames[12]) and close(got["frames"][5], clip_frames[14])
+
+
+def test_audio_copied_and_trimmed(tmp_path):
+    clip = write_clip(tmp_path / "av.mp4", codec="mpeg4", audio=True)
+    model = load_interpolator("linear_blend")
+    st = retime_video(model, clip, tmp_path / "a.mp4", fps=60, progress=False)
+    got = read_back(tmp_path / "a.mp4")
+    assert st["audio"] == "copied (aac)" and st["video_codec"] == "mpeg4" and len(got["frames"]) == 120
+    assert [a["codec"] for a in got["audio"]] == ["aac"]
+    assert audio_packets(tmp_path / "a.mp4") == audio_packets(clip)  # every packet copied
+    # the AAC priming packet before time 0 stays out of .mkv, whose muxer would delay the video to make room for it
+    retime_video(model, clip, tmp_path / "a.mkv", fps=60, progress=False)
+    got = read_back(tmp_path / "a.mkv")
+    assert all(abs(t - Fraction(j, 60)) <= got["time_base"] for j, t in enumerate(got["times"]))
+    assert got["audio"][0]["times"][0] == 0
+    st = retime_video(model, clip, tmp_path / "t.mkv", fps=60, start=0.5, end=1.5, progress=False)
+    audio = read_back(tmp_path / "t.mkv")["audio"][0]
+    # whole packets that start in [0.5, 1.5) s, moved by 0.5 s with the video
+    assert 0 <= audio["times"][0] < Fraction(1024, 48000) + Fraction(1, 1000)
+    assert audio["times"][-1] < 1 and 40 <= len(audio["times"]) <= 48
+    notes = []
+    st = retime_video(model, clip, tmp_path / "slow.mp4", slowmo=2, progress=False, log=notes.append)
+    assert st["audio"] == "dropped" and read_back(tmp_path / "slow.mp4")["audio"] == []
+    assert notes and "audio" in notes[0] and "dropped" in notes[0]
+
+
+def test_fill_missing_fills_a_dropped_frame(tmp_path):
+    clip = write_clip(tmp_path / "gap.mp4", codec="mpeg4", skip=(10,))  # 47 frames: frame 10 is missing
+    src = read_back(clip)
+    assert len(src["frames"]) == 47
+    probe = probe_video(clip)
+    assert probe.fps == 24  # the nominal rate, not the average 47 frames / 2 s
+    st = retime_video(load_interpolator("linear_blend"), clip, tmp_path / "filled.mkv", fill_missing=True,
+                      progress=False)
+    got = read_back(tmp_path / "filled.mkv")
+    assert st["output_frames"] == 48 == len(got["frames"]) and st["interpolated_frames"] == 1
+    assert all(abs(t - Fraction(j, 24)) <= got["time_base"] for j, t in enumerate(got["times"]))
+    f9, f11 = src["frames"][9].astype(np.float32), src["frames"][10].astype(np.float32)  # input 10 is frame 11
+    assert close(got["frames"][10], np.rint((f9 + f11) / 2).astype(np.uint8), mean=1.5)
+    assert close(got["frames"][11], src["frames"][10], mean=1.5) and close(got["frames"][9], src["frames"][9])
+
+
+def test_odd_size_is_padded(tmp_path):
+    clip = write_clip(tmp_path / "odd.avi", n=4, w=63, h=47, pix_fmt="yuv444p")
+    notes = []
+    st = retime_video(load_interpolator("linear_blend"), clip, tmp_path / "o.mkv", factor=2, progress=False,
+                      log=notes.append)
+    assert st["input_size"] == "63x47" and st["size"] == "64x48"
+    assert any("padded to 64x48" in n for n in notes)
+    assert read_back(tmp_path / "o.mkv")["frames"].shape[1:] == (48, 64, 3)
+
+
+def test_an_interrupted_run_leaves_nothing(clip, tmp_path):
+    class Interrupted:
+        calls = 0
+
+        def interpolate(self, f0, f1, taus):
+            self.calls += 1
+            if self.calls == 3:
+                raise KeyboardInterrupt
+            return f0.expand(len(taus), *f0.shape)
+
+    with pytest.raises(KeyboardInterrupt):
+        retime_video(Interrupted(), clip, tmp_path / "never.mp4", fps=60, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+    class Wrong:
+        def interpolate(self, f0, f1, taus):
+            return torch.zeros(len(taus), 3, 8, 8)
+
+    with pytest.raises(InputError, match="returned shape"):
+        retime_video(Wrong(), clip, tmp_path / "never.mp4", fps=60, progress=False)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("text, want", [
+    ("60", Fraction(60)), ("59.94", Fraction(60000, 1001)), ("29.97", Fraction(30000, 1001)),
+    ("23.976", Fraction(24000, 1001)), ("30000/1001", Fraction(30000, 1001)), ("2997/50", Fraction(2997, 50)),
+    ("12.5", Fraction(25, 2)), (59.94, Fraction(60000, 1001)), (25, Fraction(25)),
+])
+def test_parse_rate(text, want):
+    assert parse_rate(text) == want
+
+
+@pytest.mark.parametrize("text", ["0", "-1", "nan", "inf", "1/0", "abc", "", "1e9", "0/5", True])
+def test_parse_rate_refuses(text):
+    with pytest.raises(InputError):
+        parse_rate(text)
+
+
+def test_parse_seconds():
+    assert parse_seconds("1.5", "start") == Fraction(3, 2) and parse_seconds(0, "end") == 0
+    for bad in ("-1", "nan", "x"):
+        with pytest.raises(InputError):
+            parse_seconds(bad, "start")
+
+
+def test_nominal_rate():
+    def stream(avg, guess, base=None):
+        return SimpleNamespace(average_rate=avg, guessed_rate=guess, base_rate=base)
+
+    assert nominal_rate(stream(Fraction(47, 2), Fraction(24))) == 24  # a dropped frame lowers the average
+    assert nominal_rate(stream(Fraction(30), Fraction(90000))) == 30  # a time base, not a frame rate
+    assert nominal_rate(stream(None, Fraction(25))) == 25
+    assert nominal_rate(stream(Fraction(0), None)) is None
+    assert nominal_rate(stream(None, None, Fraction(-5))) is None
+
+
+def test_probe_refuses(tmp_path):
+    (tmp_path / "text.mp4").write_text("not a video\n")
+    with pytest.raises(VideoFileError, match="not a video|corrupt"):
+        probe_video(tmp_path / "text.mp4")
+    with pytest.raises(VideoFileError, match="no such file"):
+        probe_video(tmp_path / "missing.mp4")
+
+
+def test_codec_family_or_container_default():
+    import av
+
+    from odevideo.interpolation.retime import choose_encoder
+
+    def supported(fmt: str) -> set[str]:
+        import io
+
+        with av.open(io.BytesIO(), "w", format=fmt) as c:
+            return set(c.supported_codecs)
+
+    assert choose_encoder(av, ".avi", "mpeg4", supported("avi"))[0] == "mpeg4"
+    assert choose_encoder(av, ".mkv", "ffv1", supported("matroska"))[0] == "ffv1"
+    name, why = choose_encoder(av, ".mp4", "ffv1", supported("mp4"))  # FFV1 in .mp4: not for common players
+    assert name in ("libx264", "h264", "mpeg4") and "default" in why
+    name, why = choose_encoder(av, ".webm", "mpeg4", supported("webm"))
+    assert name in ("libvpx-vp9", "libvpx") and "does not go into .webm" in why
