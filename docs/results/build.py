@@ -686,6 +686,44 @@ def gan_iteration_readable(load: Loader) -> list[str]:
 # --------------------------------------------------------------------------------------------- the builder
 
 
+# --------------------------------------------------------------------------------------------- frame_interpolation.md
+
+FRAME_INTERP = "docs/results/frame_interp"
+INTERP_METHODS = (("repeat_previous", "repeat"), ("linear_blend", "blend"), ("dis_flow", "DIS"), ("model", "model"))
+
+
+def _interp_diffs(paired: dict, keys: Sequence[tuple[str, int, str]]) -> str:
+    """``model - DIS-flow`` paired over windows, in the ``diff_cell`` layout."""
+    return diff_cell({k: {"mean_difference": paired[k]["mean_diff"], "standard_error": paired[k]["se"]}
+                      for k, _, _ in keys}, keys)
+
+
+def frame_interp_dev(load: Loader) -> list[str]:
+    """In-between frames of the dev clips' held-out ends (experiments/frame_interp_dev_clips.py). Each score cell:
+    repeat-previous / linear blend / DIS flow / model; bold: the best at the shown precision. Last columns: the
+    model minus the best classical method (DIS or blend) per window, +- its standard error, bold where the model is
+    better by more than two standard errors; "wins": the model's mean is better than every baseline's on all
+    three scores."""
+    r = load(f"{FRAME_INTERP}/dev_clips.json")
+    keys = (("psnr", 2, " dB"), ("ssim", 4, ""), ("lpips", 4, ""))
+    rows = []
+    for clip, c in r["clips"].items():
+        for cell in c["cells"].values():
+            means = cell["means"]
+            row = [clip, "x".join(map(str, c["full_size"][::-1])) if cell["size"] == "full" else f"{cell['size']}x"
+                   f"{cell['size']}", str(cell["gap"]), str(cell["windows"])]
+            for k, d, _ in keys:
+                vals = [means[m][k] for m, _ in INTERP_METHODS]
+                row.append(join_parts([fixed(v, d) for v in vals], best(vals, k in HIGHER, d)))
+            strongest = max(("dis_flow", "linear_blend"), key=lambda m: means[m]["psnr"])
+            row.append(f"{dict(INTERP_METHODS)[strongest]}: {_interp_diffs(cell['paired'][strongest], keys)}")
+            row.append("yes" if cell["model_beats_every_baseline_on_every_metric"] else "no")
+            rows.append(row)
+    head = ["clip", "size", "gap", "windows", "PSNR (dB) repeat / blend / DIS / model", "SSIM", "LPIPS",
+            "model - strongest classical (PSNR / SSIM / LPIPS)", "wins"]
+    return md_table(head, rows)
+
+
 TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "speed_train_step": speed_train_step,
     "speed_ddp": speed_ddp,
@@ -705,6 +743,7 @@ TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "gan_readable": gan_readable,
     "gan_tganv2": gan_tganv2,
     "gan_iteration_readable": gan_iteration_readable,
+    "frame_interp_dev": frame_interp_dev,
 }
 
 
