@@ -293,6 +293,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num-clips", type=whole_number(1))
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
+    s.add_argument("--interp-gap", type=whole_number(2), metavar="G",
+                   help="interpolation section: observe every G-th frame and predict the G-1 between "
+                   "(default: the run's eval.interp_gap, 2)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
     s.add_argument("--test-file", help="evaluate on these clips instead of the run's split: a .npy array "
                    "(e.g. Moving MNIST's mnist_test_seq.npy) or a folder of videos; all its clips unless --num-clips")
