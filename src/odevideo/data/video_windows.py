@@ -387,8 +387,9 @@ class VideoWindowDataset(VideoFolderDataset):
         self.epoch = 0
 
     def __repr__(self) -> str:
+        cuts = sum(map(len, self.scene_cut_frames.values())) if self.scene_cuts else False  # the number found
         return (
             f"{self._name()}(root={str(self.root)!r}, clips={len(self.clips)}, windows={sum(self.windows)}, "
             f"items={len(self)}, num_frames={self.num_frames}, size={self.size}, frame_stride={self.frame_stride}, "
-            f"time_split={self.time_split}, part={self.part!r}, seed={self.seed})"
+            f"time_split={self.time_split}, part={self.part!r}, scene_cuts={cuts}, seed={self.seed})"
         )
