@@ -294,6 +294,7 @@ def test_gap_3_observes_every_third_frame_and_baselines_match_hand_computation(c
     obs, mid = interpolation_frames(10, 3)
     assert obs.tolist() == [0, 3, 6, 9] and mid.tolist() == [1, 2, 4, 5, 7, 8]
     assert interpolation_frames(8, 3)[1].tolist() == [1, 2, 4, 5]  # frame 7: after the last observation
+    assert interpolation_frames(3, 3)[1].numel() == 0 == interpolation_frames(0, 2)[1].numel()
     assert evaluate(_Oracle(clips.float()), cfg, dataset=list(clips.float()), interp_gap=2)["interp_gap"] == 2
 
 
@@ -380,7 +381,7 @@ def test_paired_results_are_model_minus_baseline_per_clip(cfg):
 
 def test_bad_gap_is_refused(cfg, tiny_config):
     clips = _clips()
-    for gap in (1, 0, 2.5, True):
+    for gap in (1, 0, 2.5, True, "3"):
         with pytest.raises(InputError, match="interp_gap"):
             evaluate(_Oracle(clips.float()), cfg, dataset=list(clips.float()), interp_gap=gap)
     with pytest.raises(ConfigError, match="eval.interp_gap"):

@@ -104,11 +104,16 @@ def extrapolation_baselines(context: torch.Tensor, num_frames: int) -> dict[str,
 def interpolation_frames(num_frames: int, gap: int) -> tuple[torch.Tensor, torch.Tensor]:
     """The interpolation section's frames of a ``num_frames`` clip: the observed ``0, gap, 2 gap, ...`` and the
     predicted ones, every frame strictly between two observations (none after the last observation)."""
+    _check_gap(gap)
+    obs = torch.arange(0, max(int(num_frames), 0), gap)
+    last = int(obs[-1]) if obs.numel() else 0
+    mid = torch.tensor([j for j in range(1, last) if j % gap], dtype=torch.long)
+    return obs, mid
+
+
+def _check_gap(gap) -> None:
     if isinstance(gap, bool) or not isinstance(gap, int) or gap < 2:
         raise InputError(f"eval.interp_gap={gap!r} must be a whole number >= 2 (2: observe every other frame)")
-    obs = torch.arange(0, num_frames, gap)
-    mid = torch.tensor([j for j in range(1, int(obs[-1])) if j % gap], dtype=torch.long)
-    return obs, mid
 
 
 def interpolation_baselines(frames: torch.Tensor, gap: int, flow: bool | None = None) -> dict[str, torch.Tensor]:
@@ -205,7 +210,7 @@ def evaluate(
     bs = batch_size or cfg.eval.batch_size
     interpolation = cfg.eval.interpolation if interpolation is None else interpolation
     gap = cfg.eval.interp_gap if interp_gap is None else interp_gap
-    interpolation_frames(gap + 1, gap)  # refuses a bad gap before any work
+    _check_gap(gap)  # before any work
     for key, value in (("num_clips", num_clips), ("batch_size", batch_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{key}={value!r} must be a whole number >= 1 (or None: cfg.eval.{key})")
