@@ -351,6 +351,10 @@ def test_paired_difference_by_hand():
     assert part.n == 1 and part.mean == 1.0 and math.isnan(part.se) and part.as_dict() == {"mean": 1.0, "se": None,
                                                                                           "n": 1}
     assert paired_difference([], []).n == 0
+    # the frame-interpolation scoring's dict form is the same computation
+    from odevideo.evaluation.interpolation import paired_difference as as_dict
+
+    assert as_dict(a, b) == {"mean_diff": got.mean, "se": got.se, "windows": 4}
     with pytest.raises(InputError, match="one length"):
         paired_difference([1.0, 2.0], [1.0])
 
