@@ -11,6 +11,7 @@ from odevideo.cli.options import check_output_folder, run_dir_of
 
 
 def cmd_evaluate(args) -> int:
+    from odevideo.evaluation.conditional import format_paired_table
     from odevideo.methods import get_method
     from odevideo.training import evaluate, format_table, load_run, save_results
 
@@ -23,12 +24,17 @@ def cmd_evaluate(args) -> int:
         cfg.eval.lpips, cfg.eval.lpips_dir = True, args.lpips_dir
     elif args.lpips:
         cfg.eval.lpips = True
+    if args.interp_gap is not None:
+        cfg.eval.interp_gap = args.interp_gap
     if args.test_file or args.protocol:
         return _evaluate_protocol(args, model, cfg)
     result = evaluate(model, cfg, split=args.split, num_clips=args.num_clips)
     out = Path(args.out) if args.out else run_dir_of(args.checkpoint) / f"eval_{args.split}"
     paths = save_results(result, out)
     print(format_table(result))
+    paired = format_paired_table(result)
+    if paired:
+        print("\nmodel minus baseline per window (mean +- standard error):\n" + paired)
     if "model_beats_all_baselines_at_every_extrapolated_frame" in result:
         beats = result["model_beats_all_baselines_at_every_extrapolated_frame"]
         print(f"model beats all baselines at every extrapolated frame: {beats}")

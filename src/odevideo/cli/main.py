@@ -118,74 +118,108 @@ def cmd_train(args) -> int:
         distributed.shutdown()
 
 
-def _load_input_clip(args, cfg):
-    """(frames (T,C,H,W), times (T,), truth or None) from --input or --sample."""
+def fit_to_model(frames, size: int, resize: bool, name: str):
+    """``--input`` frames ``(T, C, H, W)`` at the model's ``size`` x ``size``: unchanged when they are already, else
+    (with ``resize``) as the training data pipeline does it (:class:`~odevideo.data.VideoWindowDataset`, the own-video
+    datasets): the largest centred square cropped, then resized bilinearly with antialiasing; never squashed."""
+    from odevideo.data.transforms import center_crop_square
+    from odevideo.data.transforms import resize as resize_frames
+
+    if tuple(frames.shape[-2:]) == (size, size):
+        return frames
+    if not resize:
+        raise InputError(f"{name} is {frames.shape[-1]}x{frames.shape[-2]} but the model takes {size}x{size}; "
+                         f"pass --resize to centre-crop it to a square and resize it, as training does")
+    return resize_frames(center_crop_square(frames), size, mode="bilinear", antialias=True).clamp(0, 1)
+
+
+def input_interval(times, fallback: float) -> float:
+    """The input's frame interval in time units: the mean spacing of ``times`` (``fallback`` for one frame)."""
+    n = times.numel()
+    return float(times[-1] - times[0]) / (n - 1) if n > 1 else fallback
+
+
+def default_query_times(times, interval: float, fps_factor: int, future: int):
+    """``predict`` without ``--times``: from the first input time to ``future`` input intervals after the last,
+    every ``interval / fps_factor`` (``fps_factor`` frames per input interval)."""
     import torch
 
-    from odevideo.errors import InputError
+    from odevideo.evaluation.inference import MAX_QUERY_TIMES
+
+    step = interval / fps_factor
+    end = float(times[-1]) + future * interval
+    n = int(round((end - float(times[0])) / step)) + 1
+    if n > MAX_QUERY_TIMES:
+        raise InputError(f"--fps-factor {fps_factor} --future {future} asks for {n} frames, more than the limit of "
+                         f"{MAX_QUERY_TIMES} per call; ask for fewer")
+    return float(times[0]) + step * torch.arange(n, dtype=torch.float64)
+
+
+def output_fps(query, interval: float, source_fps: float | None) -> float:
+    """The written file's frame rate, so that it plays at the input's speed. One input ``interval`` (time units)
+    lasts one source frame, ``1 / source_fps`` seconds, for a video input with a frame rate; otherwise one time
+    unit lasts a second (the config's rate: ``1 / data.frame_dt`` frames per second for frames ``frame_dt`` apart).
+    Output frames are ``query``'s mean spacing apart (``interval`` for a single time)."""
+    seconds_per_unit = 1.0 / (source_fps * interval) if source_fps else 1.0
+    n = query.numel()
+    step = float(query.max() - query.min()) / (n - 1) if n > 1 else 0.0
+    return 1.0 / ((step if step > 0 else interval) * seconds_per_unit)
+
+
+def _load_input_clip(args, cfg):
+    """(frames (T,C,H,W), times (T,), source fps or None) from --input or --sample."""
+    import torch
+
     from odevideo.evaluation.inference import parse_times
     from odevideo.training import build_dataset
 
+    fps = None
     if args.input:
         from odevideo.data import read_video
 
-        frames, _fps = read_video(args.input, channels=1 if args.grayscale else None)
-        c, s = cfg.data.channels, cfg.data.image_size
+        frames, fps = read_video(args.input, channels=1 if args.grayscale else None)
+        c = cfg.data.channels
         if frames.shape[1] != c:
             raise InputError(f"{args.input} has {frames.shape[1]} channels but the model takes {c}; "
                              f"pass --grayscale to convert RGB to gray")
-        if frames.shape[-2:] != (s, s):
-            if not args.resize:
-                raise InputError(f"{args.input} is {frames.shape[-1]}x{frames.shape[-2]} but the model takes {s}x{s}; "
-                                 f"pass --resize to resize it (bilinear)")
-            frames = torch.nn.functional.interpolate(
-                frames, size=(s, s), mode="bilinear", align_corners=False
-            ).clamp(0, 1)
+        frames = fit_to_model(frames, cfg.data.image_size, args.resize, args.input)
         if args.max_input_frames:
             frames = frames[: args.max_input_frames]
-        truth = None
     else:
         ds = build_dataset(cfg, args.split)
         if not 0 <= args.sample < len(ds):
             raise InputError(f"--sample {args.sample} is out of range for the {args.split} split (0..{len(ds) - 1})")
-        clip = ds[args.sample]
-        truth = clip
-        frames = clip[: args.max_input_frames or cfg.task.num_observed]
+        frames = ds[args.sample][: args.max_input_frames or cfg.task.num_observed]
     if args.input_times:
         times = parse_times(args.input_times, name="--input-times", increasing=True)
         if times.numel() != frames.shape[0]:
             raise InputError(f"--input-times gives {times.numel()} times for {frames.shape[0]} frames")
     else:
-        times = torch.arange(frames.shape[0], dtype=torch.float64) * cfg.data.frame_dt
-    return frames, times, truth
+        times = torch.arange(frames.shape[0], dtype=torch.float64) * (args.input_spacing * cfg.data.frame_dt)
+    return frames, times, fps
 
 
 def cmd_predict(args) -> int:
-    import torch
-
     from odevideo.data import write_video
-    from odevideo.evaluation.inference import MAX_QUERY_TIMES, parse_times, predict_clip
+    from odevideo.evaluation.inference import parse_times, predict_clip
     from odevideo.training import load_run
 
     check_output_file(args.output, "--output", VIDEO_SUFFIXES, folder=True)
     query = parse_times(args.times, name="--times") if args.times else None
     if args.input_times:
         parse_times(args.input_times, name="--input-times", increasing=True)  # refused before the model is loaded
+        if args.input_spacing != 1:
+            raise InputError("--input-spacing and --input-times both give the input frames' times; use one")
     model, cfg = load_run(args.checkpoint, which=args.which)
-    frames, times, _truth = _load_input_clip(args, cfg)
+    frames, times, source_fps = _load_input_clip(args, cfg)
+    interval = input_interval(times, args.input_spacing * cfg.data.frame_dt)
     if query is None:
-        dt = cfg.data.frame_dt
-        end = float(times[-1]) + args.future * dt
-        step = dt / args.fps_factor
-        n = int(round((end - float(times[0])) / step)) + 1
-        if n > MAX_QUERY_TIMES:
-            raise InputError(f"--fps-factor {args.fps_factor} --future {args.future} asks for {n} frames, more than "
-                             f"the limit of {MAX_QUERY_TIMES} per call; ask for fewer")
-        query = float(times[0]) + step * torch.arange(n, dtype=torch.float64)
+        query = default_query_times(times, interval, args.fps_factor, args.future)
     out = predict_clip(model, frames, times, query)
-    fps = args.fps or 5 * (args.fps_factor if not args.times else 1)
+    fps = args.fps or output_fps(query, interval, source_fps)
     write_video(args.output, out, fps=fps)
-    print(f"wrote {out.shape[0]} frames at times {float(query.min()):g}..{float(query.max()):g} to {args.output}")
+    print(f"wrote {out.shape[0]} frames at times {float(query.min()):g}..{float(query.max()):g} "
+          f"(input every {interval:g} time units) at {fps:.4g} fps to {args.output}")
     return 0
 
 
@@ -241,6 +275,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--num-clips", type=whole_number(1))
     s.add_argument("--out", help="output directory (default: <run>/eval_<split>)")
     s.add_argument("--lpips", action="store_true", help="add LPIPS (weights from the cache, downloaded once)")
+    s.add_argument("--interp-gap", type=whole_number(2), metavar="G",
+                   help="interpolation section: observe every G-th frame and predict the G-1 between "
+                   "(default: the run's eval.interp_gap, 2)")
     s.add_argument("--lpips-dir", help="add LPIPS with the AlexNet + v0.1 head weights from this directory")
     s.add_argument("--test-file", help="evaluate on these clips instead of the run's split: a .npy array "
                    "(e.g. Moving MNIST's mnist_test_seq.npy) or a folder of videos; all its clips unless --num-clips")
@@ -268,16 +305,27 @@ def build_parser() -> argparse.ArgumentParser:
     src.add_argument("--sample", type=whole_number(0), help="index of a clip of the dataset split")
     s.add_argument("--split", default="test", choices=["train", "val", "test"])
     s.add_argument("--max-input-frames", type=whole_number(1), help="use only the first N input frames as context")
+    s.add_argument("--input-spacing", type=number(0, inclusive=False), default=1.0, metavar="K",
+                   help="the input frames are K of the model's frame intervals apart (K * data.frame_dt time units): "
+                   "1 (default) = the frame rate the model was trained at, 2 = half that rate (every other frame), "
+                   "0.5 = twice it. Input frame k is at time k * K * data.frame_dt")
     s.add_argument("--input-times",
-                   help="times of the input frames ('start:stop:step' or list); default frame_index*frame_dt")
-    s.add_argument("--times", help="query times ('start:stop:step' or comma list); overrides --fps-factor/--future")
+                   help="instead of --input-spacing: the time of every input frame, in the model's time units "
+                   "(frame index * data.frame_dt), 'start:stop:step' or a comma list, increasing")
+    s.add_argument("--times", help="query times in the model's time units ('start:stop:step' or comma list); "
+                   "overrides --fps-factor/--future")
     s.add_argument("--fps-factor", type=whole_number(1), default=1,
-                   help="render at this multiple of the input frame rate")
+                   help="render this many frames per input frame interval (the input's spacing, --input-spacing / "
+                   "--input-times), from the first input frame on")
     s.add_argument("--future", type=whole_number(0), default=0,
-                   help="also predict this many frame intervals after the last input frame")
-    s.add_argument("--resize", action="store_true", help="resize input frames to the model's size")
+                   help="also predict this many input frame intervals after the last input frame")
+    s.add_argument("--resize", action="store_true", help="input frames of another size than the model's: crop the "
+                   "largest centred square and resize it (bilinear, antialiased), as the training data pipeline does")
     s.add_argument("--grayscale", action="store_true", help="convert RGB input to gray for 1-channel models")
-    s.add_argument("--fps", type=number(0, inclusive=False), help="frame rate of the written file")
+    s.add_argument("--fps", type=number(0, inclusive=False),
+                   help="frame rate of the written file; default: it plays at the input's speed, i.e. a video "
+                   "input's own frame rate x --fps-factor, otherwise one time unit per second (1 / data.frame_dt "
+                   "x --fps-factor / --input-spacing fps; with --times, by their mean spacing)")
     s.add_argument("--output", required=True, help="output .gif, .mp4, .avi, .npy, or a directory of PNGs")
     s.set_defaults(func=cmd_predict)
 

@@ -73,7 +73,10 @@ def _own_videos(d: DataConfig, split: str, n: int) -> VideoWindowDataset:
 
     ``video_folder``: ``<data_dir>/{train,val,test}/`` each hold clips (video files, GIFs, .npy, frame folders).
     ``video_file``: ``data_dir`` is one video file or a folder of them; each file is split in time by
-    ``data.split`` (train, val, test fractions)."""
+    ``data.split`` (train, val, test fractions).
+
+    With ``data.scene_cuts`` (default) no window crosses a scene cut; the scenes shorter than a window are left
+    out with a warning (a whole part too short is still an error naming the keys that fix it)."""
     if not d.data_dir:
         raise ConfigError(
             "data.dataset=video_folder needs data.data_dir=PATH, a folder with train/, val/ and test/ "
@@ -82,7 +85,8 @@ def _own_videos(d: DataConfig, split: str, n: int) -> VideoWindowDataset:
             "data.split)"
         )
     common = dict(num_items=n if split == "train" else None, seed=d.seed + _SPLIT_OFFSET[split], crop="center",
-                  channels=d.channels, frame_dt=d.frame_dt, recursive=True)
+                  channels=d.channels, frame_dt=d.frame_dt, recursive=True, scene_cuts=d.scene_cuts,
+                  short_scenes="skip")
     if d.dataset == "video_folder":
         return VideoWindowDataset(Path(d.data_dir) / split, d.num_frames, d.image_size, **common)
     try:

@@ -31,6 +31,9 @@ class DataConfig:
     # score every non-overlapping window of their files (val_clips / test_clips do not apply)
     # video_file: train / val / test fractions of every file's frames, in time order (no window crosses a cut)
     split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    # video_folder / video_file: no window crosses a scene cut (a hard cut between shots, found when the files are
+    # measured: docs/configuration.md); scenes shorter than a window are left out with a warning
+    scene_cuts: bool = True
     download: bool = True
     seed: int = 0
     drop_prob: float = 0.0  # irregular training: drop each frame after the first with this probability

@@ -22,7 +22,35 @@ Split in time (``time_split=(train, val, test)``, ``part="train"|"val"|"test"``)
     The fractions are non-negative and sum to 1. Windows stay inside their part: no window crosses
     a split boundary.
 
-Lengths are measured at construction (video files and GIFs are decoded once for it). Frames in memory
+Scene cuts (``scene_cuts=True``, the default)
+    Each file is also cut at its scene cuts (hard cuts between shots), and no window crosses one:
+    every time-split part is split further into the stretches between cuts. Pieces shorter than a
+    window follow ``short_scenes`` (by default the ``short_clips`` policy): left out (``"skip"``,
+    listed in ``skipped`` and reported in one warning), padded (``"pad"``) or an error naming the
+    file, the piece and the fixes (``"error"``). The cut frames are in ``scene_cut_frames``.
+
+    The test (:func:`find_scene_cuts`), on each frame averaged over its channels and area-averaged
+    to at most 32x32 pixels, values in [0, 1]: with ``d_k`` the mean absolute difference between
+    frames ``k - 1`` and ``k``, frame ``k`` starts a new scene when
+
+    * ``d_k > 0.08`` (:data:`CUT_MIN_DIFF`), and
+    * ``d_k > 6 x`` the median of ``d`` over the 12 frames on either side (:data:`CUT_RATIO`,
+      :data:`CUT_NEIGHBOURS`): a jump far above the file's motion *there*, so fast motion, camera
+      shake and noise, whose differences are large at every frame, are not cuts, and
+    * frame ``k + 1`` differs from ``k - 1`` and frame ``k`` from ``k - 2`` by more than 0.08 too:
+      a one-frame flash (a frame unlike both neighbours that are alike) is not a cut.
+
+    Measured on the four development clips (``../shared/data/video``, median ``d_k`` 0.003 to
+    0.007): inside a shot the largest ``d_k`` is 0.062 (``tree.avi``, fast motion; 3.2 x its
+    local median) and the largest ratio to the local median 10.3 (``box.mp4``, a camera jerk,
+    ``d_k`` 0.037); the cuts of ``Megamind.avi`` (its black first frame, then hard cuts at frames
+    98, 154 and 200) have ``d_k`` 0.13 to 0.16 and ratios 19 to 110: they pass the floor by a
+    factor of 1.6 or more and the ratio by 3 or more, while every other frame stays under the
+    floor and all but box's jerk under the ratio too. Gradual transitions (fades, dissolves) are
+    not detected.
+
+Lengths (and scene cuts) are measured at construction: each file is decoded once for it (with
+``scene_cuts=False``, ``.npy`` files and frame folders are only counted). Frames in memory
 (``cache_bytes``, 1 GiB by default): the first window of a part decodes the whole part once, crops and
 resizes it, and keeps it (float32, per process); every later window of that part is a slice. Parts that
 do not fit the budget are decoded per window, from the file's first frame up to the window's end
@@ -35,17 +63,29 @@ from __future__ import annotations
 import bisect
 import math
 import os
-from collections.abc import Sequence
+import statistics
+import warnings
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch.nn import functional as F
 
 from odevideo.data.clip_files import CLIP_EXTENSIONS, VideoClip
 from odevideo.data.video_folder import VideoFolderDataset, leave_out_short
-from odevideo.errors import DatasetError, InputError
+from odevideo.errors import DatasetError, InputError, VideoFileError
 
-__all__ = ["VideoWindowDataset", "time_split_range", "check_split", "SPLIT_PARTS"]
+__all__ = ["VideoWindowDataset", "time_split_range", "check_split", "find_scene_cuts", "SPLIT_PARTS"]
+
+#: scene-cut test (module docstring): frames area-averaged to at most this many pixels a side
+CUT_SIZE = 32
+#: the smallest mean absolute frame difference (values in [0, 1]) of a cut
+CUT_MIN_DIFF = 0.08
+#: a cut's difference is more than this many times the median difference around it
+CUT_RATIO = 6.0
+#: the frames on either side whose differences give that median
+CUT_NEIGHBOURS = 12
 
 SPLIT_PARTS = ("train", "val", "test")
 _WINDOW_STREAM = 2  # the generator stream of a training window (0 and 1 are VideoFolderDataset's)
@@ -59,6 +99,60 @@ def time_split_range(n: int, fractions: Sequence[float], part: str) -> tuple[int
     cuts = [0, round(n * fr[0]), round(n * (fr[0] + fr[1])), n]
     k = SPLIT_PARTS.index(part)
     return cuts[k], cuts[k + 1]
+
+
+def _small_gray(frame: torch.Tensor) -> torch.Tensor:
+    """A ``(C, H, W)`` frame in [0, 1] -> its channel mean, area-averaged to at most CUT_SIZE pixels a side."""
+    g = frame.float().mean(0, keepdim=True)[None]
+    h, w = g.shape[-2:]
+    if h > CUT_SIZE or w > CUT_SIZE:
+        g = F.adaptive_avg_pool2d(g, (min(h, CUT_SIZE), min(w, CUT_SIZE)))
+    return g[0, 0]
+
+
+class _CutScanner:
+    """Streams frames once and keeps the differences the scene-cut test needs (not the frames)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self.d1: list[float] = [math.nan]  # d1[k]: frame k vs k - 1
+        self.d2: list[float] = [math.nan, math.nan]  # d2[k]: frame k vs k - 2
+        self._last: list[torch.Tensor] = []
+
+    def add(self, frame: torch.Tensor) -> None:
+        g = _small_gray(frame)
+        if self._last:
+            if g.shape != self._last[-1].shape:  # a size change mid-file: read_video refuses it later
+                g = F.interpolate(g[None, None], size=self._last[-1].shape, mode="area")[0, 0]
+            self.d1.append(float((g - self._last[-1]).abs().mean()))
+            if len(self._last) == 2:
+                self.d2.append(float((g - self._last[0]).abs().mean()))
+        self._last = [*self._last[-1:], g]
+        self.count += 1
+
+    def cuts(self) -> list[int]:
+        return find_scene_cuts(self.d1[1:self.count], self.d2[2:self.count])
+
+
+def find_scene_cuts(d1: Sequence[float], d2: Sequence[float]) -> list[int]:
+    """The frames that start a new scene (module docstring), from the differences of a file's frames:
+    ``d1[k - 1]`` between frames ``k - 1`` and ``k`` (``n - 1`` values), ``d2[k - 2]`` between frames ``k - 2`` and
+    ``k`` (``n - 2`` values). Returns frame indices in ``1 .. n - 1``."""
+    n = len(d1) + 1
+    cuts = []
+    for k in range(1, n):
+        dk = d1[k - 1]
+        if not dk > CUT_MIN_DIFF:
+            continue
+        near = [d1[j - 1] for j in range(max(1, k - CUT_NEIGHBOURS), min(n, k + CUT_NEIGHBOURS + 1)) if j != k]
+        if near and not dk > CUT_RATIO * statistics.median(near):
+            continue
+        if k + 1 < n and not d2[k - 1] > CUT_MIN_DIFF:  # frame k + 1 is like k - 1: a flash at k
+            continue
+        if k >= 2 and not d2[k - 2] > CUT_MIN_DIFF:  # frame k is like k - 2: back after a flash at k - 1
+            continue
+        cuts.append(k)
+    return cuts
 
 
 def check_split(fractions: Sequence[float]) -> tuple[float, float, float]:
@@ -85,13 +179,19 @@ class VideoWindowDataset(VideoFolderDataset):
         stride: evaluation only: source frames between two window starts (default: the window's span).
         time_split: ``(train, val, test)`` fractions; each file is cut in time and only ``part`` is used.
         part: which part of the time split (``"train"``, ``"val"`` or ``"test"``).
+        scene_cuts: split every part further at the file's scene cuts (module docstring).
+        short_scenes: what to do with a piece between scene cuts shorter than a window: ``"error"``, ``"skip"``
+            or ``"pad"`` as ``short_clips``; ``None`` (default): as ``short_clips``.
         **kwargs: any other :class:`VideoFolderDataset` argument (``seed``, ``frame_stride``, ``crop``,
             ``channels``, ``augment``, ``short_clips``, ``recursive`` ...); ``window`` is not one.
             ``short_clips``: a part shorter than a window raises (``"error"``), is left out
             (``"skip"``) or gives one window with its last frame repeated (``"pad"``).
 
     Attributes:
-        clips: the frame range of every file (its time-split part) that gives windows.
+        clips: the frame range of every file (its time-split part, or a piece of it between scene cuts) that
+            gives windows.
+        scene_cut_frames: every file's scene cuts (the source frames that start a new scene); empty lists with
+            ``scene_cuts=False``.
         windows: the number of windows of every entry of ``clips`` (positions when training,
             evaluation windows otherwise).
     """
@@ -108,6 +208,8 @@ class VideoWindowDataset(VideoFolderDataset):
         part: str = "train",
         short_clips: str = "error",
         cache_bytes: int = 1 << 30,
+        scene_cuts: bool = True,
+        short_scenes: str | None = None,
         **kwargs: Any,
     ) -> None:
         if "window" in kwargs:
@@ -117,13 +219,17 @@ class VideoWindowDataset(VideoFolderDataset):
             if root.suffix.lower() not in CLIP_EXTENSIONS:
                 raise DatasetError(f"{root} is not a video file ({', '.join(CLIP_EXTENSIONS)})")
             kwargs["clips"] = [VideoClip(root)]
-        if short_clips not in ("error", "pad", "skip"):
-            raise InputError(f"short_clips must be one of error, pad, skip, got {short_clips!r}")
+        for key, value in (("short_clips", short_clips), ("short_scenes", short_scenes)):
+            if value not in ("error", "pad", "skip") and not (key == "short_scenes" and value is None):
+                raise InputError(f"{key} must be one of error, pad, skip, got {value!r}")
         super().__init__(root, num_frames, size, window="first", **kwargs)
         self.short_clips = short_clips  # applied to the parts below, not to whole files
         self.cache_bytes = int(cache_bytes)
         self._frame_cache: dict[tuple[str, int, int], torch.Tensor] = {}
         self._cached_bytes = 0
+        self.scene_cuts = bool(scene_cuts)
+        self.short_scenes = short_clips if short_scenes is None else short_scenes
+        self.scene_cut_frames: dict[Path, list[int]] = {}
         if num_items is not None and (isinstance(num_items, bool) or int(num_items) != num_items or num_items < 1):
             raise InputError(f"num_items must be a positive int or None, got {num_items!r}")
         self.num_items = None if num_items is None else int(num_items)
@@ -138,13 +244,18 @@ class VideoWindowDataset(VideoFolderDataset):
 
     # ------------------------------------------------------------------ construction
     def _cut_parts(self) -> None:
-        parts: list[VideoClip] = []
+        pieces: list[tuple[VideoClip, bool]] = []  # (frame range, whether it is a piece between scene cuts)
         for clip in self.clips:
-            n = self.clip_length(clip)
+            n, cuts = self._scan(clip) if self.scene_cuts else (self.clip_length(clip), [])
+            self.scene_cut_frames[clip.path] = [clip.start + k for k in cuts]
             lo, hi = (0, n) if self.time_split is None else time_split_range(n, self.time_split, self.part)
-            sub = VideoClip(clip.path, clip.label, clip.start + lo, clip.start + hi, clip.key)
-            self._lengths[sub] = hi - lo
-            parts.append(sub)
+            inner = [k for k in cuts if lo < k < hi]
+            bounds = [lo, *inner, hi]
+            for a, b in zip(bounds[:-1], bounds[1:]):
+                sub = VideoClip(clip.path, clip.label, clip.start + a, clip.start + b, clip.key)
+                self._lengths[sub] = b - a
+                pieces.append((sub, bool(inner)))
+        parts = [c for c, scene in pieces if not scene]
         what = "clips" if self.time_split is None else f"{self.part} parts"
         if self.short_clips == "skip":
             parts, self.skipped = leave_out_short(parts, self.clip_length, self.span, self._name(), what)
@@ -157,15 +268,61 @@ class VideoWindowDataset(VideoFolderDataset):
                         f"lower data.num_frames, use a longer file or give that part more frames with data.split "
                         f"(in Python: short_clips='skip' / 'pad')"
                     )
-        self.clips = [c for c in parts if self.clip_length(c) > 0]
-        self.windows = [self._count(self.clip_length(c)) for c in self.clips]
+        kept = {*parts, *self._short_scenes([c for c, scene in pieces if scene])}
+        kept_pieces = [(c, scene) for c, scene in pieces if c in kept and self.clip_length(c) > 0]
+        self.clips = [c for c, _ in kept_pieces]  # in file and time order
+        self.windows = [self._count(self.clip_length(c), (self.short_scenes if scene else self.short_clips) == "pad")
+                        for c, scene in kept_pieces]
         self._ends = [sum(self.windows[: k + 1]) for k in range(len(self.windows))]
         if not self.clips or self._ends[-1] == 0:
-            raise DatasetError(f"{self._name()}: no {self.span}-frame window fits in the {what} under {self.root}")
+            found = sum(len(v) for v in self.scene_cut_frames.values())
+            cut = (f" between the {found} scene cuts found (data.scene_cuts=false keeps windows across them)"
+                   if found else "")
+            raise DatasetError(f"{self._name()}: no {self.span}-frame window fits in the {what} under {self.root}{cut}")
 
-    def _count(self, n: int) -> int:
+    def _short_scenes(self, scenes: list[VideoClip]) -> list[VideoClip]:
+        """``short_scenes`` applied to the pieces between scene cuts."""
+        short = [(c, self.clip_length(c)) for c in scenes if self.clip_length(c) < self.span]
+        if not short or self.short_scenes == "pad":
+            return scenes
+        if self.short_scenes == "error":
+            c, n = short[0]
+            raise DatasetError(
+                f"{self._name()}: the scene {c.name} (frames between scene cuts) has {n} frames but a window of "
+                f"num_frames={self.num_frames} with frame_stride={self.frame_stride} needs {self.span} ({len(short)} "
+                f"such scenes); windows never cross a cut: lower data.num_frames, or set data.scene_cuts=false to "
+                f"let windows cross cuts (in Python: short_scenes='skip' leaves short scenes out)"
+            )
+        warnings.warn(
+            f"{self._name()}: left out {len(short)} of {len(scenes)} scenes (pieces between scene cuts) shorter than "
+            f"the {self.span}-frame window, {sum(n for _, n in short)} frames in all; see dataset.skipped",
+            stacklevel=4,
+        )
+        self.skipped = [*self.skipped, *short]
+        return [c for c in scenes if self.clip_length(c) >= self.span]
+
+    def _scan(self, clip: VideoClip) -> tuple[int, list[int]]:
+        """Decode ``clip`` once: its length and its scene cuts (frame indices inside the clip)."""
+        scanner = _CutScanner()
+        frames: Iterable[torch.Tensor] = self._open_frames(clip.path, clip)
+        try:
+            for i, frame in enumerate(frames):
+                if clip.stop is not None and i >= clip.stop:
+                    break
+                if i >= clip.start:
+                    scanner.add(frame)
+        except VideoFileError as e:
+            raise self._read_error(clip, e) from e
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
+        self._lengths[clip] = scanner.count
+        return scanner.count, scanner.cuts()
+
+    def _count(self, n: int, pad: bool) -> int:
         if n < self.span:
-            return 1 if self.short_clips == "pad" else 0
+            return 1 if pad else 0
         if self.num_items is not None:
             return n - self.span + 1
         return (n - self.span) // self.stride + 1
@@ -230,8 +387,9 @@ class VideoWindowDataset(VideoFolderDataset):
         self.epoch = 0
 
     def __repr__(self) -> str:
+        cuts = sum(map(len, self.scene_cut_frames.values())) if self.scene_cuts else False  # the number found
         return (
             f"{self._name()}(root={str(self.root)!r}, clips={len(self.clips)}, windows={sum(self.windows)}, "
             f"items={len(self)}, num_frames={self.num_frames}, size={self.size}, frame_stride={self.frame_stride}, "
-            f"time_split={self.time_split}, part={self.part!r}, seed={self.seed})"
+            f"time_split={self.time_split}, part={self.part!r}, scene_cuts={cuts}, seed={self.seed})"
         )

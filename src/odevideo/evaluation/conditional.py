@@ -10,8 +10,15 @@ Metric conventions (data range [0, 1]):
   over the pixels of a frame, averaged over frames (OpenSTL's convention).
 
 Sections: ``reconstruction`` = the observed context frames (1..n), ``extrapolation`` = frames n+1..T,
-``interpolation`` = observe every other frame of the clip and predict the frames half way between two
-observations (baseline: linear blend of the two neighbours).
+``interpolation`` = observe every ``g``-th frame of the clip (``eval.interp_gap``, default 2: every other frame)
+and predict the ``g - 1`` frames between two observations. Its baselines (:func:`interpolation_baselines`) are the
+classical interpolators of :mod:`odevideo.interpolation` from the two observations around a frame, at the
+fraction ``tau = k / g`` of their gap: ``repeat_previous``, ``linear_blend`` and, when OpenCV is installed,
+``dis_flow`` (DIS optical flow, frames of at least 8x8 pixels).
+
+``paired``: the model minus each baseline per window (a window's score is its metric averaged over the section's
+frames), as the mean difference and its standard error over the windows (:func:`~odevideo.evaluation.paired.
+paired_difference`), for the extrapolation and interpolation sections.
 """
 
 from __future__ import annotations
@@ -25,7 +32,15 @@ from torch import nn
 from odevideo._atomic import atomic_write, atomic_write_text
 from odevideo.data.build import build_dataset
 from odevideo.errors import InputError
+from odevideo.evaluation.paired import paired_difference
 from odevideo.evaluation.protocols import Protocol
+from odevideo.interpolation.classical import (
+    dis_flow,
+    flow_interpolate,
+    has_opencv,
+    linear_blend,
+    repeat_previous,
+)
 from odevideo.metrics import mae_per_frame_sum, mse_per_frame_sum, mse_per_pixel, psnr, ssim
 from odevideo.metrics.frame_metrics import PSNR_CAP_DB, psnr_from_mean_mse
 from odevideo.metrics.lpips import LPIPS, lpips_per_frame
@@ -34,6 +49,8 @@ from odevideo.training.config import ExperimentConfig
 from odevideo.training.precision import autocast_context
 
 METRICS = ("psnr", "ssim", "mse", "mse_frame", "mae_frame")
+#: the metrics of the paired comparisons (model minus baseline per window; ``lpips`` too when it is computed)
+PAIRED_METRICS = ("psnr", "ssim")
 
 
 def frame_metrics(pred: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -84,6 +101,49 @@ def extrapolation_baselines(context: torch.Tensor, num_frames: int) -> dict[str,
     }
 
 
+def interpolation_frames(num_frames: int, gap: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The interpolation section's frames of a ``num_frames`` clip: the observed ``0, gap, 2 gap, ...`` and the
+    predicted ones, every frame strictly between two observations (none after the last observation)."""
+    _check_gap(gap)
+    obs = torch.arange(0, max(int(num_frames), 0), gap)
+    last = int(obs[-1]) if obs.numel() else 0
+    mid = torch.tensor([j for j in range(1, last) if j % gap], dtype=torch.long)
+    return obs, mid
+
+
+def _check_gap(gap) -> None:
+    if isinstance(gap, bool) or not isinstance(gap, int) or gap < 2:
+        raise InputError(f"eval.interp_gap={gap!r} must be a whole number >= 2 (2: observe every other frame)")
+
+
+def interpolation_baselines(frames: torch.Tensor, gap: int, flow: bool | None = None) -> dict[str, torch.Tensor]:
+    """The classical interpolators' predictions ``(B, M, C, H, W)`` of the frames :func:`interpolation_frames`
+    predicts in clips ``frames`` ``(B, T, C, H, W)``: frame ``j`` from the observations ``p = gap * (j // gap)``
+    and ``p + gap`` at ``tau = (j - p) / gap``. ``repeat_previous`` and ``linear_blend`` always; ``dis_flow``
+    (one DIS flow estimate per pair of observations, both ways) when ``flow`` is true, or by default when OpenCV
+    is installed and the frames have at least 8x8 pixels."""
+    b, t = frames.shape[:2]
+    _, mid = interpolation_frames(t, gap)
+    mid = mid.to(frames.device)
+    m = mid.numel()
+    if m == 0:
+        return {}
+    prev = torch.div(mid, gap, rounding_mode="floor") * gap
+    tau = ((mid - prev).to(frames.dtype) / gap).repeat(b)
+    f0, f1 = frames[:, prev].flatten(0, 1), frames[:, prev + gap].flatten(0, 1)
+    out = {"repeat_previous": repeat_previous(f0, f1, tau), "linear_blend": linear_blend(f0, f1, tau)}
+    if flow is None:
+        flow = has_opencv() and min(frames.shape[-2:]) >= 8
+    if flow:
+        pairs = (t - 1) // gap  # pairs of consecutive observations
+        starts = torch.arange(pairs, device=frames.device) * gap
+        f01, f10 = dis_flow(frames[:, starts].flatten(0, 1), frames[:, starts + gap].flatten(0, 1))
+        # frame j of clip i uses pair j // gap of clip i
+        idx = (torch.arange(b, device=frames.device)[:, None] * pairs + (prev // gap)[None]).flatten()
+        out["dis_flow"] = flow_interpolate(f0, f1, tau, f01[idx].to(frames.dtype), f10[idx].to(frames.dtype))
+    return {k: v.reshape(b, m, *frames.shape[2:]) for k, v in out.items()}
+
+
 class _Accumulator:
     def __init__(self):
         self.parts: dict[str, dict[str, list[torch.Tensor]]] = {}
@@ -108,6 +168,23 @@ def _summary(values: dict[str, torch.Tensor], cols: slice | None = None) -> dict
     return out
 
 
+def _paired(acc: _Accumulator, cols: slice | None) -> dict:
+    """``{baseline: {metric: {"mean", "se", "n"}}}``: the model minus the baseline per window (clip)."""
+    model = acc.get("model")
+    out = {}
+    for m in acc.methods():
+        if m == "model":
+            continue
+        base = acc.get(m)
+        out[m] = {}
+        for k in (*PAIRED_METRICS, "lpips"):
+            if k not in model:
+                continue
+            a, b = (v[k] if cols is None else v[k][:, cols] for v in (model, base))
+            out[m][k] = paired_difference(a.nanmean(1), b.nanmean(1)).as_dict()
+    return out
+
+
 @torch.no_grad()
 def evaluate(
     model: nn.Module,
@@ -119,6 +196,7 @@ def evaluate(
     device: str | torch.device = "cpu",
     dataset=None,
     protocol: Protocol | None = None,
+    interp_gap: int | None = None,
 ) -> dict:
     """Evaluate ``model`` with the posterior mean / deterministic path. Returns a JSON-able dict.
 
@@ -126,10 +204,13 @@ def evaluate(
     ``dataset[i]`` -> a ``(T, C, H, W)`` clip, e.g. :func:`~odevideo.evaluation.protocols.load_test_clips`);
     without ``num_clips`` all of its clips are used. ``protocol``: a named test protocol
     (:mod:`odevideo.evaluation.protocols`): checks that the model fits it and adds ``protocol`` and
-    ``protocol_scores`` (its metrics on the target frames, in its units) to the result.
+    ``protocol_scores`` (its metrics on the target frames, in its units) to the result. ``interp_gap``: the
+    interpolation section's gap (``None``: ``cfg.eval.interp_gap``).
     """
     bs = batch_size or cfg.eval.batch_size
     interpolation = cfg.eval.interpolation if interpolation is None else interpolation
+    gap = cfg.eval.interp_gap if interp_gap is None else interp_gap
+    _check_gap(gap)  # before any work
     for key, value in (("num_clips", num_clips), ("batch_size", batch_size)):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
             raise InputError(f"{key}={value!r} must be a whole number >= 1 (or None: cfg.eval.{key})")
@@ -186,15 +267,14 @@ def evaluate(
             proto.add("model", protocol.frame_scores(pred[:, n_obs - first:], target, lp))
             for name, base in baselines.items():
                 proto.add(name, protocol.frame_scores(base[:, n_obs:], target, lp))
-        if interpolation and t >= 3:
-            obs = torch.arange(0, t, 2, device=batch.frames.device)
-            mid = torch.arange(1, t - 1, 2, device=batch.frames.device)  # strictly between two observations
+        if interpolation and t > gap:
+            obs, mid = (i.to(batch.frames.device) for i in interpolation_frames(t, gap))
             with autocast:
                 pred_mid = model(batch.frames[:, obs], batch.times[:, obs], None, batch.times[:, mid]).frames
             target = batch.frames[:, mid]
             interp.add("model", scores(pred_mid, target))
-            blend = 0.5 * (batch.frames[:, mid - 1] + batch.frames[:, mid + 1])
-            interp.add("linear_blend", scores(blend, target))
+            for name, base in interpolation_baselines(batch.frames, gap).items():
+                interp.add(name, scores(base, target))
     model.train()
 
     t = num_frames if num_frames is not None else cfg.data.num_frames
@@ -217,6 +297,13 @@ def evaluate(
         result["metric_conventions"] += "; lpips: AlexNet v0.1 heads, frames mapped to [-1,1]"
     if interp.parts:
         result["sections"]["interpolation"] = {m: _summary(interp.get(m)) for m in interp.methods()}
+        result["interp_gap"] = gap
+    paired = {}
+    if n_obs < t:
+        paired["extrapolation"] = _paired(ext, extra)
+    if interp.parts:
+        paired["interpolation"] = _paired(interp, None)
+    result["paired"] = paired
     if protocol is not None:
         result["protocol"] = protocol.describe()
         result["protocol_scores"] = {
@@ -250,6 +337,28 @@ def format_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def format_paired_table(result: dict) -> str:
+    """Markdown table of :func:`evaluate`'s ``paired`` comparisons: model minus baseline, mean +- standard error
+    over the windows (empty string without any)."""
+    rows = [(sec, base, v) for sec, bases in result.get("paired", {}).items() for base, v in bases.items()]
+    if not rows:
+        return ""
+    metrics = [k for k in (*PAIRED_METRICS, "lpips") if any(k in v for _, _, v in rows)]
+    names = {"psnr": "PSNR (dB)", "ssim": "SSIM", "lpips": "LPIPS"}
+    head = "| section | model minus | " + " | ".join(names[k] for k in metrics) + " | windows |"
+    lines = [head, "|---" * (head.count("|") - 1) + "|"]
+
+    def cell(d):
+        if d is None or d["mean"] is None:
+            return "-"
+        return f"{d['mean']:+.4f}" + ("" if d["se"] is None else f" +- {d['se']:.4f}")
+
+    for sec, base, v in rows:
+        n = next((d["n"] for d in v.values()), 0)
+        lines.append(f"| {sec} | {base} | " + " | ".join(cell(v.get(k)) for k in metrics) + f" | {n} |")
+    return "\n".join(lines)
+
+
 def save_results(result: dict, out_dir: str | Path) -> dict[str, Path]:
     """Write ``eval.json``, ``eval.md`` and the per-time-step curves ``eval_curves.png`` (atomically)."""
     out = Path(out_dir)
@@ -257,6 +366,9 @@ def save_results(result: dict, out_dir: str | Path) -> dict[str, Path]:
     paths = {"json": out / "eval.json", "md": out / "eval.md", "png": out / "eval_curves.png"}
     atomic_write_text(paths["json"], json.dumps(result, indent=2))
     md = format_table(result)
+    paired = format_paired_table(result)
+    if paired:
+        md += "\n\nModel minus baseline per window (mean +- standard error over the windows):\n\n" + paired
     if "protocol" in result:
         from odevideo.evaluation.protocols import format_protocol_table
 

@@ -10,7 +10,6 @@ paired difference over windows (:func:`paired_difference`).
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Iterable, Mapping
 
@@ -18,6 +17,7 @@ import torch
 from torch import Tensor
 
 from odevideo.errors import InputError
+from odevideo.evaluation.paired import paired_difference as _paired_difference
 from odevideo.metrics import psnr, ssim
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
@@ -26,13 +26,13 @@ __all__ = ["HIGHER_IS_BETTER", "paired_difference", "frame_scores", "score_windo
 
 
 def paired_difference(a: Iterable[float], b: Iterable[float]) -> dict[str, float]:
-    """Mean over windows of ``a - b`` and its standard error (sample standard deviation / sqrt(n))."""
-    d = torch.tensor(list(a), dtype=torch.float64) - torch.tensor(list(b), dtype=torch.float64)
-    if d.numel() == 0:
+    """Mean over windows of ``a - b`` and its standard error (sample standard deviation / sqrt(n)), as
+    ``{"mean_diff", "se", "windows"}``: :func:`odevideo.evaluation.paired.paired_difference` (which also leaves out
+    windows with a non-finite score); no windows to compare is an :class:`InputError`."""
+    p = _paired_difference(list(a), list(b))
+    if p.n == 0:
         raise InputError("no windows to compare")
-    n = d.numel()
-    se = float(d.std(unbiased=True) / math.sqrt(n)) if n > 1 else float("nan")
-    return {"mean_diff": float(d.mean()), "se": se, "windows": n}
+    return {"mean_diff": p.mean, "se": p.se, "windows": p.n}
 
 
 def frame_scores(pred: Tensor, target: Tensor, lpips=None) -> dict[str, Tensor]:

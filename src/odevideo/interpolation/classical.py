@@ -123,11 +123,13 @@ def flows_to_time(flow01: Tensor, flow10: Tensor, tau: Tensor | float) -> tuple[
 
 def flow_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | float, flow01: Tensor, flow10: Tensor) -> Tensor:
     """Both frames backward-warped to ``tau`` along :func:`flows_to_time` and mixed ``(1 - tau) : tau``.
-    Exactly ``frame0`` at ``tau = 0`` and ``frame1`` at ``tau = 1``."""
+    Exactly ``frame0`` at ``tau = 0`` and ``frame1`` at ``tau = 1`` (there the end frame itself, not its warp by a
+    zero flow, which ``grid_sample``'s coordinate rounding moves by ~1e-7)."""
     _check_pair(frame0, frame1)
     t = _tau(tau, frame0)
     ft0, ft1 = flows_to_time(flow01, flow10, tau)
-    return (1 - t) * warp(frame0, ft0.to(frame0.dtype)) + t * warp(frame1, ft1.to(frame0.dtype))
+    mixed = (1 - t) * warp(frame0, ft0.to(frame0.dtype)) + t * warp(frame1, ft1.to(frame0.dtype))
+    return torch.where(t <= 0, frame0, torch.where(t >= 1, frame1, mixed))
 
 
 def dis_flow_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | float, preset: str = "medium") -> Tensor:

@@ -83,6 +83,8 @@ class EvalConfig:
     num_clips: int = 256
     batch_size: int = 32
     interpolation: bool = True
+    # the interpolation section observes frames 0, g, 2g, ... and predicts the g - 1 frames between two of them
+    interp_gap: int = 2
     num_sample_clips: int = 4  # clips shown in sample grids / GIFs
     # LPIPS (AlexNet, v0.1 heads) next to PSNR/SSIM/MSE: needs the weights in lpips_dir (or the cache,
     # downloaded once when a network is there); see odevideo.metrics.LPIPS.pretrained.
@@ -172,6 +174,9 @@ def check_config(cfg: ExperimentConfig) -> None:
         value = getattr(cfg.eval, key)
         _require(_number(value) and value == int(value) and value >= 1, f"eval.{key}", value,
                  "must be a whole number >= 1")
+    gap = cfg.eval.interp_gap
+    _require(isinstance(gap, int) and not isinstance(gap, bool) and gap >= 2, "eval.interp_gap", gap,
+             "must be a whole number >= 2 (2: observe every other frame and predict the one between)")
 
 
 def check_run_dir(run_dir: str | Path) -> None:
