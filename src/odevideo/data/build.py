@@ -84,16 +84,21 @@ def _own_videos(d: DataConfig, split: str, n: int) -> VideoWindowDataset:
             "data.dataset=video_file needs data.data_dir=PATH, a video file or a folder of them (split in time by "
             "data.split)"
         )
-    common = dict(num_items=n if split == "train" else None, seed=d.seed + _SPLIT_OFFSET[split], crop="center",
+    common = dict(num_items=n if split == "train" else None, seed=d.seed + _SPLIT_OFFSET[split],
                   channels=d.channels, frame_dt=d.frame_dt, recursive=True, scene_cuts=d.scene_cuts,
                   short_scenes="skip")
+    if d.crop == "random":
+        common["native_crop"] = d.image_size
+    else:
+        common["crop"] = "center"
+    size = None if d.crop == "random" else d.image_size
     if d.dataset == "video_folder":
-        return VideoWindowDataset(Path(d.data_dir) / split, d.num_frames, d.image_size, **common)
+        return VideoWindowDataset(Path(d.data_dir) / split, d.num_frames, size, **common)
     try:
         check_split(d.split)
     except InputError as e:
         raise ConfigError(f"data.split={d.split}: {e}") from e
-    return VideoWindowDataset(d.data_dir, d.num_frames, d.image_size, time_split=d.split, part=split, **common)
+    return VideoWindowDataset(d.data_dir, d.num_frames, size, time_split=d.split, part=split, **common)
 
 
 _PAPER_VIDEO_DATASETS = ("kth", "moving_gif", "penn_action", "ucf101")

@@ -31,6 +31,10 @@ class DataConfig:
     # score every non-overlapping window of their files (val_clips / test_clips do not apply)
     # video_file: train / val / test fractions of every file's frames, in time order (no window crosses a cut)
     split: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])
+    # video_folder / video_file: "center" = the largest centred square, resized to image_size; "random" = an
+    # image_size square of the frames at their own resolution (no resize), at a random place per training
+    # window, centred for validation and test (fine detail as a full-resolution video has it)
+    crop: Literal["center", "random"] = "center"
     # video_folder / video_file: no window crosses a scene cut (a hard cut between shots, found when the files are
     # measured: docs/configuration.md); scenes shorter than a window are left out with a warning
     scene_cuts: bool = True

@@ -89,6 +89,7 @@ CUT_NEIGHBOURS = 12
 
 SPLIT_PARTS = ("train", "val", "test")
 _WINDOW_STREAM = 2  # the generator stream of a training window (0 and 1 are VideoFolderDataset's)
+_CROP_STREAM = 3  # the generator stream of a training window's native-resolution crop
 
 
 def time_split_range(n: int, fractions: Sequence[float], part: str) -> tuple[int, int]:
@@ -179,6 +180,8 @@ class VideoWindowDataset(VideoFolderDataset):
         stride: evaluation only: source frames between two window starts (default: the window's span).
         time_split: ``(train, val, test)`` fractions; each file is cut in time and only ``part`` is used.
         part: which part of the time split (``"train"``, ``"val"`` or ``"test"``).
+        native_crop: frames stay at their own resolution (no resize) and each item is a ``native_crop`` square
+            of them: at a random place per item when training, centred when evaluating (``size`` must be None).
         scene_cuts: split every part further at the file's scene cuts (module docstring).
         short_scenes: what to do with a piece between scene cuts shorter than a window: ``"error"``, ``"skip"``
             or ``"pad"`` as ``short_clips``; ``None`` (default): as ``short_clips``.
@@ -208,6 +211,7 @@ class VideoWindowDataset(VideoFolderDataset):
         part: str = "train",
         short_clips: str = "error",
         cache_bytes: int = 1 << 30,
+        native_crop: int | None = None,
         scene_cuts: bool = True,
         short_scenes: str | None = None,
         **kwargs: Any,
@@ -222,10 +226,19 @@ class VideoWindowDataset(VideoFolderDataset):
         for key, value in (("short_clips", short_clips), ("short_scenes", short_scenes)):
             if value not in ("error", "pad", "skip") and not (key == "short_scenes" and value is None):
                 raise InputError(f"{key} must be one of error, pad, skip, got {value!r}")
+        if native_crop is not None:
+            if isinstance(native_crop, bool) or int(native_crop) != native_crop or native_crop < 8:
+                raise InputError(f"native_crop must be a whole number of pixels >= 8, got {native_crop!r}")
+            if size is not None or kwargs.get("crop") not in (None, "center"):
+                raise InputError("native_crop replaces size and crop (frames stay at their own resolution); "
+                                 "pass size=None")
+            kwargs["crop"] = None
         super().__init__(root, num_frames, size, window="first", **kwargs)
+        self.native_crop = None if native_crop is None else int(native_crop)
         self.short_clips = short_clips  # applied to the parts below, not to whole files
         self.cache_bytes = int(cache_bytes)
         self._frame_cache: dict[tuple[str, int, int], torch.Tensor] = {}
+        self._uncached: set[tuple[str, int, int]] = set()  # parts found too large for the budget
         self._cached_bytes = 0
         self.scene_cuts = bool(scene_cuts)
         self.short_scenes = short_clips if short_scenes is None else short_scenes
@@ -350,8 +363,18 @@ class VideoWindowDataset(VideoFolderDataset):
         cached = self._part_frames(part) if stop - start == self.span else None
         if cached is not None:
             lo = start - part.start
-            return self._finish_item(i, cached[lo: lo + self.span: self.frame_stride].clone(), part)
+            frames = cached[lo: lo + self.span: self.frame_stride]
+            if self.native_crop is not None:
+                return self._finish_item(i, self._crop_native(i, frames.float().div_(255.0), part), part)
+            return self._finish_item(i, frames.clone(), part)
         window = VideoClip(part.path, part.label, start, stop, part.key)
+        if self.native_crop is not None:
+            self._lengths[window] = stop - start
+            try:
+                frames, _ = self._load_window(i, window)
+            finally:
+                self._lengths.pop(window, None)
+            return self._finish_item(i, self._crop_native(i, frames, part), part)
         self._lengths[window] = stop - start
         try:
             return self._make_item(i, window)
@@ -362,15 +385,38 @@ class VideoWindowDataset(VideoFolderDataset):
         """The cropped and resized frames of a whole part, decoded once and kept while within ``cache_bytes``."""
         key = (str(part.path), part.start, part.stop)
         frames = self._frame_cache.get(key)
-        if frames is not None or self.size is None:
+        if frames is not None or key in self._uncached or (self.size is None and self.native_crop is None):
             return frames
-        need = self.clip_length(part) * self.channels * self.size[0] * self.size[1] * 4
-        if self._cached_bytes + need > self.cache_bytes:
-            return None
-        frames = self._spatial(self._read(part, part.stop), part).contiguous()
+        if self.native_crop is None:
+            need = self.clip_length(part) * self.channels * self.size[0] * self.size[1] * 4
+            if self._cached_bytes + need > self.cache_bytes:
+                return None
+            frames = self._spatial(self._read(part, part.stop), part).contiguous()
+        else:  # native frames, kept as the 8-bit values they were decoded from (exact: v / 255 round-trips)
+            frames = self._read(part, part.stop)
+            if self._cached_bytes + frames.numel() > self.cache_bytes:
+                self._uncached.add(key)
+                return None
+            frames = (frames * 255.0).round_().to(torch.uint8).contiguous()
         self._frame_cache[key] = frames
         self._cached_bytes += frames.numel() * frames.element_size()
         return frames
+
+    def _crop_native(self, i: int, frames: torch.Tensor, part: VideoClip) -> torch.Tensor:
+        """A ``native_crop`` square of ``frames`` at their own resolution: at a random place drawn from ``i``
+        (training) or centred (evaluation)."""
+        c = self.native_crop
+        h, w = frames.shape[-2:]
+        if h < c or w < c:
+            raise DatasetError(f"{self._name()}: {part.name} has {h}x{w} frames, smaller than the {c}x{c} crop "
+                               f"(data.image_size with data.crop=random); lower data.image_size")
+        if self.num_items is None:
+            top, left = (h - c) // 2, (w - c) // 2
+        else:
+            g = self._generator(i, _CROP_STREAM)
+            top = int(torch.randint(h - c + 1, (1,), generator=g))
+            left = int(torch.randint(w - c + 1, (1,), generator=g))
+        return frames[..., top: top + c, left: left + c].contiguous()
 
     def clip_info(self, index: int) -> dict[str, Any]:
         """``path``, ``label``, ``part_start``/``part_stop`` (the part's source frames), ``window_start`` and

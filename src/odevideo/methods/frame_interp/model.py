@@ -67,8 +67,10 @@ class ODEFlowInterpolator(nn.Module):
         in_channels: frame channels (1 or 3).
         start: ``"dis_flow"`` (OpenCV DIS optical flow, the stronger start) or ``"linear_blend"``.
         dis_preset: OpenCV's DIS preset (``ultrafast``, ``fast``, ``medium``).
-        work_size: the networks' working size in pixels (longer side); frames larger than this are processed
-            at a reduced size and the corrections upsampled.
+        work_size: the networks' largest working size in pixels (longer side); frames larger than this are
+            processed at a reduced size and the corrections upsampled.
+        work_scale: the networks run at this fraction of the frames' size (capped by ``work_size``): a model
+            trained on full-resolution crops sees the same scale of detail on a whole full-resolution frame.
         channels: feature channels at the working size.
         solver: the latent ODE's solver (time in fractions of the gap, 0 to ``tau``).
 
@@ -81,12 +83,15 @@ class ODEFlowInterpolator(nn.Module):
     interpolates = True
 
     def __init__(self, in_channels: int = 3, start: str = "dis_flow", dis_preset: str = "medium",
-                 work_size: int = 64, channels: int = 32, solver: SolverConfig | None = None):
+                 work_size: int = 64, channels: int = 32, solver: SolverConfig | None = None,
+                 work_scale: float = 1.0):
         super().__init__()
         if start not in ("dis_flow", "linear_blend"):
             raise InputError(f"start must be dis_flow or linear_blend, got {start!r}")
-        if work_size < 16 or channels < 4:
-            raise InputError(f"work_size must be >= 16 and channels >= 4, got {work_size}, {channels}")
+        if work_size < 16 or channels < 4 or not 0 < work_scale <= 1:
+            raise InputError(f"work_size must be >= 16, channels >= 4 and work_scale in (0, 1], got {work_size}, "
+                             f"{channels}, {work_scale}")
+        self.work_scale = float(work_scale)
         self.in_channels, self.start, self.dis_preset = in_channels, start, dis_preset
         self.work_size = int(work_size)
         self.solver = solver or SolverConfig(method="rk4", step_size=0.25)
@@ -104,9 +109,9 @@ class ODEFlowInterpolator(nn.Module):
 
     # ------------------------------------------------------------------ sizes
     def working_shape(self, h: int, w: int) -> tuple[int, int]:
-        """The networks' ``(h, w)`` for frames of ``h x w``: scaled so the longer side is at most ``work_size``,
-        each side a multiple of 4 (two stride-2 levels)."""
-        s = min(1.0, self.work_size / max(h, w))
+        """The networks' ``(h, w)`` for frames of ``h x w``: scaled by ``work_scale``, and further if needed so that
+        the longer side is at most ``work_size``; each side a multiple of 4 (two stride-2 levels)."""
+        s = min(1.0, self.work_scale, self.work_size / max(h, w))
         return max(4, 4 * round(h * s / 4)), max(4, 4 * round(w * s / 4))
 
     def classical_flows(self, frame0: Tensor, frame1: Tensor) -> tuple[Tensor, Tensor]:
