@@ -699,29 +699,66 @@ def _interp_diffs(paired: dict, keys: Sequence[tuple[str, int, str]]) -> str:
 
 
 def frame_interp_dev(load: Loader) -> list[str]:
-    """In-between frames of the dev clips' held-out ends (experiments/frame_interp_dev_clips.py). Each score cell:
+    """In-between frames of the dev clips' held-out ends (experiments/frame_interp_dev_clips.py): 64x64 cells from
+    ``dev_clips_64.json`` (model interp-real-64), full-resolution cells from ``dev_clips_full.json``
+    (interp-real-full). Each score cell:
     repeat-previous / linear blend / DIS flow / model; bold: the best at the shown precision. Last columns: the
     model minus the best classical method (DIS or blend) per window, +- its standard error, bold where the model is
     better by more than two standard errors; "wins": the model's mean is better than every baseline's on all
     three scores."""
-    r = load(f"{FRAME_INTERP}/dev_clips.json")
     keys = (("psnr", 2, " dB"), ("ssim", 4, ""), ("lpips", 4, ""))
     rows = []
-    for clip, c in r["clips"].items():
-        for cell in c["cells"].values():
-            means = cell["means"]
-            row = [clip, "x".join(map(str, c["full_size"][::-1])) if cell["size"] == "full" else f"{cell['size']}x"
-                   f"{cell['size']}", str(cell["gap"]), str(cell["windows"])]
-            for k, d, _ in keys:
-                vals = [means[m][k] for m, _ in INTERP_METHODS]
-                row.append(join_parts([fixed(v, d) for v in vals], best(vals, k in HIGHER, d)))
-            strongest = max(("dis_flow", "linear_blend"), key=lambda m: means[m]["psnr"])
-            row.append(f"{dict(INTERP_METHODS)[strongest]}: {_interp_diffs(cell['paired'][strongest], keys)}")
-            row.append("yes" if cell["model_beats_every_baseline_on_every_metric"] else "no")
-            rows.append(row)
+    results = [load(f"{FRAME_INTERP}/dev_clips_{part}.json") for part in ("64", "full")]
+    cells = [(clip, cell, c) for r in results for clip, c in r["clips"].items() for cell in c["cells"].values()]
+    cells.sort(key=lambda x: (x[0], x[1]["size"] == "full", x[1]["gap"]))  # per clip: 64x64 first, then full size
+    for clip, cell, c in cells:
+        means = cell["means"]
+        size = "x".join(map(str, c["full_size"][::-1])) if cell["size"] == "full" else f"{cell['size']}x{cell['size']}"
+        row = [clip, size, str(cell["gap"]), str(cell["windows"])]
+        for k, d, _ in keys:
+            vals = [means[m][k] for m, _ in INTERP_METHODS]
+            row.append(join_parts([fixed(v, d) for v in vals], best(vals, k in HIGHER, d)))
+        strongest = max(("dis_flow", "linear_blend"), key=lambda m: means[m]["psnr"])
+        row.append(f"{dict(INTERP_METHODS)[strongest]}: {_interp_diffs(cell['paired'][strongest], keys)}")
+        row.append("yes" if cell["model_beats_every_baseline_on_every_metric"] else "no")
+        rows.append(row)
     head = ["clip", "size", "gap", "windows", "PSNR (dB) repeat / blend / DIS / model", "SSIM", "LPIPS",
             "model - strongest classical (PSNR / SSIM / LPIPS)", "wins"]
     return md_table(head, rows)
+
+
+def frame_interp_demo(load: Loader) -> list[str]:
+    """``odevideo demo``'s held-out table (its demo_eval.json): every method per gap; the last column is the model
+    minus the method, paired over windows, bold where the model is better by more than two standard errors."""
+    r = load(f"{FRAME_INTERP}/demo_eval.json")
+    keys = (("psnr", 2, " dB"), ("ssim", 4, ""))
+    rows = []
+    for gap, c in r["gaps"].items():
+        for m, v in c["means"].items():
+            diff = "" if m == "model" else _interp_diffs(c["paired"][m], keys)
+            rows.append([gap.removeprefix("gap"), m.replace("_", " "), str(c["windows"]), fixed(v["psnr"], 2),
+                         fixed(v["ssim"], 4), diff])
+    return md_table(["gap", "method", "windows", "PSNR (dB)", "SSIM", "model - method (PSNR / SSIM)"], rows)
+
+
+# --------------------------------------------------------------------------------------------- evaluation.md
+
+OPENSTL = "docs/results/openstl"
+
+
+def openstl_mmnist(load: Loader) -> list[str]:
+    """The openstl-mmnist protocol: our run (``odevideo evaluate --protocol openstl-mmnist``, its eval.json and
+    the budget.json beside it) under OpenSTL's published rows (mmnist_reference.json, with its source)."""
+    ref = load(f"{OPENSTL}/mmnist_reference.json")
+    ours = load(f"{OPENSTL}/mmnist2_latent_ode/eval.json")
+    budget = load(f"{OPENSTL}/mmnist2_latent_ode/budget.json")
+    rows = [[r["method"], f"OpenSTL, {r['setting']}, V100", fixed(r["mse"], 2), fixed(r["mae"], 2),
+             fixed(r["ssim"], 4), fixed(r["psnr"], 2)] for r in ref["rows"]]
+    for name, v in ours["protocol_scores"].items():
+        label = "latent-ODE VAE (`mmnist2_latent_ode`)" if name == "model" else name.replace("_", " ")
+        rows.append([label, budget["label"], fixed(v["mse"], 2), fixed(v["mae"], 2), fixed(v["ssim"], 4),
+                     fixed(v["psnr"], 2)])
+    return md_table(["method", "training / test set", "MSE", "MAE", "SSIM", "PSNR (dB)"], rows)
 
 
 TABLES: dict[str, Callable[[Loader], list[str]]] = {
@@ -744,6 +781,8 @@ TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "gan_tganv2": gan_tganv2,
     "gan_iteration_readable": gan_iteration_readable,
     "frame_interp_dev": frame_interp_dev,
+    "frame_interp_demo": frame_interp_demo,
+    "openstl_mmnist": openstl_mmnist,
 }
 
 
