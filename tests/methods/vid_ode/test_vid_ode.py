@@ -336,6 +336,31 @@ def test_activation_checkpointing_of_the_conv_decoder_gives_the_same_gradients()
         torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-5, atol=1e-7)
 
 
+def test_channels_last_model_gives_the_conv_decoder_channels_last_input_and_the_same_gradients():
+    """train.channels_last puts the model in channels_last; G then converts its (NCHW) input too, so the first
+    bilinear upsampling takes the NHWC kernel. Same outputs and gradients up to float rounding; a model left
+    in the default format runs G on its input unchanged."""
+    from odevideo.methods.vid_ode.networks import VidODEConvDecoder
+
+    frames, times = _clip()
+    query = torch.tensor([0.35, 0.45])
+    seen, grads = [], []
+    for channels_last in (False, True):
+        model = _model()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        model.decoder.net[0].register_forward_pre_hook(
+            lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+        out = model(frames, times, None, query).raw_frames
+        out.square().mean().backward()
+        grads.append((out.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
+    assert seen == [False, True]
+    torch.testing.assert_close(grads[1][0], grads[0][0], rtol=1e-5, atol=1e-6)
+    for name in grads[0][1]:
+        torch.testing.assert_close(grads[1][1][name], grads[0][1][name], rtol=1e-4, atol=1e-6)
+    assert VidODEConvDecoder(8, 1, n_ups=0)._first_conv == 0  # no upsampling level: G is one conv
+
+
 def test_observation_anchors_pick_the_latest_observation_between_queries():
     from odevideo.methods.vid_ode.vid_ode import observation_anchors
 

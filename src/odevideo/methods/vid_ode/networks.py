@@ -64,6 +64,7 @@ class VidODEConvDecoder(nn.Module):
             ch //= 2
         layers += [nn.Conv2d(ch, 2 + out_channels + 1, 3, 1, 1)]
         self.net = nn.Sequential(*layers)
+        self._first_conv = next(i for i, m in enumerate(layers) if isinstance(m, nn.Conv2d))
         # Recompute G's full-resolution activations in the backward pass instead of storing them
         # (train.activation_checkpointing): G runs on every (clip, query) pair at frame resolution.
         self.activation_checkpointing = False
@@ -76,6 +77,11 @@ class VidODEConvDecoder(nn.Module):
                 layers[-1].bias[-1].fill_(math.log(mask_init / (1.0 - mask_init)))
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.net[self._first_conv].weight.is_contiguous(memory_format=torch.channels_last) and x.dim() == 4:
+            # The model was put in channels_last (train.channels_last): G's input, a concatenation of decoder
+            # states, is not, and the first bilinear upsampling (and its backward) would run its NCHW kernel,
+            # 3-4x slower on a CPU than the NHWC one the later layers get.
+            x = x.contiguous(memory_format=torch.channels_last)
         if self.activation_checkpointing and torch.is_grad_enabled():
             return checkpoint(self.net, x, use_reentrant=False)
         return self.net(x)
