@@ -52,6 +52,9 @@ class VidODEConvDecoder(nn.Module):
     starts near 1 lets warping carry the frame from the first steps.
     """
 
+    #: (clip, query) pairs per pass of G on a CPU (see :meth:`_chunked`)
+    CPU_CHUNK = 8
+
     def __init__(self, hidden_channels: int, out_channels: int, n_ups: int = 2, mask_init: float | None = None):
         super().__init__()
         ch = 2 * hidden_channels
@@ -83,5 +86,14 @@ class VidODEConvDecoder(nn.Module):
             # 3-4x slower on a CPU than the NHWC one the later layers get.
             x = x.contiguous(memory_format=torch.channels_last)
         if self.activation_checkpointing and torch.is_grad_enabled():
-            return checkpoint(self.net, x, use_reentrant=False)
-        return self.net(x)
+            return checkpoint(self._chunked, x, use_reentrant=False)
+        return self._chunked(x)
+
+    def _chunked(self, x: Tensor) -> Tensor:
+        # On a CPU, G's full-resolution activations for many (clip, query) pairs at once overflow the caches:
+        # CPU_CHUNK pairs at a time ran G's forward and backward 10-20% faster (64 and 128 px, fp32 and bf16).
+        # Every layer works per sample (GroupNorm included), so only the float rounding of the weight gradients,
+        # summed chunk by chunk, differs from one pass.
+        if x.device.type != "cpu" or x.shape[0] <= self.CPU_CHUNK:
+            return self.net(x)
+        return torch.cat([self.net(part) for part in x.split(self.CPU_CHUNK)])
