@@ -575,15 +575,17 @@ def _write(args, rows: list[dict], previous: list[dict]) -> dict:
     from odevideo._atomic import atomic_write_text
 
     env = _environment(args)
+    command = " ".join(["benchmarks/vid_ode_step.py", *args.argv])
     for r in rows:
         r.setdefault("measured", env["date"])
+        r.setdefault("command", command)  # rows kept by --append keep the command that measured them
     all_rows = sorted(previous + rows, key=lambda r: (r["size"], TASKS.index(r["task"]) if r["task"] in TASKS else 9))
     result = {
         "benchmark": "vid_ode_step", "issue": 3, "quick": args.quick, "environment": env,
         "setup": {"frames": FRAMES, "num_observed": NUM_OBSERVED, "interp_stride": INTERP_STRIDE,
                   "frame_dt": FRAME_DT, "optimizer": "Adamax lr 1e-3",
                   **{k: v for k, v in asdict(_setup(0, "", args.quick)).items() if k not in ("size", "task")}},
-        "command": " ".join(["benchmarks/vid_ode_step.py", *args.argv]),
+        "command": command, "commands": list(dict.fromkeys(r["command"] for r in all_rows if r.get("command"))),
         "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "notes": NOTES, "rows": all_rows,
     }
     atomic_write_text(Path(args.out), json.dumps(result, indent=2) + "\n")

@@ -29,6 +29,7 @@ def test_quick_run_writes_json_with_timings_and_matching_shapes(tmp_path):
     assert result["benchmark"] == "vid_ode_step" and result["quick"] is True
     assert {"torch", "threads", "machine"} <= set(result["environment"])
     rows = result["rows"]
+    assert result["commands"] == [result["command"]] and all(r["command"] == result["command"] for r in rows)
     assert {(r["task"], r["kind"]) for r in rows} == {
         (t, k) for t in ("extrapolation", "interpolation") for k in ("authors", "ours")
     }
