@@ -83,7 +83,7 @@ class VidODEConvDecoder(nn.Module):
         if self.net[self._first_conv].weight.is_contiguous(memory_format=torch.channels_last) and x.dim() == 4:
             # The model was put in channels_last (train.channels_last): G's input, a concatenation of decoder
             # states, is not, and the first bilinear upsampling (and its backward) would run its NCHW kernel,
-            # 3-4x slower on a CPU than the NHWC one the later layers get.
+            # 3.5-5.5x slower on a CPU than the NHWC one the later layers get.
             x = x.contiguous(memory_format=torch.channels_last)
         if self.activation_checkpointing and torch.is_grad_enabled():
             return checkpoint(self._chunked, x, use_reentrant=False)
@@ -91,9 +91,10 @@ class VidODEConvDecoder(nn.Module):
 
     def _chunked(self, x: Tensor) -> Tensor:
         # On a CPU, G's full-resolution activations for many (clip, query) pairs at once overflow the caches:
-        # CPU_CHUNK pairs at a time ran G's forward and backward 10-20% faster (64 and 128 px, fp32 and bf16).
-        # Every layer works per sample (GroupNorm included), so only the float rounding of the weight gradients,
-        # summed chunk by chunk, differs from one pass.
+        # CPU_CHUNK pairs at a time ran G's forward and backward 5-22% faster (64 and 128 px, fp32 and bf16, NCHW
+        # and channels_last).
+        # Every layer works per sample (GroupNorm included), so only float rounding differs from one pass: the
+        # weight gradients are summed chunk by chunk, and the convolutions may pick other kernels for a chunk.
         if x.device.type != "cpu" or x.shape[0] <= self.CPU_CHUNK:
             return self.net(x)
         return torch.cat([self.net(part) for part in x.split(self.CPU_CHUNK)])
