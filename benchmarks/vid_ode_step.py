@@ -1,15 +1,21 @@
-"""Vid-ODE training-step benchmark (issue 3): our step against the authors' step, measured the same way.
+"""Vid-ODE training-step benchmark: our step against the authors' step, measured the same way.
 
 For every image size x task (extrapolation, interpolation) x variant it reports seconds per step (median of
 the timed steps after warm-up), CPU-seconds per step (``time.process_time``, all threads), the function
 evaluations (NFE) of the encoder and decoder ODEs per step, peak memory, and the ratios ours / authors
 measured in the same run. Each configuration runs in a fresh subprocess, so its peak RSS
-(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) belongs to that configuration alone.
+(``resource.getrusage(RUSAGE_SELF).ru_maxrss``) belongs to that configuration alone; ``--rounds`` repeats
+every configuration, alternating the order of the variants from round to round (A, B, then B, A).
 
 Variants:
 
-* ``authors``: :func:`authors_reference_step`, the authors' per-iteration compute pattern rebuilt with our
-  modules (BatchNorm, decoder dopri5 from the first target, two-pass GAN update, fp32).
+* ``authors`` with ``--authors-repo PATH``: the authors' own training iteration, run from a local checkout
+  of psh01087/Vid-ODE with their default hyper-parameters and two runtime fixes (``vid_ode_authors.py``:
+  ``.cuda()`` in their interpolation sequence windows -> the frames' device; the generator's backward/step
+  before the discriminators', same FLOPs). Nothing of theirs is copied into this repository.
+* ``authors`` without ``--authors-repo``: :func:`authors_reference_step`, a reconstruction of their
+  per-iteration compute pattern from our modules (BatchNorm, decoder dopri5 from the first target, two-pass
+  GAN update, fp32), labelled "reconstruction (not the authors' code)" in the table and the JSON.
 * ``ours[SPEC]``: :func:`ours_step`, what our trainer runs (GroupNorm, decoder from the last observed frame,
   one fused discriminator pass). ``SPEC`` is ``SOLVER[:bf16|:fp32][:cl][:adjoint][:ode][:ac]``: the decoder solver
   (``dopri5`` = the authors' rtol 1e-3 / atol 1e-4; a fixed-step method such as ``euler``, ``midpoint`` or
@@ -19,7 +25,13 @@ Variants:
   and the ConvGRU under the autocast dtype too (``VidODE(ode_autocast=True)``; states stay float32), and
   ``ac``: activation checkpointing of the Conv-Decoder G.
 
-    python benchmarks/vid_ode_step.py --sizes 64 --steps 3 --warmup 1 --threads 2
+``--breakdown`` adds one profiled step per configuration split by component (encoder E, ODE-ConvGRU
+encoder, decoder ODE, Conv-Decoder G, warping, each discriminator, each optimiser; ``vid_ode_breakdown.py``)
+and prints the variants side by side.
+
+    python benchmarks/vid_ode_step.py --authors-repo ../Vid-ODE --sizes 64 --threads 1 --rounds 2 --breakdown \\
+        --ours dopri5:fp32 dopri5:bf16 euler@0.1:bf16:ode
+    python benchmarks/vid_ode_step.py --sizes 64 --steps 3 --warmup 1 --threads 2    # reconstruction reference
     python benchmarks/vid_ode_step.py --sizes 128 --steps 2 --warmup 1 --ours dopri5:bf16 euler:bf16 --append
     python benchmarks/vid_ode_step.py --sizes 64 --rounds 3 --flops   # interleaved rounds; FLOPs of one step
     python benchmarks/vid_ode_step.py --quick          # tiny smoke run (size 16, batch 2, hidden 16), in-process
@@ -41,6 +53,9 @@ import sys
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # the sibling modules vid_ode_authors, vid_ode_breakdown
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 FRAMES = 10  # frames per clip
 NUM_OBSERVED = 5  # extrapolation: 5 observed + 5 targets
@@ -281,16 +296,55 @@ def run_step(nets: dict, problem: dict, variant: Variant):
     return ours_step(nets, problem, bf16=variant.bf16, channels_last=variant.channels_last)
 
 
+RECONSTRUCTION_LABEL = "reconstruction (not the authors' code)"
+
+
+class OursRunner:
+    """Our step for a variant, or (``kind == "authors"`` without ``--authors-repo``) the reconstruction."""
+
+    def __init__(self, setup: Setup, variant: Variant, problem: dict):
+        self.variant, self.problem = variant, problem
+        self.nets = build(setup, variant, problem)
+        self.label = RECONSTRUCTION_LABEL if variant.kind == AUTHORS else "ours"
+
+    def step(self) -> tuple[list[int], float]:
+        pred, loss = run_step(self.nets, self.problem, self.variant)
+        return list(pred.frames.shape), loss
+
+    def counters(self) -> tuple[int, int, int, int]:
+        enc, dec = self.nets["model"].ode_encoder.dynamics, self.nets["model"].decoder_dynamics
+        return enc.nfe_forward, enc.nfe_backward, dec.nfe_forward, dec.nfe_backward
+
+    def mark(self, scopes) -> None:
+        """Profiler ranges around the components (:mod:`vid_ode_breakdown`)."""
+        import odevideo.methods.vid_ode.vid_ode as vid_ode_module
+
+        model = self.nets["model"]
+        scopes.module("encoder E", model.encoder)
+        scopes.module("ODE-ConvGRU encoder", model.ode_encoder)
+        scopes.function("decoder ODE", vid_ode_module, "odeint_batch")
+        scopes.module("Conv-Decoder G", model.decoder)
+        scopes.function("warping + composition", vid_ode_module, "compose_frame_chain")
+        scopes.module("D_img", self.nets["image_disc"])
+        scopes.module("D_seq", self.nets["seq_disc"])
+        scopes.function("optimizer G", self.nets["opt_g"], "step")
+        scopes.function("optimizer D", self.nets["opt_d"], "step")
+
+
+def make_runner(setup: Setup, variant: Variant, problem: dict, authors_repo: str | None = None):
+    """The authors' code (``--authors-repo``) for the reference, else :class:`OursRunner`."""
+    if variant.kind == AUTHORS and authors_repo:
+        from vid_ode_authors import AuthorsRunner
+
+        return AuthorsRunner(authors_repo, problem, size=setup.size, task=setup.task, batch=setup.batch)
+    return OursRunner(setup, variant, problem)
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # Measuring one configuration
 
 
-def _counters(model) -> tuple:
-    enc, dec = model.ode_encoder.dynamics, model.decoder_dynamics
-    return enc.nfe_forward, enc.nfe_backward, dec.nfe_forward, dec.nfe_backward
-
-
-def _flops(nets: dict, problem: dict, variant: Variant) -> dict:
+def _flops(runner) -> dict:
     """FLOPs of one (extra, untimed) step, forward + backward (``torch.utils.flop_counter``).
 
     Only the total is reported: FlopCounterMode's per-module split attributes backward FLOPs to whichever
@@ -301,11 +355,20 @@ def _flops(nets: dict, problem: dict, variant: Variant) -> dict:
 
     counter = FlopCounterMode(display=False)
     with counter:
-        run_step(nets, problem, variant)
+        runner.step()
     return {"tflop_per_step": counter.get_total_flops() / 1e12}
 
 
-def measure(setup: Setup, variant: Variant, steps: int, warmup: int, threads: int, flops: bool = False) -> dict:
+def _breakdown(runner) -> dict:
+    """One extra (untimed) step under the profiler, split by component (:mod:`vid_ode_breakdown`)."""
+    from vid_ode_breakdown import profile_step, scoped
+
+    with scoped(runner.mark) as scopes:
+        return profile_step(runner.step, scopes)
+
+
+def measure(setup: Setup, variant: Variant, steps: int, warmup: int, threads: int, flops: bool = False,
+            authors_repo: str | None = None, breakdown: bool = False) -> dict:
     """Builds the configuration and times ``warmup + steps`` steps (in this process)."""
     import resource
 
@@ -313,18 +376,16 @@ def measure(setup: Setup, variant: Variant, steps: int, warmup: int, threads: in
 
     torch.set_num_threads(threads)
     problem = make_problem(setup)
-    nets = build(setup, variant, problem)
-    model = nets["model"]
+    runner = make_runner(setup, variant, problem, authors_repo)
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     wall, cpu, nfe, losses = [], [], [], []
     shape = None
     for step in range(warmup + steps):
-        c0 = _counters(model)
+        c0 = runner.counters()
         t0, p0 = time.perf_counter(), time.process_time()
-        pred, loss = run_step(nets, problem, variant)
+        shape, loss = runner.step()
         t1, p1 = time.perf_counter(), time.process_time()
-        c1 = _counters(model)
-        shape = list(pred.frames.shape)
+        c1 = runner.counters()
         losses.append(loss)
         if step >= warmup:
             wall.append(t1 - t0)
@@ -334,7 +395,8 @@ def measure(setup: Setup, variant: Variant, steps: int, warmup: int, threads: in
     load = os.getloadavg()[0]  # other processes on the machine (this one counts for about `threads`)
     mean_nfe = [sum(col) / len(col) for col in zip(*nfe)]
     row = {
-        "variant": variant.name, **asdict(variant), "size": setup.size, "task": setup.task, "batch": setup.batch,
+        "variant": variant.name, **asdict(variant), "reference": runner.label if variant.kind == AUTHORS else None,
+        "size": setup.size, "task": setup.task, "batch": setup.batch,
         "hidden": setup.hidden, "frames": FRAMES, "seq_window": problem["window"], "frame_gap": problem["frame_gap"],
         "precision": "bf16" if variant.bf16 else "fp32", "steps_timed": steps, "warmup": warmup, "threads": threads,
         "s_per_step": statistics.median(wall), "s_per_step_min": min(wall), "s_per_step_all": wall,
@@ -344,12 +406,20 @@ def measure(setup: Setup, variant: Variant, steps: int, warmup: int, threads: in
         "peak_rss_mb": peak_kb / 1024, "rss_before_steps_mb": rss0 / 1024, "rss_growth_mb": (peak_kb - rss0) / 1024,
         "output_shape": shape, "final_generator_loss": losses[-1], "losses_finite": all(map(_finite, losses)),
     }
+    if hasattr(runner, "options"):
+        from vid_ode_authors import code_identity
+
+        row["authors_code"] = code_identity(authors_repo)
+        row["authors_options"] = runner.options
+    # Extra steps after the peak-memory reading, so they cannot change it.
     if flops and variant.adjoint:
         # FlopCounterMode's module tracker hooks backward nodes, which torch refuses inside the adjoint's
         # autograd.grad; the adjoint variant runs the same forward as its non-adjoint twin.
         row["flops"] = {"skipped": "FlopCounterMode does not support the adjoint backward (autograd.grad)"}
-    elif flops:  # after the peak-memory reading, so the extra step cannot change it
-        row["flops"] = _flops(nets, problem, variant)
+    elif flops:
+        row["flops"] = _flops(runner)
+    if breakdown:
+        row["breakdown"] = _breakdown(runner)
     return row
 
 
@@ -367,10 +437,12 @@ def _setup(size: int, task: str, quick: bool) -> Setup:
     return Setup(size=size, task=task)
 
 
-def _worker_cmd(args, size: int, task: str, variant: str) -> list[str]:
+def _worker_cmd(args, size: int, task: str, variant: str, breakdown: bool = False) -> list[str]:
     cmd = [sys.executable, str(Path(__file__).resolve()), "--_worker", str(size), task, variant,
            "--steps", str(args.steps), "--warmup", str(args.warmup), "--threads", str(args.threads)]
-    return cmd + (["--quick"] if args.quick else []) + (["--flops"] if args.flops else [])
+    cmd += ["--authors-repo", args.authors_repo] if args.authors_repo else []
+    return (cmd + (["--quick"] if args.quick else []) + (["--flops"] if args.flops else [])
+            + (["--breakdown"] if breakdown else []))
 
 
 def _environment(args) -> dict:
@@ -426,33 +498,55 @@ NOTES = [
 ]
 
 
+def _row_name(r: dict) -> str:
+    return r.get("reference") or r["variant"] if r["kind"] == AUTHORS else r["variant"]
+
+
 def _table(rows: list[dict]) -> str:
-    head = (f"{'size':>4} {'task':13s} {'variant':26s} {'s/step':>7} {'min s':>6} {'cpu-s':>6} {'NFE enc':>7} "
-            f"{'NFE dec':>7} {'peak MB':>7} {'x wall':>6} {'x min':>6} {'x mem':>5} {'TFLOP':>6}")
+    width = max(26, *(len(_row_name(r)) for r in rows)) if rows else 26
+    head = (f"{'size':>4} {'task':13s} {'variant':{width}s} {'s/step':>7} {'min s':>6} {'cpu-s':>6} {'NFE enc':>7} "
+            f"{'NFE dec':>7} {'peak MB':>7} {'x cpu':>6} {'x wall':>6} {'x min':>6} {'x mem':>5} {'TFLOP':>6}")
     lines = [head, "-" * len(head)]
     for r in rows:
         ratio = r.get("ratio_vs_authors", {})
         lines.append(
-            f"{r['size']:>4} {r['task']:13s} {r['variant']:26s} {r['s_per_step']:7.3f} {r['s_per_step_min']:6.2f} "
-            f"{r['cpu_s_per_step']:6.2f} {r['nfe_encoder_fwd']:7.1f} {r['nfe_decoder_fwd']:7.1f} "
-            f"{r['peak_rss_mb']:7.0f} {ratio.get('s_per_step', float('nan')):6.2f} "
-            f"{ratio.get('s_per_step_min', float('nan')):6.2f} {ratio.get('peak_rss_mb', float('nan')):5.2f} "
+            f"{r['size']:>4} {r['task']:13s} {_row_name(r):{width}s} {r['s_per_step']:7.3f} "
+            f"{r['s_per_step_min']:6.2f} {r['cpu_s_per_step']:6.2f} {r['nfe_encoder_fwd']:7.1f} "
+            f"{r['nfe_decoder_fwd']:7.1f} {r['peak_rss_mb']:7.0f} {ratio.get('cpu_s_per_step', float('nan')):6.2f} "
+            f"{ratio.get('s_per_step', float('nan')):6.2f} {ratio.get('s_per_step_min', float('nan')):6.2f} "
+            f"{ratio.get('peak_rss_mb', float('nan')):5.2f} "
             f"{r.get('flops', {}).get('tflop_per_step', float('nan')):6.3f}"
         )
     return "\n".join(lines)
 
 
+def _breakdown_tables(rows: list[dict]) -> str:
+    """Per size and task: the components of every variant that has a breakdown, side by side."""
+    from vid_ode_breakdown import format_breakdown
+
+    out = []
+    groups: dict[tuple, list] = {}
+    for r in rows:
+        if r.get("breakdown"):
+            groups.setdefault((r["size"], r["task"]), []).append((_row_name(r), r["breakdown"]))
+    for (size, task), items in groups.items():
+        out.append(f"breakdown, {size} px {task}: one profiled step each, CPU ms per component (share of the "
+                   "step's profiled time x its CPU time) and share")
+        out.append(format_breakdown(items))
+    return "\n".join(out)
+
+
 RATIO_KEYS = ("s_per_step", "s_per_step_min", "cpu_s_per_step", "peak_rss_mb")
 
 
-def _run_one(args, size: int, task: str, name: str) -> dict:
+def _run_one(args, size: int, task: str, name: str, breakdown: bool = False) -> dict:
     """One configuration, in a fresh subprocess (or in this process with --in-process)."""
     if args.in_process:
         row = measure(_setup(size, task, args.quick), parse_variant(name), args.steps, args.warmup, args.threads,
-                      args.flops)
+                      args.flops, args.authors_repo, breakdown)
         row["memory_isolated"] = False
         return row
-    out = subprocess.run(_worker_cmd(args, size, task, name), capture_output=True, text=True)
+    out = subprocess.run(_worker_cmd(args, size, task, name, breakdown), capture_output=True, text=True)
     if out.returncode != 0:
         sys.stderr.write(out.stderr)
         raise SystemExit(f"worker {size} {task} {name} failed (exit {out.returncode})")
@@ -481,15 +575,17 @@ def _write(args, rows: list[dict], previous: list[dict]) -> dict:
     from odevideo._atomic import atomic_write_text
 
     env = _environment(args)
+    command = " ".join(["benchmarks/vid_ode_step.py", *args.argv])
     for r in rows:
         r.setdefault("measured", env["date"])
+        r.setdefault("command", command)  # rows kept by --append keep the command that measured them
     all_rows = sorted(previous + rows, key=lambda r: (r["size"], TASKS.index(r["task"]) if r["task"] in TASKS else 9))
     result = {
         "benchmark": "vid_ode_step", "issue": 3, "quick": args.quick, "environment": env,
         "setup": {"frames": FRAMES, "num_observed": NUM_OBSERVED, "interp_stride": INTERP_STRIDE,
                   "frame_dt": FRAME_DT, "optimizer": "Adamax lr 1e-3",
                   **{k: v for k, v in asdict(_setup(0, "", args.quick)).items() if k not in ("size", "task")}},
-        "command": " ".join(["benchmarks/vid_ode_step.py", *args.argv]),
+        "command": command, "commands": list(dict.fromkeys(r["command"] for r in all_rows if r.get("command"))),
         "steps": args.steps, "warmup": args.warmup, "rounds": args.rounds, "notes": NOTES, "rows": all_rows,
     }
     atomic_write_text(Path(args.out), json.dumps(result, indent=2) + "\n")
@@ -502,7 +598,12 @@ def main(argv: list[str] | None = None) -> dict:
     ap.add_argument("--tasks", nargs="+", choices=TASKS, default=list(TASKS))
     ap.add_argument("--ours", nargs="+", default=list(DEFAULT_OURS), metavar="SPEC",
                     help="our variants, SOLVER[:bf16|:fp32][:cl][:adjoint][:ode][:ac] (default: %(default)s)")
+    ap.add_argument("--authors-repo", metavar="PATH", default=None,
+                    help="a checkout of psh01087/Vid-ODE: the reference is the authors' own training iteration "
+                    "(benchmarks/vid_ode_authors.py); without it, a reconstruction from our modules, labelled so")
     ap.add_argument("--no-authors", action="store_true", help="skip the authors' reference (no ratios then)")
+    ap.add_argument("--breakdown", action="store_true",
+                    help="one extra profiled step per configuration (last round), split by component")
     ap.add_argument("--steps", type=int, default=3, help="timed steps per configuration")
     ap.add_argument("--warmup", type=int, default=1, help="untimed steps before timing")
     ap.add_argument("--threads", type=int, default=2)
@@ -532,7 +633,7 @@ def main(argv: list[str] | None = None) -> dict:
     if args._worker:
         size, task, name = args._worker
         row = measure(_setup(int(size), task, args.quick), parse_variant(name), args.steps, args.warmup,
-                      args.threads, args.flops)
+                      args.threads, args.flops, args.authors_repo, args.breakdown)
         print(json.dumps(row))
         return row
 
@@ -546,8 +647,9 @@ def main(argv: list[str] | None = None) -> dict:
         for task in args.tasks:
             runs: dict[str, list[dict]] = {name: [] for name in variants}
             for rnd in range(args.rounds):  # rounds interleave the variants, so load changes hit all of them
-                for name in variants:
-                    row = _run_one(args, size, task, name)
+                # A/B, then B/A: no variant always runs first (or right after the reference) in its round.
+                for name in (variants if rnd % 2 == 0 else variants[::-1]):
+                    row = _run_one(args, size, task, name, breakdown=args.breakdown and rnd == args.rounds - 1)
                     print(f"  round {rnd + 1}/{args.rounds} {size} {task} {name}: {row['s_per_step']:.3f} s/step "
                           f"(min {row['s_per_step_min']:.3f}), cpu {row['cpu_s_per_step']:.2f} s, "
                           f"peak {row['peak_rss_mb']:.0f} MB, load {row['loadavg_1min']:.1f}", flush=True)
@@ -565,6 +667,8 @@ def main(argv: list[str] | None = None) -> dict:
 
     result = _write(args, rows, previous)
     print(_table(result["rows"]))
+    if args.breakdown:
+        print(_breakdown_tables(rows))
     print(f"wrote {args.out}")
     return result
 

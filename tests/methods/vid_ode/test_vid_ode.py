@@ -336,6 +336,61 @@ def test_activation_checkpointing_of_the_conv_decoder_gives_the_same_gradients()
         torch.testing.assert_close(grads[1][name], grads[0][name], rtol=1e-5, atol=1e-7)
 
 
+def test_channels_last_model_gives_the_conv_decoder_channels_last_input_and_the_same_gradients():
+    """train.channels_last puts the model in channels_last; G then converts its (NCHW) input too, so the first
+    bilinear upsampling takes the NHWC kernel. Same outputs and gradients up to float rounding; a model left
+    in the default format runs G on its input unchanged."""
+    from odevideo.methods.vid_ode.networks import VidODEConvDecoder
+
+    frames, times = _clip()
+    query = torch.tensor([0.35, 0.45])
+    seen, grads = [], []
+    for channels_last in (False, True):
+        model = _model()
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        model.decoder.net[0].register_forward_pre_hook(
+            lambda m, args: seen.append(args[0].is_contiguous(memory_format=torch.channels_last)))
+        out = model(frames, times, None, query).raw_frames
+        out.square().mean().backward()
+        grads.append((out.detach(), {n: p.grad.clone() for n, p in model.named_parameters() if p.grad is not None}))
+    assert seen == [False, True]
+    torch.testing.assert_close(grads[1][0], grads[0][0], rtol=1e-5, atol=1e-6)
+    for name in grads[0][1]:
+        torch.testing.assert_close(grads[1][1][name], grads[0][1][name], rtol=1e-4, atol=1e-6)
+    assert VidODEConvDecoder(8, 1, n_ups=0)._first_conv == 0  # no upsampling level: G is one conv
+
+
+@pytest.mark.parametrize("checkpointing", [False, True])
+def test_conv_decoder_in_chunks_gives_the_same_outputs_and_gradients(checkpointing):
+    """On a CPU, G runs CPU_CHUNK (clip, query) pairs at a time: the same heads and gradients as one pass, up to
+    the float rounding of the weight gradients summed chunk by chunk."""
+    from odevideo.methods.vid_ode.networks import VidODEConvDecoder
+
+    torch.manual_seed(0)
+    g = VidODEConvDecoder(8, 1, 2)
+    g.activation_checkpointing = checkpointing
+    x = torch.randn(2 * g.CPU_CHUNK + 3, 16, 4, 4)
+    calls = []
+    g.net.register_forward_pre_hook(lambda m, args: calls.append(args[0].shape[0]))
+    results = []
+    for chunk in (len(x), g.CPU_CHUNK):
+        g.CPU_CHUNK = chunk
+        g.zero_grad()
+        xi = x.clone().requires_grad_(True)
+        out = g(xi)
+        (out * torch.linspace(-1, 1, out.numel()).view(out.shape)).sum().backward()
+        results.append((out.detach(), xi.grad, [p.grad.clone() for p in g.parameters()]))
+    assert calls[0] == len(x) and calls[-3:] == [8, 8, 3]  # (with checkpointing, recomputed in backward)
+
+    def rel(a, b):  # the biases before GroupNorm have a zero gradient (rounding noise): floor the scale at 1
+        return float((a - b).norm() / max(float(b.norm()), 1.0))
+
+    assert rel(results[1][0], results[0][0]) < 1e-6
+    assert rel(results[1][1], results[0][1]) < 1e-5
+    assert max(rel(a, b) for a, b in zip(results[1][2], results[0][2])) < 1e-5
+
+
 def test_observation_anchors_pick_the_latest_observation_between_queries():
     from odevideo.methods.vid_ode.vid_ode import observation_anchors
 
