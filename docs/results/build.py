@@ -184,6 +184,84 @@ def speed_ddp(load: Loader) -> list[str]:
     return md_table(["processes x threads", "clips per process", f"steps/s (global batch {batch})", "clips/s"], rows)
 
 
+def _authors_rows(load: Loader) -> tuple[list[dict], dict[tuple[int, str], dict]]:
+    """The rows of benchmarks/vid_ode_step.py --authors-repo and the authors' row per (size, task)."""
+    rows = load(f"{BENCH}/vid_ode_step_authors.json")["rows"]
+    return rows, {(r["size"], r["task"]): r for r in rows if r["kind"] == "authors"}
+
+
+def _numerics(r: dict, authors: dict) -> str:
+    """``equal``: the authors' solver and precision (dopri5, fp32); ``preset``: anything else (our presets')."""
+    return "equal" if (r["solver"], r["precision"]) == (authors["solver"], authors["precision"]) else "preset"
+
+
+def _ours(r: dict) -> str:
+    """``ours[dopri5:fp32:cl]`` -> ``dopri5:fp32:cl``."""
+    return r["variant"][r["variant"].index("[") + 1:-1]
+
+
+def speed_vid_ode_authors(load: Loader) -> list[str]:
+    """Our step against the authors' code (benchmarks/vid_ode_step.py --authors-repo), CPU time per step. Bold: the
+    CPU-time ratio of the rows in the default memory format (not channels_last)."""
+    rows_in, authors = _authors_rows(load)
+    rows = []
+    for r in rows_in:
+        if r["kind"] == "authors":
+            continue
+        a, q = authors[(r["size"], r["task"])], r["ratio_vs_authors"]
+        cpu = fixed(q["cpu_s_per_step"], 2)
+        rows.append([
+            str(r["size"]), r["task"], f"`{_ours(r)}`", _numerics(r, a), sig(a["cpu_s_per_step"]),
+            sig(r["cpu_s_per_step"]), cpu if r["channels_last"] else bold(cpu), fixed(q["peak_rss_mb"], 2),
+            f"{thousands(r['nfe_decoder_fwd'])} / {thousands(a['nfe_decoder_fwd'])}",
+        ])
+    header = ["size", "task", "ours", "numerics", "authors CPU-s/step", "ours CPU-s/step", "x CPU", "x peak RSS",
+              "decoder NFE (ours / theirs)"]
+    return md_table(header, rows)
+
+
+# Rows of the breakdown table: label, the --breakdown components summed into it.
+VID_ODE_COMPONENTS = [
+    ("Conv-Encoder E", ["encoder E"]),
+    ("ODE-ConvGRU encoder", ["ODE-ConvGRU encoder"]),
+    ("decoder ODE", ["decoder ODE"]),
+    ("Conv-Decoder G", ["Conv-Decoder G"]),
+    ("warping + composition", ["warping + composition"]),
+    ("D_img", ["D_img"]),
+    ("D_seq", ["D_seq"]),
+    ("optimisers (G + D)", ["optimizer G", "optimizer D"]),
+    ("other (losses, windows, glue)", ["other"]),
+]
+
+
+def speed_vid_ode_breakdown(load: Loader) -> list[str]:
+    """Where the time goes, extrapolation at each size: the profiled step's CPU ms per component (``cpu_ms`` of
+    --breakdown; a row of several components is their sum, rounded once) for the authors' step, ours at equal
+    numerics and ours at the preset's numerics, both in the default memory format. No bold."""
+    rows_in, authors = _authors_rows(load)
+    header, columns = ["component"], []
+    for size in sorted({s for s, task in authors if task == "extrapolation"}):
+        a = authors[(size, "extrapolation")]
+        ours = [r for r in rows_in if r["kind"] != "authors" and r["size"] == size and r["task"] == "extrapolation"
+                and not r["channels_last"]]
+        picked = [a]
+        for numerics in ("equal", "preset"):
+            match = [r for r in ours if _numerics(r, a) == numerics]
+            if len(match) != 1:
+                raise ValueError(f"{size} px extrapolation: {len(match)} default-format rows at {numerics} numerics")
+            picked.append(match[0])
+        header += [f"authors, {size}", f"ours equal, {size}", f"ours preset, {size}"]
+        columns += [r["breakdown"] for r in picked]
+    known = {c for _, parts in VID_ODE_COMPONENTS for c in parts}
+    for b in columns:
+        if set(b["components"]) - known:
+            raise ValueError(f"breakdown components without a row: {sorted(set(b['components']) - known)}")
+    rows = [[label, *(fixed(sum(b["components"][c]["cpu_ms"] for c in parts), 0) for b in columns)]
+            for label, parts in VID_ODE_COMPONENTS]
+    rows.append(["profiled step, CPU ms", *(fixed(b["profiled_cpu_ms"], 0) for b in columns)])
+    return md_table(header, rows)
+
+
 # --------------------------------------------------------------------------------------------- reliability.md
 
 
@@ -756,7 +834,8 @@ def openstl_mmnist(load: Loader) -> list[str]:
              fixed(r["ssim"], 4), fixed(r["psnr"], 2)] for r in ref["rows"]]
     for name, v in ours["protocol_scores"].items():
         label = "latent-ODE VAE (`mmnist2_latent_ode`)" if name == "model" else name.replace("_", " ")
-        rows.append([label, budget["label"], fixed(v["mse"], 2), fixed(v["mae"], 2), fixed(v["ssim"], 4),
+        setting = budget["label"] if name == "model" else "no training (trivial baseline), the same test clips"
+        rows.append([label, setting, fixed(v["mse"], 2), fixed(v["mae"], 2), fixed(v["ssim"], 4),
                      fixed(v["psnr"], 2)])
     return md_table(["method", "training / test set", "MSE", "MAE", "SSIM", "PSNR (dB)"], rows)
 
@@ -764,6 +843,8 @@ def openstl_mmnist(load: Loader) -> list[str]:
 TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "speed_train_step": speed_train_step,
     "speed_ddp": speed_ddp,
+    "speed_vid_ode_authors": speed_vid_ode_authors,
+    "speed_vid_ode_breakdown": speed_vid_ode_breakdown,
     "reliability_fuzz": reliability_fuzz,
     **{name: kanaa_table(name) for name in KANAA_RUNS},
     "vid_ode_20min": vid_ode_20min,

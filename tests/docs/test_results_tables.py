@@ -102,6 +102,45 @@ def test_ddp_rows_name_the_backend(tmp_path):
     ]
 
 
+def _authors_step_row(variant, solver, precision, cl, cpu, ratio, rss, nfe, opt_g):
+    names = ["encoder E", "ODE-ConvGRU encoder", "decoder ODE", "Conv-Decoder G", "warping + composition", "D_img",
+             "D_seq", "optimizer G", "optimizer D", "other"]
+    comps = {n: {"cpu_ms": 100.0 * (i + 1) + cpu} for i, n in enumerate(names)}
+    comps["optimizer G"] = {"cpu_ms": opt_g}
+    comps["optimizer D"] = {"cpu_ms": 19.49}
+    return {"variant": variant, "kind": "authors" if variant == "authors" else "ours", "size": 64,
+            "task": "extrapolation", "solver": solver, "precision": precision, "channels_last": cl,
+            "cpu_s_per_step": cpu, "nfe_decoder_fwd": nfe,
+            "ratio_vs_authors": {"cpu_s_per_step": ratio, "peak_rss_mb": rss},
+            "breakdown": {"components": comps, "profiled_cpu_ms": 1000.0 * cpu + 0.5}}
+
+
+def test_vid_ode_against_the_authors_rows_and_breakdown(tmp_path):
+    rows = [
+        _authors_step_row("authors", "dopri5", "fp32", False, 4.8330, 1.0, 1.0, 14.0, 7.4),
+        _authors_step_row("ours[dopri5:fp32]", "dopri5", "fp32", False, 4.0381, 0.83552, 0.84884, 14.0, 7.19),
+        _authors_step_row("ours[dopri5:fp32:cl]", "dopri5", "fp32", True, 3.6767, 0.76074, 0.86639, 14.0, 7.0),
+        _authors_step_row("ours[euler@0.1:bf16:ode]", "euler@0.1", "bf16", False, 1.6417, 0.33969, 0.59064, 5.0, 10.6),
+    ]
+    write(tmp_path, "benchmarks/results/vid_ode_step_authors.json", {"rows": rows})
+    assert table("speed_vid_ode_authors", tmp_path)[2:] == [
+        "| 64 | extrapolation | `dopri5:fp32` | equal | 4.83 | 4.04 | **0.84** | 0.85 | 14 / 14 |",
+        "| 64 | extrapolation | `dopri5:fp32:cl` | equal | 4.83 | 3.68 | 0.76 | 0.87 | 14 / 14 |",
+        "| 64 | extrapolation | `euler@0.1:bf16:ode` | preset | 4.83 | 1.64 | **0.34** | 0.59 | 5 / 14 |",
+    ]
+    lines = table("speed_vid_ode_breakdown", tmp_path)
+    assert lines[0] == "| component | authors, 64 | ours equal, 64 | ours preset, 64 |"
+    assert lines[2] == "| Conv-Encoder E | 105 | 104 | 102 |"  # the channels_last row is not a column
+    # a row of two components is their sum rounded once: 7.4 + 19.49 = 26.89 -> 27, not 7 + 19
+    assert lines[9] == "| optimisers (G + D) | 27 | 27 | 30 |"
+    assert lines[10] == "| other (losses, windows, glue) | 1005 | 1004 | 1002 |"
+    assert lines[11] == "| profiled step, CPU ms | 4834 | 4039 | 1642 |"
+    write(tmp_path, "benchmarks/results/vid_ode_step_authors.json", {"rows": rows + [
+        _authors_step_row("ours[dopri5:bf16]", "dopri5", "bf16", False, 2.0, 0.41, 0.65, 14.0, 7.0)]})
+    with pytest.raises(ValueError, match="2 default-format rows at preset"):
+        table("speed_vid_ode_breakdown", tmp_path)
+
+
 def _scores(psnr, ssim, mse, lpips):
     return {"psnr": psnr, "ssim": ssim, "mse": mse, "lpips": lpips, "mse_frame": mse * 1024, "mae_frame": 1.0}
 
