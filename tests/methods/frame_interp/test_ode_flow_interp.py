@@ -207,7 +207,6 @@ def test_demo_truth_at_fractional_times_matches_the_simulated_frames():
     torch.testing.assert_close(fine, ds[1][[0, 1, 4, 8]], atol=2e-3, rtol=0)
 
 
-@pytest.mark.slow
 def test_trained_from_the_blend_it_beats_the_blend(tmp_path):
     """Started at the linear blend (no OpenCV), 300 steps on bouncing balls 32x32 learn motion: on held-out clips
     the model beats the blend on PSNR and SSIM, paired over windows by more than two standard errors."""
