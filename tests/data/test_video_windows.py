@@ -121,3 +121,34 @@ def test_real_clip_split_in_time():
     part = ds.clips[0]
     assert len(ds) == (part.stop - part.start) // 9 >= 1
     assert ds[len(ds) - 1].shape == (9, 3, 32, 32)
+
+
+def test_native_crops_keep_the_resolution_and_match_with_or_without_the_cache(tmp_path):
+    """data.crop=random: native-resolution squares, random per training window (pure function of the index),
+    centred for evaluation; the cached part (8-bit values) gives exactly the frames decoded per window."""
+    import numpy as np
+
+    from odevideo.data.video_windows import VideoWindowDataset
+
+    rng = np.random.default_rng(0)
+    clip = rng.integers(0, 256, size=(30, 24, 40, 3), dtype=np.uint8)  # (T, H, W, C)
+    path = tmp_path / "clip.npy"
+    np.save(path, clip)
+    kw = dict(native_crop=16, channels=3, scene_cuts=False, npy_layout="THWC")
+    train = VideoWindowDataset(path, 5, None, num_items=20, **kw)
+    uncached = VideoWindowDataset(path, 5, None, num_items=20, cache_bytes=0, **kw)
+    crops = [train[i] for i in range(20)]
+    assert all(c.shape == (5, 3, 16, 16) for c in crops)
+    assert all(torch.equal(crops[i], uncached[i]) for i in (0, 7, 19))
+    assert len({tuple(c[0, 0, 0, :3].tolist()) for c in crops}) > 1  # the crop moves between windows
+    # every crop is a piece of the source frames at their own resolution
+    part, start = train.window_of(3)
+    src = torch.from_numpy(clip[start:start + 5]).permute(0, 3, 1, 2).float() / 255
+    found = [(t, left) for t in range(24 - 15) for left in range(40 - 15)
+             if torch.allclose(src[..., t:t + 16, left:left + 16], crops[3], atol=1e-6, rtol=0)]
+    assert len(found) == 1
+    test = VideoWindowDataset(path, 5, None, **kw)  # evaluation: centred, (24 - 16) / 2 and (40 - 16) / 2
+    first = torch.from_numpy(clip[:5]).permute(0, 3, 1, 2).float() / 255
+    torch.testing.assert_close(test[0], first[..., 4:20, 12:28], atol=1e-6, rtol=0)
+    with pytest.raises(DatasetError, match="smaller than the 32x32 crop"):
+        VideoWindowDataset(path, 5, None, native_crop=32, channels=3, scene_cuts=False, npy_layout="THWC")[0]

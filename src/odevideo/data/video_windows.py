@@ -365,7 +365,8 @@ class VideoWindowDataset(VideoFolderDataset):
             lo = start - part.start
             frames = cached[lo: lo + self.span: self.frame_stride]
             if self.native_crop is not None:
-                return self._finish_item(i, self._crop_native(i, frames.float().div_(255.0), part), part)
+                frames = frames.float().div_(255.0) if frames.dtype == torch.uint8 else frames.clone()
+                return self._finish_item(i, self._crop_native(i, frames, part), part)
             return self._finish_item(i, frames.clone(), part)
         window = VideoClip(part.path, part.label, start, stop, part.key)
         if self.native_crop is not None:
@@ -392,12 +393,14 @@ class VideoWindowDataset(VideoFolderDataset):
             if self._cached_bytes + need > self.cache_bytes:
                 return None
             frames = self._spatial(self._read(part, part.stop), part).contiguous()
-        else:  # native frames, kept as the 8-bit values they were decoded from (exact: v / 255 round-trips)
-            frames = self._read(part, part.stop)
-            if self._cached_bytes + frames.numel() > self.cache_bytes:
+        else:  # native frames, kept as the 8-bit values they were decoded from when that round-trips exactly
+            decoded = self._read(part, part.stop)
+            frames = (decoded * 255.0).round_().to(torch.uint8).contiguous()
+            if not torch.equal(frames.float().div_(255.0), decoded):  # e.g. float .npy data: keep it as it is
+                frames = decoded.contiguous()
+            if self._cached_bytes + frames.numel() * frames.element_size() > self.cache_bytes:
                 self._uncached.add(key)
                 return None
-            frames = (frames * 255.0).round_().to(torch.uint8).contiguous()
         self._frame_cache[key] = frames
         self._cached_bytes += frames.numel() * frames.element_size()
         return frames
