@@ -239,14 +239,15 @@ def test_the_shipped_model_loads_by_name_and_interpolates_at_any_size():
     from odevideo.interpolation import load_interpolator
     from odevideo.pretrained import pretrained_names
 
-    assert "interp-real-64" in pretrained_names()
-    model = load_model("interp-real-64")
-    assert isinstance(model, ODEFlowInterpolator) and model.method == "ode_flow_interp"
-    assert load_interpolator("interp-real-64").__class__ is ODEFlowInterpolator
-    f0, f1, _ = textured_pair(30, 44)
-    out = load_interpolator("interp-real-64").interpolate(f0[0], f1[0], torch.tensor([0.0, 0.5, 1.0]))
-    assert out.shape == (3, 3, 30, 44)
-    assert torch.equal(out[0], f0[0].clamp(0, 1)) and torch.equal(out[2], f1[0].clamp(0, 1))
+    assert {"interp-real-64", "interp-real-full"} <= set(pretrained_names())
+    for name in ("interp-real-64", "interp-real-full"):
+        model = load_model(name)
+        assert isinstance(model, ODEFlowInterpolator) and model.method == "ode_flow_interp"
+        f0, f1, _ = textured_pair(30, 44)
+        out = load_interpolator(name).interpolate(f0[0], f1[0], torch.tensor([0.0, 0.5, 1.0]))
+        assert out.shape == (3, 3, 30, 44)
+        assert torch.equal(out[0], f0[0].clamp(0, 1)) and torch.equal(out[2], f1[0].clamp(0, 1))
+    assert load_model("interp-real-full").working_shape(480, 640) == (240, 320)  # half size, as trained
 
 
 def test_an_unknown_model_name_lists_the_shipped_ones(tmp_path):
