@@ -821,6 +821,15 @@ def frame_interp_demo(load: Loader) -> list[str]:
     return md_table(["gap", "method", "windows", "PSNR (dB)", "SSIM", "model - method (PSNR / SSIM)"], rows)
 
 
+def retime_speed(load: Loader) -> list[str]:
+    """``odevideo retime`` speed (benchmarks/results/retime_speed.json): output frames per wall-clock second."""
+    d = load(f"{BENCH}/retime_speed.json")
+    rows = [[f"`{r['command']}`", thousands(r["output_frames"]), f"{fixed(r['wall_s'], 1)} s",
+             "-" if r.get("cpu_user_s") is None else f"{fixed(r['cpu_user_s'], 1)} s",
+             fixed(r["output_frames"] / r["wall_s"], 1), r["load"]] for r in d["rows"]]
+    return md_table(["command", "output frames", "wall", "CPU (user)", "output frames/s (wall)", "machine"], rows)
+
+
 # --------------------------------------------------------------------------------------------- evaluation.md
 
 OPENSTL = "docs/results/openstl"
@@ -866,6 +875,7 @@ TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "frame_interp_dev": frame_interp_dev,
     "frame_interp_demo": frame_interp_demo,
     "openstl_mmnist": openstl_mmnist,
+    "retime_speed": retime_speed,
 }
 
 

@@ -276,3 +276,50 @@ def test_render_replaces_only_the_marked_block_and_check_reports_drift(tmp_path)
 def test_unknown_table_name_is_an_error():
     with pytest.raises(KeyError, match="unknown table 'nope'"):
         build.render("<!-- table: nope -->\n<!-- /table -->\n", build.loader(ROOT))
+
+
+# --------------------------------------------------------------------------------------------- frame interpolation
+
+
+def _pair(d, se):
+    return {"mean_diff": d, "se": se, "windows": 4}
+
+
+def test_frame_interp_dev_rows_and_wins_by_two_standard_errors(tmp_path):
+    means = {"repeat_previous": {"psnr": 30.0, "ssim": 0.9, "lpips": 0.05},
+             "linear_blend": {"psnr": 33.004, "ssim": 0.95, "lpips": 0.04},
+             "dis_flow": {"psnr": 34.0, "ssim": 0.96, "lpips": 0.03},
+             "model": {"psnr": 34.5, "ssim": 0.97, "lpips": 0.02}}
+    good = {k: _pair(0.5 if k != "lpips" else -0.01, 0.1 if k == "psnr" else 0.001) for k in ("psnr", "ssim", "lpips")}
+    weak = {**good, "psnr": _pair(0.5, 0.3)}  # 0.5 dB is less than two standard errors of 0.3
+    cell = {"size": "full", "gap": 2, "windows": 4, "means": means, "model_beats_every_baseline_on_every_metric": True}
+    for part, paired, size in (("64", weak, "64"), ("full", good, "full")):
+        clip = {"full_size": [480, 640], "cells": {"x": {**cell, "size": size, "paired": {
+            "repeat_previous": good, "linear_blend": good, "dis_flow": paired}}}}
+        write(tmp_path, f"docs/results/frame_interp/dev_clips_{part}.json", {"clips": {"cup.mp4": clip}})
+    lines = table("frame_interp_dev", tmp_path)
+    assert lines[2].startswith("| cup.mp4 | 64x64 | 2 | 4 | 30.00 / 33.00 / 34.00 / **34.50** |")
+    assert lines[2].endswith("| DIS: +0.50 +- 0.30 dB / **+0.5000 +- 0.0010 / -0.0100 +- 0.0010** | no |")
+    assert lines[3].startswith("| cup.mp4 | 640x480 | 2 | 4 |") and lines[3].endswith("| yes |")
+
+
+def test_openstl_rows_label_the_budget_and_the_baselines(tmp_path):
+    write(tmp_path, "docs/results/openstl/mmnist_reference.json", {"rows": [
+        {"method": "PredRNN", "setting": "200 epochs", "mse": 23.97, "mae": 72.82, "ssim": 0.9462, "psnr": 23.28}]})
+    write(tmp_path, "docs/results/openstl/mmnist2_latent_ode/budget.json", {"label": "20 min"})
+    scores = {"mse": 137.66244, "mae": 320.5381, "ssim": 0.46285, "psnr": 14.88049}
+    write(tmp_path, "docs/results/openstl/mmnist2_latent_ode/eval.json",
+          {"protocol_scores": {"model": scores, "all_black": scores}})
+    assert table("openstl_mmnist", tmp_path)[2:] == [
+        "| PredRNN | OpenSTL, 200 epochs, V100 | 23.97 | 72.82 | 0.9462 | 23.28 |",
+        "| latent-ODE VAE (`mmnist2_latent_ode`) | 20 min | 137.66 | 320.54 | 0.4629 | 14.88 |",
+        "| all black | no training (trivial baseline), the same test clips | 137.66 | 320.54 | 0.4629 | 14.88 |",
+    ]
+
+
+def test_retime_speed_is_output_frames_per_wall_second(tmp_path):
+    write(tmp_path, "benchmarks/results/retime_speed.json", {"rows": [
+        {"command": "odevideo retime a b c --fps 60", "output_frames": 676, "wall_s": 132.0, "cpu_user_s": 83.0,
+         "load": "busy"}]})
+    row = table("retime_speed", tmp_path)[2]
+    assert row == "| `odevideo retime a b c --fps 60` | 676 | 132.0 s | 83.0 s | 5.1 | busy |"
