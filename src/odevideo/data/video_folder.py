@@ -40,6 +40,7 @@ Errors (never silent)
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import warnings
@@ -300,18 +301,11 @@ class VideoFolderDataset(ClipDataset):
             n = probe_frame_count(clip.path)
             if n is None:
                 n = 0
-                frames = self._open_frames(clip.path, clip)
-                try:
+                with self._decoding(clip) as frames:
                     for _ in frames:
                         n += 1
                         if clip.stop is not None and n >= clip.stop:
                             break
-                except VideoFileError as e:
-                    raise self._read_error(clip, e) from e
-                finally:
-                    close = getattr(frames, "close", None)
-                    if close is not None:
-                        close()
             stop = n if clip.stop is None else min(n, clip.stop)
             self._lengths[clip] = max(0, stop - clip.start)
         return self._lengths[clip]
@@ -347,6 +341,20 @@ class VideoFolderDataset(ClipDataset):
 
     def _layout(self, path: Path) -> str | None:
         return self.npy_layout if path.suffix.lower() == ".npy" and path.is_file() else None
+
+    @contextlib.contextmanager
+    def _decoding(self, clip: VideoClip):
+        """The frames of ``clip``'s file, one at a time; a read error becomes the dataset's one-line error, and the
+        file is closed however the block ends."""
+        frames = self._open_frames(clip.path, clip)
+        try:
+            yield frames
+        except VideoFileError as e:
+            raise self._read_error(clip, e) from e
+        finally:
+            close = getattr(frames, "close", None)
+            if close is not None:
+                close()
 
     def _open_frames(self, path: Path, clip: VideoClip):
         try:

@@ -65,7 +65,7 @@ import math
 import os
 import statistics
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,7 +74,7 @@ from torch.nn import functional as F
 
 from odevideo.data.clip_files import CLIP_EXTENSIONS, VideoClip
 from odevideo.data.video_folder import VideoFolderDataset, leave_out_short
-from odevideo.errors import DatasetError, InputError, VideoFileError
+from odevideo.errors import DatasetError, InputError
 
 __all__ = ["VideoWindowDataset", "time_split_range", "check_split", "find_scene_cuts", "SPLIT_PARTS"]
 
@@ -317,19 +317,12 @@ class VideoWindowDataset(VideoFolderDataset):
     def _scan(self, clip: VideoClip) -> tuple[int, list[int]]:
         """Decode ``clip`` once: its length and its scene cuts (frame indices inside the clip)."""
         scanner = _CutScanner()
-        frames: Iterable[torch.Tensor] = self._open_frames(clip.path, clip)
-        try:
+        with self._decoding(clip) as frames:
             for i, frame in enumerate(frames):
                 if clip.stop is not None and i >= clip.stop:
                     break
                 if i >= clip.start:
                     scanner.add(frame)
-        except VideoFileError as e:
-            raise self._read_error(clip, e) from e
-        finally:
-            close = getattr(frames, "close", None)
-            if close is not None:
-                close()
         self._lengths[clip] = scanner.count
         return scanner.count, scanner.cuts()
 
