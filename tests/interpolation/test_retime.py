@@ -21,13 +21,8 @@ from retime_clips import audio_packets, read_back, write_clip  # noqa: E402
 
 from odevideo.errors import InputError, VideoFileError  # noqa: E402
 from odevideo.interpolation import load_interpolator  # noqa: E402
-from odevideo.interpolation.retime import (  # noqa: E402
-    nominal_rate,
-    parse_rate,
-    parse_seconds,
-    probe_video,
-    retime_video,
-)
+from odevideo.interpolation.retime import parse_rate, parse_seconds, probe_video, retime_video  # noqa: E402
+from odevideo.interpolation.retime_input import nominal_rate  # noqa: E402
 
 
 def close(a: np.ndarray, b: np.ndarray, mean: float = 1.0, worst: int = 8) -> bool:
@@ -223,7 +218,7 @@ def test_probe_refuses(tmp_path):
 def test_codec_family_or_container_default():
     import av
 
-    from odevideo.interpolation.retime import choose_encoder
+    from odevideo.interpolation.retime_output import choose_encoder
 
     def supported(fmt: str) -> set[str]:
         import io
