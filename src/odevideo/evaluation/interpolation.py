@@ -19,6 +19,7 @@ from torch import Tensor
 from odevideo.errors import InputError
 from odevideo.evaluation.paired import paired_difference as _paired_difference
 from odevideo.metrics import psnr, ssim
+from odevideo.metrics.frame_metrics import PSNR_CAP_DB
 
 HIGHER_IS_BETTER = {"psnr": True, "ssim": True, "lpips": False}
 
@@ -41,7 +42,7 @@ def frame_scores(pred: Tensor, target: Tensor, lpips=None) -> dict[str, Tensor]:
 
     pred = pred.float().clamp(0, 1)
     target = target.float()
-    out = {"psnr": psnr(pred[None], target[None], data_range=1.0)[0].clamp(max=100.0),
+    out = {"psnr": psnr(pred[None], target[None], data_range=1.0)[0].clamp(max=PSNR_CAP_DB),
            "ssim": ssim(pred[None], target[None], data_range=1.0)[0]}
     if lpips is not None:
         out["lpips"] = lpips_per_frame(lpips, pred[None], target[None])[0]

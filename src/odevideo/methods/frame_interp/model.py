@@ -33,7 +33,7 @@ from odevideo.errors import InputError
 from odevideo.interpolation.classical import dis_flow
 from odevideo.methods.prediction import VideoPrediction, check_inputs
 from odevideo.nn.warping import warp
-from odevideo.solvers import SolverConfig, odeint
+from odevideo.solvers import NFECounter, SolverConfig, odeint
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -53,10 +53,8 @@ class _GapODEFunc(nn.Module):
         c = channels
         self.net = nn.Sequential(nn.Conv2d(c, c, 3, 1, 1), nn.Tanh(), nn.Conv2d(c, c, 3, 1, 1))
         self.tau: Tensor | None = None
-        self.nfe = 0
 
     def forward(self, s: Tensor, z: Tensor) -> Tensor:
-        self.nfe += 1
         return self.tau.view(-1, 1, 1, 1).to(z.dtype) * self.net(z)
 
 
@@ -104,6 +102,7 @@ class ODEFlowInterpolator(nn.Module):
         self.dec2 = _conv(c3 + c2, c2)
         self.dec1 = nn.Sequential(_conv(c2 + c1 + 2 * c, c1), _conv(c1, c1))
         self.head = nn.Conv2d(c1, 5 + c, 3, 1, 1)  # dF_0 (2), dF_1 (2), dm (1), R (C)
+        self.last_nfe = 0  # latent-ODE evaluations of the last interpolate_pairs call
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
@@ -153,9 +152,13 @@ class ODEFlowInterpolator(nn.Module):
         e1 = self.enc1(torch.cat([x0, x1, s01 * norm, s10 * norm], 1))
         e2 = self.enc2(e1)
         z0 = self.enc3(e2)
+        counter = NFECounter(self.ode_func)
         self.ode_func.tau = t.view(-1)
-        zt = odeint(self.ode_func, z0, torch.tensor([0.0, 1.0]), solver=self.solver)[-1]
-        self.ode_func.tau = None
+        try:
+            zt = odeint(counter, z0, torch.tensor([0.0, 1.0]), solver=self.solver)[-1]
+        finally:
+            self.ode_func.tau = None
+        self.last_nfe = counter.nfe_forward
         wt0 = warp(x0, t * s10)
         wt1 = warp(x1, (1 - t) * s01)
         d2 = self.dec2(torch.cat([_up(zt, e2.shape[-2:]), e2], 1))
@@ -197,23 +200,20 @@ class ODEFlowInterpolator(nn.Module):
         times, mask, query_times = check_inputs(frames, times, mask, query_times)
         b, t = frames.shape[:2]
         q = query_times.shape[1]
-        # nearest observed frame at or before / at or after each query
-        obs_t = torch.where(mask, times, torch.full_like(times, float("nan")))
-        before = (obs_t[:, None, :] <= query_times[:, :, None]) & mask[:, None, :]
-        after = (obs_t[:, None, :] >= query_times[:, :, None]) & mask[:, None, :]
-        ar = torch.arange(t, device=frames.device).view(1, 1, t)
-        i0 = torch.where(before, ar, -1).max(-1).values  # (B, Q)
-        i1 = torch.where(after, ar, t).min(-1).values
-        first = torch.where(mask, torch.arange(t, device=frames.device), t).min(1).values[:, None].expand(b, q)
-        last = torch.where(mask, torch.arange(t, device=frames.device), -1).max(1).values[:, None].expand(b, q)
+        # nearest observed frame at or before (i0) / at or after (i1) each query
+        idx = torch.arange(t, device=frames.device)
+        before = (times[:, None, :] <= query_times[:, :, None]) & mask[:, None, :]
+        after = (times[:, None, :] >= query_times[:, :, None]) & mask[:, None, :]
+        i0 = torch.where(before, idx, -1).max(-1).values  # (B, Q)
+        i1 = torch.where(after, idx, t).min(-1).values
+        first = torch.where(mask, idx, t).min(1).values[:, None].expand(b, q)
+        last = torch.where(mask, idx, -1).max(1).values[:, None].expand(b, q)
         i0 = torch.where(i0 < 0, first, i0)  # before the first observation: hold it
         i1 = torch.where(i1 >= t, last, i1)  # after the last: hold it
-        i0 = torch.where(i0 > i1, i1, i0)
         t0 = times.gather(1, i0)
         t1 = times.gather(1, i1)
         gap = (t1 - t0).clamp(min=torch.finfo(times.dtype).tiny)
         tau = torch.where(i1 > i0, ((query_times - t0) / gap).clamp(0, 1), torch.zeros_like(t0))
-        out = frames.new_empty(b, q, *frames.shape[2:])
         # one flow estimate per distinct observed pair
         bi = torch.arange(b, device=frames.device)[:, None].expand(b, q)
         keys = torch.stack([bi, i0, i1], -1).reshape(-1, 3)
@@ -222,9 +222,7 @@ class ODEFlowInterpolator(nn.Module):
         flat_tau = tau.reshape(-1)
         f0_all = frames[uniq[:, 0], uniq[:, 1]]
         f1_all = frames[uniq[:, 0], uniq[:, 2]]
-        flat = out.view(b * q, *frames.shape[2:])
-        ends = torch.where((flat_tau >= 1).view(-1, 1, 1, 1), f1_all[inv], f0_all[inv])
-        flat.copy_(ends)
+        flat = torch.where((flat_tau >= 1).view(-1, 1, 1, 1), f1_all[inv], f0_all[inv])  # the observations
         sel = need.reshape(-1).nonzero().squeeze(1)
         nfe = 0
         if sel.numel():
@@ -233,10 +231,9 @@ class ODEFlowInterpolator(nn.Module):
             pos = torch.full((uniq.shape[0],), -1, dtype=torch.long, device=frames.device)
             pos[pairs] = torch.arange(pairs.numel(), device=frames.device)
             p = pos[inv[sel]]
-            self.ode_func.nfe = 0
             pred = self.interpolate_pairs(f0_all[inv[sel]], f1_all[inv[sel]], flat_tau[sel],
                                           (flows[0][p], flows[1][p]))
-            nfe = self.ode_func.nfe
+            nfe = self.last_nfe
             flat = flat.index_copy(0, sel, pred)
         frames_out = flat.view(b, q, *frames.shape[2:])
         return VideoPrediction(frames=frames_out, logits=frames_out, latents=frames.new_zeros(b, q, 0),
