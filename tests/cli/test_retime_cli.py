@@ -100,7 +100,8 @@ def test_retime_refuses_an_unknown_model(clips, tmp_path, capsys):
 def test_retime_refuses_a_stream_without_rate(clips, tmp_path, capsys, monkeypatch):
     from odevideo.interpolation import retime_input
 
-    monkeypatch.setattr(retime_input, "nominal_rate", lambda stream: None)  # as a stream whose rates are 0/0 or negative
+    # as a stream whose rates are 0/0 or negative
+    monkeypatch.setattr(retime_input, "nominal_rate", lambda stream: None)
     argv = ["retime", "linear_blend", str(clips / "in.avi"), str(tmp_path / "o.mp4"), "--fps", "60"]
     _refused(argv, ["no valid frame rate"], tmp_path, capsys)
 
