@@ -7,7 +7,9 @@ to ``N x N`` (the training pipeline's crop and resize), ``full`` = the frames as
 non-overlapping windows of ``g + 1`` frames; frames 0 and ``g`` are observed, the ``g - 1`` between are predicted
 at ``tau = k / g``. Scores per predicted frame: PSNR (dB, data range 1), SSIM (Gaussian 11x11, sigma 1.5) and
 LPIPS (AlexNet v0.1); a window's score is the mean over its frames; ``paired`` gives, per baseline, the mean over
-windows of (model - baseline) and its standard error (sample std / sqrt(windows)).
+windows of (model - baseline) and its standard error (sample std / sqrt(windows)). A learned ``ode_flow_interp``
+model's untrained start (its classical interpolation, the same model with its zero-initialised output layer) is
+scored as ``start``, reported next to the baselines but not one of them.
 
     python experiments/frame_interp_dev_clips.py RUN_OR_MODEL --clips ../shared/data/video \\
         --lpips-dir ../shared/data/lpips --out docs/results/data/frame_interp_dev.json
@@ -16,6 +18,7 @@ windows of (model - baseline) and its standard error (sample std / sqrt(windows)
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import sys
 from pathlib import Path
@@ -29,6 +32,7 @@ from odevideo.data.transforms import center_crop_square, resize
 from odevideo.data.video_windows import time_split_range
 from odevideo.evaluation.interpolation import compare, score_windows
 from odevideo.interpolation import ClassicalInterpolator, load_interpolator
+from odevideo.methods.frame_interp import ODEFlowInterpolator
 from odevideo.metrics.lpips import LPIPS
 
 BASELINES = ("repeat_previous", "linear_blend", "dis_flow")
@@ -53,8 +57,15 @@ def main(argv=None) -> int:
     if args.lpips_dir:
         d = Path(args.lpips_dir)
         lp = LPIPS.from_files(d / "alexnet_features.pth", d / "lpips_v0.1_alex_lin.pth")
-    methods = {"model": load_interpolator(args.model)}
+    model = load_interpolator(args.model)
+    methods = {"model": model}
     methods.update({b: ClassicalInterpolator(b) for b in BASELINES})
+    if isinstance(model, ODEFlowInterpolator):  # its untrained start, reported to show what training added
+        start = copy.deepcopy(model)
+        with torch.no_grad():
+            start.head.weight.zero_()
+            start.head.bias.zero_()
+        methods["start"] = start
     result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "command": " ".join(sys.argv),
               "model": str(args.model), "split": args.split, "clips": {}}
     for f in files:
@@ -67,7 +78,7 @@ def main(argv=None) -> int:
             clip = test if size == "full" else resize(center_crop_square(test), int(size))
             for gap in args.gaps:
                 scores, seconds = score_windows(clip, gap, methods, lp)
-                c = compare(scores)
+                c = compare(scores, against=BASELINES)
                 beats, means = c["beats"], c["means"]
                 cell = {"size": size, "gap": gap, "windows": c["windows"], "means": means, "paired": c["paired"],
                         "model_beats_every_baseline_on_every_metric": beats, "seconds": seconds}

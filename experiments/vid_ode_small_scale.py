@@ -1,4 +1,4 @@
-"""Small-scale Vid-ODE comparison on 2 CPU cores (issue 3): every model gets the same wall-clock budget.
+"""Small-scale Vid-ODE comparison on 2 CPU cores: every model gets the same wall-clock budget.
 
     python experiments/vid_ode_small_scale.py --minutes 5 --jobs 2 --out runs/vid_ode_small
 

@@ -1,4 +1,4 @@
-"""Small-scale video-GAN comparison on 2 CPU cores (issue 4): ODE temporal generators vs the originals.
+"""Small-scale video-GAN comparison on 2 CPU cores: ODE temporal generators vs the originals.
 
     python experiments/video_gan_small_scale.py --minutes 15 --jobs 1 --repeats 2 --samples 32 --real-clips 64
 

@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/gpu_presets.py (issue 5): the GPU benchmark's code runs on the CPU at tiny sizes."""
+"""Smoke test of benchmarks/gpu_presets.py: the GPU benchmark's code runs on the CPU at tiny sizes."""
 
 from __future__ import annotations
 

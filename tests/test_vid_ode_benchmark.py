@@ -1,4 +1,4 @@
-"""Smoke test of benchmarks/vid_ode_step.py (issue 3): --quick runs every variant on tiny sizes."""
+"""Smoke test of benchmarks/vid_ode_step.py: --quick runs every variant on tiny sizes."""
 
 from __future__ import annotations
 

@@ -783,7 +783,8 @@ def frame_interp_dev(load: Loader) -> list[str]:
     repeat-previous / linear blend / DIS flow / model; bold: the best at the shown precision. Last columns: the
     model minus the best classical method (DIS or blend) per window, +- its standard error, bold where the model is
     better by more than two standard errors; "wins by 2 s.e.": the model is better than every baseline on all
-    three scores by more than two standard errors of the paired difference."""
+    three scores by more than two standard errors of the paired difference; last: the same model untrained (its
+    classical start), where the JSON has it."""
     keys = (("psnr", 2, " dB"), ("ssim", 4, ""), ("lpips", 4, ""))
     rows = []
     results = [load(f"{FRAME_INTERP}/dev_clips_{part}.json") for part in ("64", "full")]
@@ -801,9 +802,11 @@ def frame_interp_dev(load: Loader) -> list[str]:
         wins = all((p["mean_diff"] > 0) == (k in HIGHER) and abs(p["mean_diff"]) > 2 * p["se"]
                    for base in cell["paired"].values() for k, p in base.items())
         row.append("yes" if wins else "no")
+        row.append(" / ".join(fixed(means["start"][k], d) for k, d, _ in keys) if "start" in means else "-")
         rows.append(row)
     head = ["clip", "size", "gap", "windows", "PSNR (dB) repeat / blend / DIS / model", "SSIM", "LPIPS",
-            "model - strongest classical (PSNR / SSIM / LPIPS)", "wins by 2 s.e."]
+            "model - strongest classical (PSNR / SSIM / LPIPS)", "wins by 2 s.e.",
+            "untrained start (PSNR / SSIM / LPIPS)"]
     return md_table(head, rows)
 
 

@@ -293,14 +293,16 @@ def test_frame_interp_dev_rows_and_wins_by_two_standard_errors(tmp_path):
     good = {k: _pair(0.5 if k != "lpips" else -0.01, 0.1 if k == "psnr" else 0.001) for k in ("psnr", "ssim", "lpips")}
     weak = {**good, "psnr": _pair(0.5, 0.3)}  # 0.5 dB is less than two standard errors of 0.3
     cell = {"size": "full", "gap": 2, "windows": 4, "means": means, "model_beats_every_baseline_on_every_metric": True}
-    for part, paired, size in (("64", weak, "64"), ("full", good, "full")):
-        clip = {"full_size": [480, 640], "cells": {"x": {**cell, "size": size, "paired": {
+    start = {"psnr": 34.1, "ssim": 0.96, "lpips": 0.03}  # reported only: never a baseline of "wins"
+    for part, paired, size, m in (("64", weak, "64", means), ("full", good, "full", {**means, "start": start})):
+        clip = {"full_size": [480, 640], "cells": {"x": {**cell, "size": size, "means": m, "paired": {
             "repeat_previous": good, "linear_blend": good, "dis_flow": paired}}}}
         write(tmp_path, f"docs/results/frame_interp/dev_clips_{part}.json", {"clips": {"cup.mp4": clip}})
     lines = table("frame_interp_dev", tmp_path)
     assert lines[2].startswith("| cup.mp4 | 64x64 | 2 | 4 | 30.00 / 33.00 / 34.00 / **34.50** |")
-    assert lines[2].endswith("| DIS: +0.50 +- 0.30 dB / **+0.5000 +- 0.0010 / -0.0100 +- 0.0010** | no |")
-    assert lines[3].startswith("| cup.mp4 | 640x480 | 2 | 4 |") and lines[3].endswith("| yes |")
+    assert lines[2].endswith("| DIS: +0.50 +- 0.30 dB / **+0.5000 +- 0.0010 / -0.0100 +- 0.0010** | no | - |")
+    assert lines[3].startswith("| cup.mp4 | 640x480 | 2 | 4 | 30.00 / 33.00 / 34.00 / **34.50** |")
+    assert lines[3].endswith("| yes | 34.10 / 0.9600 / 0.0300 |")
 
 
 def test_openstl_rows_label_the_budget_and_the_baselines(tmp_path):

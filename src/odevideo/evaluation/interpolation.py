@@ -72,11 +72,16 @@ def score_windows(clip: Tensor, gap: int, interpolators: Mapping[str, object], l
     return scores, seconds
 
 
-def compare(scores: Mapping[str, Mapping[str, list[float]]], model: str = "model") -> dict:
-    """Means of every method and the paired difference of ``model`` with each other method; ``beats``: the
-    model is better than every other method on every metric (in the metric's direction)."""
+def compare(scores: Mapping[str, Mapping[str, list[float]]], model: str = "model",
+            against: Iterable[str] | None = None) -> dict:
+    """Means of every method and the paired difference of ``model`` with each method of ``against`` (default:
+    every other method); ``beats``: the model is better than each of them on every metric (in the metric's
+    direction). Methods left out of ``against`` are only reported (e.g. the model's untrained start)."""
     means = {m: {k: sum(v) / len(v) for k, v in d.items()} for m, d in scores.items()}
-    others = [m for m in scores if m != model]
+    others = [m for m in scores if m != model] if against is None else list(against)
+    if model not in scores or any(m not in scores or m == model for m in others):
+        raise InputError(f"compare: {model!r} against {others} needs each of them among the scored methods "
+                         f"{list(scores)} (and not the model itself)")
     paired = {b: {k: paired_difference(scores[model][k], scores[b][k]) for k in scores[model]} for b in others}
     beats = all((p["mean_diff"] > 0) == HIGHER_IS_BETTER[k] and p["mean_diff"] != 0
                 for b in others for k, p in paired[b].items())

@@ -4,8 +4,8 @@ Conventions
 -----------
 * ``flow`` ``(N, 2, H, W)`` is in **pixels**, channel 0 = x (to the right), channel 1 = y (down).
 * :func:`warp` is *backward* warping: ``out[:, :, y, x] = image[:, :, y + flow_y[y, x], x + flow_x[y, x]]``,
-  sampled bilinearly. A constant flow of ``(+1, 0)`` therefore shows the pixel one to the right at every
-  position, i.e. the content moves one pixel to the *left*.
+  sampled bilinearly (or bicubically). A constant flow of ``(+1, 0)`` therefore shows the pixel one to the right
+  at every position, i.e. the content moves one pixel to the *left*.
 * ``grid_sample`` is called with ``align_corners=True``: normalised coordinate -1 is the *centre* of the
   first pixel and +1 the centre of the last one, so pixel ``x`` maps to ``2 x / (W - 1) - 1`` and a flow of
   ``d`` pixels to ``2 d / (W - 1)``. With this choice a zero flow samples exactly at pixel centres and is the
@@ -31,7 +31,7 @@ from torch.nn import functional as F
 
 from odevideo.errors import InputError
 
-__all__ = ["WARP_PADDINGS", "warp", "compose", "flow_to_grid", "affine_warp", "CodeToAffine"]
+__all__ = ["WARP_PADDINGS", "WARP_SAMPLINGS", "warp", "compose", "flow_to_grid", "affine_warp", "CodeToAffine"]
 
 
 def flow_to_grid(flow: Tensor) -> Tensor:
@@ -48,14 +48,20 @@ def flow_to_grid(flow: Tensor) -> Tensor:
 WARP_PADDINGS = ("border", "zeros")
 
 
-def warp(image: Tensor, flow: Tensor, padding: str = "border") -> Tensor:
+WARP_SAMPLINGS = ("bilinear", "bicubic")
+
+
+def warp(image: Tensor, flow: Tensor, padding: str = "border", sampling: str = "bilinear") -> Tensor:
     """Backward-warps ``image`` ``(N, C, H, W)`` by the pixel ``flow`` ``(N, 2, H, W)`` (see module docstring).
 
-    Bilinear, ``align_corners=True``, ``padding`` ``"border"`` or ``"zeros"`` for samples outside the image;
-    differentiable w.r.t. image and flow.
+    ``sampling`` ``"bilinear"`` (default) or ``"bicubic"`` (keeps fine detail that bilinear sampling at
+    sub-pixel positions smooths away; may overshoot [0, 1] at edges), ``align_corners=True``, ``padding``
+    ``"border"`` or ``"zeros"`` for samples outside the image; differentiable w.r.t. image and flow.
     """
     if padding not in WARP_PADDINGS:
         raise InputError(f"warp padding must be one of {', '.join(WARP_PADDINGS)}, got {padding!r}.")
+    if sampling not in WARP_SAMPLINGS:
+        raise InputError(f"warp sampling must be one of {', '.join(WARP_SAMPLINGS)}, got {sampling!r}.")
     if image.dim() != 4 or flow.dim() != 4:
         raise InputError(
             f"warp expects image (N, C, H, W) and flow (N, 2, H, W), "
@@ -67,7 +73,7 @@ def warp(image: Tensor, flow: Tensor, padding: str = "border") -> Tensor:
             f"to match the image, got {tuple(flow.shape)}."
         )
     grid = flow_to_grid(flow.to(image.dtype))
-    return F.grid_sample(image, grid, mode="bilinear", padding_mode=padding, align_corners=True)
+    return F.grid_sample(image, grid, mode=sampling, padding_mode=padding, align_corners=True)
 
 
 def compose(warped: Tensor, difference: Tensor, mask: Tensor) -> Tensor:

@@ -44,6 +44,38 @@ def test_initial_output_is_the_dis_flow_interpolation_exactly():
     torch.testing.assert_close(out, ref, atol=1e-6, rtol=0)  # float rounding of the mask (1 - tau) only
 
 
+@needs_cv2
+def test_bicubic_start_is_the_dis_flow_interpolation_with_bicubic_warps():
+    from odevideo.interpolation.classical import dis_flow, flows_to_time
+
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="dis_flow", work_size=32, sampling="bicubic")
+    taus = torch.tensor([0.3, 0.5])
+    out = model.interpolate(f0[0], f1[0], taus)
+    f01, f10 = dis_flow(f0, f1)
+    ref = []
+    for t in taus.tolist():
+        ft0, ft1 = flows_to_time(f01, f10, t)
+        ref.append((1 - t) * warp(f0, ft0, sampling="bicubic") + t * warp(f1, ft1, sampling="bicubic"))
+    torch.testing.assert_close(out, torch.cat(ref).clamp(0, 1), atol=1e-6, rtol=0)
+    bilinear = ODEFlowInterpolator(3, start="dis_flow", work_size=32).interpolate(f0[0], f1[0], taus)
+    assert (out - bilinear).abs().max() > 1e-3  # a different start, not a renamed one
+
+
+@needs_cv2
+def test_the_blend_weight_reaches_the_linear_blend_from_the_flow_start():
+    """a_B = 1 at the middle of the gap (gate 1): the output is the linear blend, whatever the flow says."""
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="dis_flow", work_size=32)
+    with torch.no_grad():
+        model.head.weight.zero_()
+        model.head.bias.zero_()
+        model.head.bias[6] = 1.0
+    out = model.interpolate_pairs(f0, f1, torch.tensor([0.5]))
+    torch.testing.assert_close(out, linear_blend(f0, f1, 0.5), atol=1e-6, rtol=0)
+    assert (out - dis_flow_interpolate(f0, f1, 0.5)).abs().max() > 1e-2
+
+
 def test_initial_output_is_the_linear_blend():
     f0, f1, _ = textured_pair()
     model = ODEFlowInterpolator(3, start="linear_blend", work_size=32)
@@ -88,7 +120,8 @@ def test_corrections_are_applied_at_full_size_with_flows_in_full_size_pixels():
     f0, f1, _ = textured_pair(40, 56)
     model = ODEFlowInterpolator(3, start="linear_blend", work_size=28)
     assert model.working_shape(40, 56) == (20, 28)
-    bias = torch.tensor([0.7, -0.4, -0.3, 0.5, 0.8, 0.02, -0.01, 0.03])
+    # dF_0, dF_1, dm, a_X (bicubic), a_B (blend), R
+    bias = torch.tensor([0.7, -0.4, -0.3, 0.5, 0.8, 0.6, 0.25, 0.02, -0.01, 0.03])
     with torch.no_grad():
         model.head.weight.zero_()
         model.head.bias.copy_(bias)
@@ -100,7 +133,10 @@ def test_corrections_are_applied_at_full_size_with_flows_in_full_size_pixels():
     ft1 = torch.cat([ones * bias[2] * 2, ones * bias[3] * 2], 1) * g
     a = (1 - tau) * torch.exp(torch.tensor(g * 0.8))
     m = a / (a + tau)
-    ref = m * warp(f0, ft0) + (1 - m) * warp(f1, ft1) + g * bias[5:].view(1, 3, 1, 1)
+    start = m * warp(f0, ft0) + (1 - m) * warp(f1, ft1)
+    bicubic = m * warp(f0, ft0, sampling="bicubic") + (1 - m) * warp(f1, ft1, sampling="bicubic")
+    blend = (1 - tau) * f0 + tau * f1
+    ref = start + g * (0.6 * (bicubic - start) + 0.25 * (blend - start) + bias[7:].view(1, 3, 1, 1))
     assert out.shape == f0.shape
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
 

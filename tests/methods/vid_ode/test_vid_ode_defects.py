@@ -1,4 +1,4 @@
-"""One test per defect of the authors' Vid-ODE code (issue 3) that this implementation must not repeat."""
+"""One test per defect of the authors' Vid-ODE code that this implementation must not repeat."""
 
 from __future__ import annotations
 

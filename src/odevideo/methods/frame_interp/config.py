@@ -21,6 +21,9 @@ class ODEFlowInterpConfig:
     # (needs OpenCV) or the linear blend (zero starting flow)
     start: Literal["dis_flow", "linear_blend"] = "dis_flow"
     dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"
+    # how the start warps the frames: bilinear (the classical DIS-flow interpolation) or bicubic (sharper on
+    # small frames); the model learns where the other sampling, or the plain blend, does better
+    sampling: Literal["bilinear", "bicubic"] = "bilinear"
     work_size: int = 64  # the networks run at most at this size (longer side, px); outputs applied at full size
     work_scale: float = 1.0  # ... and at this fraction of the frames' size (full-resolution models: 0.25)
     channels: int = 32  # feature channels at the working size (x1.5 and x2 at the two coarser levels)
