@@ -18,7 +18,6 @@ scored as ``start``, reported next to the baselines but not one of them.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import sys
 from pathlib import Path
@@ -61,11 +60,7 @@ def main(argv=None) -> int:
     methods = {"model": model}
     methods.update({b: ClassicalInterpolator(b) for b in BASELINES})
     if isinstance(model, ODEFlowInterpolator):  # its untrained start, reported to show what training added
-        start = copy.deepcopy(model)
-        with torch.no_grad():
-            start.head.weight.zero_()
-            start.head.bias.zero_()
-        methods["start"] = start
+        methods["start"] = model.classical_start()
     result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "command": " ".join(sys.argv),
               "model": str(args.model), "split": args.split, "clips": {}}
     for f in files:

@@ -50,6 +50,7 @@ def cmd_demo(args) -> int:
     from odevideo.data.bouncing_balls import BouncingBalls
     from odevideo.evaluation.interpolation import compare, score_windows
     from odevideo.interpolation import ClassicalInterpolator, has_opencv, linear_blend
+    from odevideo.methods import get_method
     from odevideo.training import ExperimentConfig, Trainer, build_dataset, load_config
 
     overrides = list(args.overrides)
@@ -57,7 +58,7 @@ def cmd_demo(args) -> int:
     if args.max_minutes is not None:
         overrides.append(f"train.max_minutes={args.max_minutes}")
     cfg = load_config(ExperimentConfig, args.preset, None, overrides)
-    if getattr(cfg, "method", None) != "ode_flow_interp":
+    if not get_method(cfg.method).interpolator:
         print(f"[demo] preset {args.preset} trains {cfg.method}; the demo scores frame interpolators: use "
               f"`odevideo train --preset {args.preset} --evaluate` for it")
         return 2

@@ -100,6 +100,9 @@ class Method:
     #: True: the model predicts frames from context frames (evaluate / predict); False: it samples clips from
     #: noise (generate)
     conditional: ClassVar[bool] = True
+    #: True: the model renders the frame at any fraction of the gap between two frames (the
+    #: :class:`~odevideo.interpolation.Interpolator` interface that ``odevideo demo`` scores)
+    interpolator: ClassVar[bool] = False
     #: the validation result that picks the best checkpoint (lower is better)
     val_key: ClassVar[str] = "val_mse"
 

@@ -76,6 +76,17 @@ def test_the_blend_weight_reaches_the_linear_blend_from_the_flow_start():
     assert (out - dis_flow_interpolate(f0, f1, 0.5)).abs().max() > 1e-2
 
 
+def test_classical_start_of_a_trained_model_is_its_untrained_output():
+    f0, f1, _ = textured_pair()
+    model = ODEFlowInterpolator(3, start="linear_blend", work_size=32)
+    randomise_head(model, scale=0.5)
+    taus = torch.tensor([0.25, 0.5])
+    start = model.classical_start()
+    ref = linear_blend(f0.expand(2, -1, -1, -1), f1.expand(2, -1, -1, -1), taus)
+    torch.testing.assert_close(start.interpolate(f0[0], f1[0], taus), ref, atol=1e-6, rtol=0)
+    assert (model.interpolate(f0[0], f1[0], taus) - ref).abs().max() > 1e-3  # the model itself is untouched
+
+
 def test_initial_output_is_the_linear_blend():
     f0, f1, _ = textured_pair()
     model = ODEFlowInterpolator(3, start="linear_blend", work_size=32)
@@ -229,6 +240,14 @@ def test_demo_runs_end_to_end_and_reports_every_baseline(tmp_path, capsys):
     assert set(report["gaps"]) == {"gap2", "gap3", "gap4"}
     assert report["gaps"]["gap2"]["windows"] == 4  # 2 clips of 5 frames, 2 windows each
     assert (tmp_path / "interp_demo" / "demo_2.5x_truth_blend_model.gif").is_file()
+
+
+def test_demo_refuses_a_preset_whose_method_is_not_an_interpolator(tmp_path, capsys):
+    from odevideo.cli.main import main
+
+    assert main(["demo", "--preset", "mmnist1_latent_ode", "--output-dir", str(tmp_path)]) == 2
+    assert "the demo scores frame interpolators" in capsys.readouterr().out
+    assert not any(tmp_path.iterdir())  # refused before any training
 
 
 def test_demo_truth_at_fractional_times_matches_the_simulated_frames():

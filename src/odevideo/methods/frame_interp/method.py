@@ -16,6 +16,7 @@ class ODEFlowInterpMethod(ConditionalMethod):
 
     name, family = "ode_flow_interp", "frame_interp"
     model_config, loss_config = ODEFlowInterpConfig, FrameInterpLossConfig
+    interpolator = True
 
     def check(self, cfg) -> None:
         gaps = cfg.loss.gaps

@@ -32,6 +32,8 @@ the full size) and applied to the full-size frames. At an observed time the obse
 
 from __future__ import annotations
 
+import copy
+
 import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
@@ -117,6 +119,15 @@ class ODEFlowInterpolator(nn.Module):
         self.last_nfe = 0  # latent-ODE evaluations of the last interpolate_pairs call
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
+
+    def classical_start(self) -> ODEFlowInterpolator:
+        """A copy whose output layer is zero again: exactly the classical interpolation this model started from
+        (its configuration, its sampling), to show what training added."""
+        start = copy.deepcopy(self)
+        with torch.no_grad():
+            start.head.weight.zero_()
+            start.head.bias.zero_()
+        return start
 
     # ------------------------------------------------------------------ sizes
     def working_shape(self, h: int, w: int) -> tuple[int, int]:
