@@ -11,12 +11,16 @@ from odevideo.interpolation import (
     ClassicalInterpolator,
     dis_flow,
     dis_flow_interpolate,
+    dis_flow_or_blend_interpolate,
+    flow_confidence,
     flow_interpolate,
+    flow_or_blend_interpolate,
     has_opencv,
     linear_blend,
     load_interpolator,
     repeat_previous,
 )
+from odevideo.interpolation.classical import local_mean
 
 needs_cv2 = pytest.mark.skipif(not has_opencv(), reason="DIS flow needs opencv-python-headless")
 
@@ -93,7 +97,7 @@ def test_ends_are_the_end_frames_exactly(pair):
     out = flow_interpolate(two0, two1, torch.tensor([0.0, 1.0]), *flows)
     assert torch.equal(out[0], f0[0]) and torch.equal(out[1], f0[0])
     for name in CLASSICAL:
-        if name == "dis_flow" and not has_opencv():
+        if name.startswith("dis_flow") and not has_opencv():
             continue
         ends = ClassicalInterpolator(name).interpolate(f0[0], f1[0], torch.tensor([0.0, 1.0]))
         assert torch.equal(ends[0], f0[0]) and torch.equal(ends[1], f1[0]), name
@@ -141,7 +145,7 @@ def test_bad_tau_and_shapes_are_refused(pair):
 
 @pytest.mark.parametrize("name", list(CLASSICAL))
 def test_interpolator_interface_shape(pair, name):
-    if name == "dis_flow" and not has_opencv():
+    if name.startswith("dis_flow") and not has_opencv():
         pytest.skip("DIS flow needs opencv-python-headless")
     f0, f1, half = pair[0][0], pair[1][0], pair[2][0]
     interp = load_interpolator(name)
@@ -153,5 +157,78 @@ def test_interpolator_interface_shape(pair, name):
     # each query time is the batch function's answer for that tau
     fn = CLASSICAL[name]
     torch.testing.assert_close(out[2:3], fn(f0[None], f1[None], 0.5), rtol=0, atol=1e-6)
-    if name == "dis_flow":
+    if name.startswith("dis_flow"):
         assert _inner((out[2] - half).abs(), 8).mean() < 0.01
+
+
+# ------------------------------------------------------------------ the flow where it holds, the blend elsewhere
+def test_local_mean_is_a_normalised_gaussian_on_either_grid():
+    delta = torch.zeros(1, 1, 21, 21)
+    delta[..., 10, 10] = 1.0
+    got = local_mean(delta, 1.5)  # the direct path: a separable Gaussian of std 1.5 px
+    r = torch.arange(-10, 11, dtype=torch.float32)
+    g = torch.exp(-r ** 2 / (2 * 1.5 ** 2))
+    g = g / g[(r.abs() <= 4)].sum()  # the kernel is cut at 3 sigma (4 px) and normalised there
+    g = torch.where(r.abs() <= 4, g, 0.0)
+    torch.testing.assert_close(got[0, 0], g[:, None] * g[None, :], rtol=0, atol=1e-6)  # separable: g(y) g(x)
+    torch.testing.assert_close(got.sum(), torch.tensor(1.0), rtol=0, atol=1e-6)
+    const = torch.full((2, 3, 40, 50), 0.37)
+    for sigma in (0.8, 3.0, 9.0):  # 9 px: on a grid 4x coarser
+        torch.testing.assert_close(local_mean(const, sigma), const, rtol=0, atol=1e-6)
+    # a smooth map: the coarse-grid mean is the direct Gaussian's within a small fraction of the map's range
+    # (away from the borders, where the two pad on grids of different spacing)
+    yy, xx = torch.meshgrid(torch.linspace(0, 3, 96), torch.linspace(0, 4, 128), indexing="ij")
+    smooth = (torch.sin(xx) * torch.cos(yy))[None, None]
+    half = int(3 * 8.0)
+    k = torch.exp(-torch.arange(-half, half + 1.0) ** 2 / (2 * 8.0 ** 2))
+    k = k / k.sum()
+    direct = F.conv2d(F.pad(smooth, (half, half, 0, 0), mode="replicate"), k.view(1, 1, 1, -1))
+    direct = F.conv2d(F.pad(direct, (0, 0, half, half), mode="replicate"), k.view(1, 1, -1, 1))
+    err = (local_mean(smooth, 8.0) - direct).abs()
+    assert err[..., 16:-16, 16:-16].max() < 0.01 and err.max() < 0.06
+    with pytest.raises(InputError, match="sigma"):
+        local_mean(const, 0.0)
+
+
+def test_flow_confidence_exact_values_on_constant_maps():
+    """Frames 0.2 apart, warps 0.1 apart (constant maps): c = (0.04 + eps) / (0.04 + 0.01 + 2 eps)."""
+    f0, f1 = torch.full((1, 3, 16, 16), 0.3), torch.full((1, 3, 16, 16), 0.5)
+    w0, w1 = torch.full((1, 3, 16, 16), 0.4), torch.full((1, 3, 16, 16), 0.5)
+    c = flow_confidence(f0, f1, w0, w1)
+    assert c.shape == (1, 1, 16, 16)
+    torch.testing.assert_close(c, torch.full_like(c, (0.04 + 1e-6) / (0.05 + 2e-6)), rtol=0, atol=1e-5)
+    assert flow_confidence(f0, f1, w1, w1).min() > 0.9999  # warps that agree: the flow
+    assert flow_confidence(f0, f0, w0, w1).max() < 1e-3  # unmoved frames that agree: the blend
+    torch.testing.assert_close(flow_confidence(f0, f1, f0, f1), torch.full_like(c, 0.5), rtol=0, atol=1e-6)
+
+
+def test_a_wrong_flow_on_a_still_texture_leaves_it_still(pair):
+    f0 = pair[0]
+    wrong01 = torch.zeros(1, 2, H, W)
+    wrong01[:, 0] = 3.0  # the frames are identical: any flow is wrong
+    dragged = flow_interpolate(f0, f0, 0.5, wrong01, -wrong01)
+    kept = flow_or_blend_interpolate(f0, f0, 0.5, wrong01, -wrong01)
+    err_flow, err_kept = _inner((dragged - f0).abs(), 6).mean(), _inner((kept - f0).abs(), 6).mean()
+    assert err_flow > 0.01 and err_kept < 1e-3 * err_flow, (err_flow, err_kept)
+
+
+def test_the_true_flow_is_kept_where_its_warps_agree(pair):
+    f0, f1, half, flow01, flow10 = pair
+    for tau in (0.0, 1.0):  # the end frames themselves
+        end = flow_or_blend_interpolate(f0, f1, tau, flow01, flow10)
+        torch.testing.assert_close(end, f0 if tau == 0 else f1, rtol=0, atol=0)
+    got = flow_or_blend_interpolate(f0, f1, 0.5, flow01, flow10, sampling="bicubic")
+    ref = flow_interpolate(f0, f1, 0.5, flow01, flow10)
+    m = 10
+    assert _inner((got - ref).abs(), m).max() < 1e-3  # the warps agree inside: c = 1
+    assert _inner((got - half).abs(), m).mean() < 1e-3
+    with pytest.raises(InputError, match="tau"):
+        flow_or_blend_interpolate(f0, f1, 1.5, flow01, flow10)
+
+
+@needs_cv2
+def test_dis_flow_or_blend_is_the_flow_interpolation_on_a_moved_texture(pair):
+    f0, f1, half = pair[0], pair[1], pair[2]
+    got = dis_flow_or_blend_interpolate(f0, f1, 0.5)
+    blend_err = _inner((linear_blend(f0, f1, 0.5) - half).abs(), 8).mean()
+    assert _inner((got - half).abs(), 8).mean() < 0.05 * blend_err

@@ -62,7 +62,7 @@ def cmd_demo(args) -> int:
         print(f"[demo] preset {args.preset} trains {cfg.method}; the demo scores frame interpolators: use "
               f"`odevideo train --preset {args.preset} --evaluate` for it")
         return 2
-    if cfg.model.start == "dis_flow" and not has_opencv():
+    if cfg.model.start != "linear_blend" and not has_opencv():  # both flow starts need DIS
         print("[demo] OpenCV is not installed (pip install 'odevideo[flow]'): starting from the linear blend and "
               "leaving the DIS-flow baseline out")
         cfg.model.start = "linear_blend"

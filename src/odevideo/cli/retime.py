@@ -35,12 +35,12 @@ def _argtype(parser: str, name: str):
 def add_parser(sub) -> None:
     s = sub.add_parser(
         "retime", help="a video at a new frame rate, in slow motion or with dropped frames filled, every new frame "
-        "interpolated (MODEL: repeat_previous, linear_blend, dis_flow, or a trained model)",
+        "interpolated (MODEL: repeat_previous, linear_blend, dis_flow, dis_flow_or_blend, or a trained model)",
         description="Retime IN into OUT. Output frame j shows the input at start + j * step (for times before the "
         "end), each made by MODEL from the two input frames around it; see docs/retime.md.")
     s.add_argument("model", metavar="MODEL",
-                   help="a classical interpolator (repeat_previous, linear_blend, dis_flow), a model folder, a run "
-                   "folder or a pretrained model's name")
+                   help="a classical interpolator (repeat_previous, linear_blend, dis_flow, dis_flow_or_blend), a "
+                   "model folder, a run folder or a pretrained model's name")
     s.add_argument("input", metavar="IN", help="the input video (.mp4, .mov, .mkv, .webm, .avi, .m4v)")
     s.add_argument("output", metavar="OUT", help="the output video; its suffix picks the container")
     rate = s.add_mutually_exclusive_group(required=True)

@@ -10,7 +10,10 @@ from odevideo.interpolation.classical import (
     CLASSICAL,
     dis_flow,
     dis_flow_interpolate,
+    dis_flow_or_blend_interpolate,
+    flow_confidence,
     flow_interpolate,
+    flow_or_blend_interpolate,
     flows_to_time,
     has_opencv,
     linear_blend,
@@ -19,5 +22,6 @@ from odevideo.interpolation.classical import (
 
 __all__ = [
     "Interpolator", "ClassicalInterpolator", "load_interpolator", "CLASSICAL", "dis_flow", "dis_flow_interpolate",
-    "flow_interpolate", "flows_to_time", "has_opencv", "linear_blend", "repeat_previous",
+    "dis_flow_or_blend_interpolate", "flow_confidence", "flow_interpolate", "flow_or_blend_interpolate",
+    "flows_to_time", "has_opencv", "linear_blend", "repeat_previous",
 ]

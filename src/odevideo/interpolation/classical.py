@@ -9,6 +9,10 @@ times 0 and 1 of their gap, and ``tau`` ``(N,)`` or a float: the query time as a
 * :func:`flow_interpolate`: both frames backward-warped to ``tau`` along a linear-motion flow and mixed by
   ``tau``; with :func:`dis_flow` (OpenCV's DIS optical flow, medium preset) it is the classical
   optical-flow interpolation of :func:`dis_flow_interpolate`.
+* :func:`flow_or_blend_interpolate`: the flow interpolation where its two warped frames agree better than the
+  unmoved frames do, the blend where they do not (:func:`flow_confidence`); with DIS flow,
+  :func:`dis_flow_or_blend_interpolate`. A flow that spills from a moving object onto a still, textured
+  background drags the texture along; this keeps the background where it is.
 
 Flow conventions are :mod:`odevideo.nn.warping`'s: pixels, channel 0 = x, backward warping. A flow
 ``F_{0->1}`` maps a pixel of ``frame0`` to where it is in ``frame1``. Under linear motion the pixel at
@@ -28,7 +32,8 @@ from odevideo.nn.warping import warp
 
 __all__ = [
     "repeat_previous", "linear_blend", "dis_flow", "flows_to_time", "flow_interpolate",
-    "dis_flow_interpolate", "has_opencv", "CLASSICAL",
+    "dis_flow_interpolate", "flow_confidence", "flow_or_blend_interpolate", "dis_flow_or_blend_interpolate",
+    "local_mean", "has_opencv", "CLASSICAL",
 ]
 
 
@@ -138,9 +143,72 @@ def dis_flow_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | float, pr
     return flow_interpolate(frame0, frame1, tau, f01, f10)
 
 
+def local_mean(x: Tensor, sigma: float) -> Tensor:
+    """Gaussian-weighted local mean of ``x`` ``(N, C, H, W)``, standard deviation ``sigma`` pixels, edges
+    replicated. A wide window is taken on a grid ``sigma // 2`` times coarser (area-averaged, then upsampled
+    bilinearly): the same smooth map at a small fraction of the cost on full-resolution frames."""
+    if sigma <= 0:
+        raise InputError(f"sigma must be positive, got {sigma}")
+    r = int(sigma // 2)
+    if r > 1:
+        small = torch.nn.functional.avg_pool2d(x, r, r, ceil_mode=True)
+        return torch.nn.functional.interpolate(local_mean(small, sigma / r), size=x.shape[-2:], mode="bilinear",
+                                               align_corners=False)
+    half = max(1, int(3 * sigma))
+    k = torch.exp(-torch.arange(-half, half + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma ** 2))
+    k = k / k.sum()
+    c = x.shape[1]
+    fn = torch.nn.functional
+    x = fn.conv2d(fn.pad(x, (half, half, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return fn.conv2d(fn.pad(x, (0, 0, half, half), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
+#: the local window of :func:`flow_confidence`, in pixels per 64 pixels of the frame's longer side
+CONFIDENCE_SPREAD = 2.0
+
+
+def flow_confidence(frame0: Tensor, frame1: Tensor, warped0: Tensor, warped1: Tensor) -> Tensor:
+    """How far to trust a flow interpolation over the blend, per pixel: ``(N, 1, H, W)`` in (0, 1).
+
+    ``warped0``, ``warped1`` are ``frame0`` and ``frame1`` warped to the query time. With ``D_flow`` the local
+    mean of ``|warped0 - warped1|`` and ``D_still`` that of ``|frame0 - frame1|`` (channel means, Gaussian window
+    of ``CONFIDENCE_SPREAD`` px per 64 px of the longer side), the weight is
+    ``D_still^2 / (D_still^2 + D_flow^2)``: near 1 where the warps line the frames up, near 0 where the frames
+    already agree unmoved and the warps do not (a flow spilling onto still texture), 1/2 where both agree.
+    """
+    sigma = CONFIDENCE_SPREAD * max(1.0, max(frame0.shape[-2:]) / 64)
+    d_flow = local_mean((warped0 - warped1).abs().mean(1, keepdim=True), sigma) ** 2
+    d_still = local_mean((frame0 - frame1).abs().mean(1, keepdim=True), sigma) ** 2
+    eps = 1e-6
+    return (d_still + eps) / (d_still + d_flow + 2 * eps)
+
+
+def flow_or_blend_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | float, flow01: Tensor, flow10: Tensor,
+                              sampling: str = "bilinear") -> Tensor:
+    """:func:`flow_interpolate` where its warps agree, the blend where the unmoved frames agree better:
+    ``c F + (1 - c) B`` with ``c`` = :func:`flow_confidence`. The end frames themselves at ``tau`` 0 and 1."""
+    _check_pair(frame0, frame1)
+    t = _tau(tau, frame0)
+    ft0, ft1 = flows_to_time(flow01, flow10, tau)
+    w0 = warp(frame0, ft0.to(frame0.dtype), sampling=sampling)
+    w1 = warp(frame1, ft1.to(frame0.dtype), sampling=sampling)
+    c = flow_confidence(frame0, frame1, w0, w1)
+    blend = (1 - t) * frame0 + t * frame1
+    mixed = c * ((1 - t) * w0 + t * w1) + (1 - c) * blend
+    return torch.where(t <= 0, frame0, torch.where(t >= 1, frame1, mixed))
+
+
+def dis_flow_or_blend_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | float,
+                                  preset: str = "medium") -> Tensor:
+    """:func:`flow_or_blend_interpolate` along :func:`dis_flow`."""
+    f01, f10 = dis_flow(frame0, frame1, preset)
+    return flow_or_blend_interpolate(frame0, frame1, tau, f01, f10)
+
+
 #: the training-free interpolators by name (``odevideo retime --model NAME``, evaluation baselines)
 CLASSICAL = {
     "repeat_previous": repeat_previous,
     "linear_blend": linear_blend,
     "dis_flow": dis_flow_interpolate,
+    "dis_flow_or_blend": dis_flow_or_blend_interpolate,
 }

@@ -63,6 +63,25 @@ def test_bicubic_start_is_the_dis_flow_interpolation_with_bicubic_warps():
 
 
 @needs_cv2
+@pytest.mark.parametrize("sampling", ["bilinear", "bicubic"])
+def test_flow_or_blend_start_is_its_classical_interpolation_exactly(sampling):
+    from odevideo.interpolation.classical import dis_flow, flow_or_blend_interpolate
+
+    f0, f1, _ = textured_pair()
+    f1 = f1.clone()
+    f1[..., :12, :12] = f0[..., :12, :12]  # a still corner, where the flow and the blend part ways
+    model = ODEFlowInterpolator(3, start="dis_flow_or_blend", work_size=32, sampling=sampling)
+    taus = torch.tensor([0.2, 0.5, 0.9])
+    out = model.interpolate(f0[0], f1[0], taus)
+    f01, f10 = dis_flow(f0, f1)
+    e = (3, -1, -1, -1)
+    ref = flow_or_blend_interpolate(f0.expand(e), f1.expand(e), taus, f01.expand(e), f10.expand(e), sampling=sampling)
+    torch.testing.assert_close(out, ref.clamp(0, 1), atol=1e-6, rtol=0)
+    plain = ODEFlowInterpolator(3, start="dis_flow", work_size=32, sampling=sampling).interpolate(f0[0], f1[0], taus)
+    assert (out - plain).abs().max() > 1e-3  # a different start, not a renamed one
+
+
+@needs_cv2
 def test_the_blend_weight_reaches_the_linear_blend_from_the_flow_start():
     """a_B = 1 at the middle of the gap (gate 1): the output is the linear blend, whatever the flow says."""
     f0, f1, _ = textured_pair()
@@ -125,11 +144,15 @@ def test_a_frame_does_not_depend_on_the_other_query_times():
         torch.testing.assert_close(many, alone, atol=1e-5, rtol=0)
 
 
-def test_corrections_are_applied_at_full_size_with_flows_in_full_size_pixels():
+@pytest.mark.parametrize("start", ["linear_blend", "dis_flow_or_blend"])
+def test_corrections_are_applied_at_full_size_with_flows_in_full_size_pixels(start):
     """Constant corrections (head weights zero, bias set): the output at 40x56 with a 20x28 working size equals
-    the formula evaluated by hand at 40x56, the flow corrections scaled by 2 (working -> full pixels)."""
+    the formula evaluated by hand at 40x56, the flow corrections scaled by 2 (working -> full pixels); for the
+    flow-or-blend start with the confidence of the corrected flows' warps (zero classical flows passed in)."""
+    from odevideo.interpolation.classical import flow_confidence
+
     f0, f1, _ = textured_pair(40, 56)
-    model = ODEFlowInterpolator(3, start="linear_blend", work_size=28)
+    model = ODEFlowInterpolator(3, start=start, work_size=28)
     assert model.working_shape(40, 56) == (20, 28)
     # dF_0, dF_1, dm, a_X (bicubic), a_B (blend), R
     bias = torch.tensor([0.7, -0.4, -0.3, 0.5, 0.8, 0.6, 0.25, 0.02, -0.01, 0.03])
@@ -137,19 +160,25 @@ def test_corrections_are_applied_at_full_size_with_flows_in_full_size_pixels():
         model.head.weight.zero_()
         model.head.bias.copy_(bias)
     tau = 0.3
-    out = model.interpolate_pairs(f0, f1, torch.tensor([tau]))
+    zero = torch.zeros(1, 2, 40, 56)
+    out = model.interpolate_pairs(f0, f1, torch.tensor([tau]), flows=(zero, zero))
     g = 4 * tau * (1 - tau)
     ones = torch.ones(1, 1, 40, 56)
     ft0 = torch.cat([ones * bias[0] * 2, ones * bias[1] * 2], 1) * g
     ft1 = torch.cat([ones * bias[2] * 2, ones * bias[3] * 2], 1) * g
     a = (1 - tau) * torch.exp(torch.tensor(g * 0.8))
     m = a / (a + tau)
-    start = m * warp(f0, ft0) + (1 - m) * warp(f1, ft1)
-    bicubic = m * warp(f0, ft0, sampling="bicubic") + (1 - m) * warp(f1, ft1, sampling="bicubic")
     blend = (1 - tau) * f0 + tau * f1
-    ref = start + g * (0.6 * (bicubic - start) + 0.25 * (blend - start) + bias[7:].view(1, 3, 1, 1))
+    w0, w1 = warp(f0, ft0), warp(f1, ft1)
+    c = flow_confidence(f0, f1, w0, w1) if start == "dis_flow_or_blend" else 1.0
+    start_frame = c * (m * w0 + (1 - m) * w1) + (1 - c) * blend
+    b0, b1 = warp(f0, ft0, sampling="bicubic"), warp(f1, ft1, sampling="bicubic")
+    bicubic = c * (m * b0 + (1 - m) * b1) + (1 - c) * blend
+    ref = start_frame + g * (0.6 * (bicubic - start_frame) + 0.25 * (blend - start_frame) + bias[7:].view(1, 3, 1, 1))
     assert out.shape == f0.shape
     torch.testing.assert_close(out, ref, atol=1e-5, rtol=0)
+    if start == "dis_flow_or_blend":
+        assert 0.05 < float(c.min()) and float(c.max()) < 0.95  # the confidence is in play, not 0 or 1
 
 
 def test_any_frame_size_is_rendered_at_its_own_size():

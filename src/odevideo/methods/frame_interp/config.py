@@ -18,8 +18,9 @@ class ODEFlowInterpConfig:
     """The interpolator's networks and its classical starting point."""
 
     # the classical interpolation the model starts from (its output at initialisation): DIS optical flow
-    # (needs OpenCV) or the linear blend (zero starting flow)
-    start: Literal["dis_flow", "linear_blend"] = "dis_flow"
+    # (needs OpenCV), DIS flow with the blend where the unmoved frames agree better than the warps, or the
+    # linear blend (zero starting flow)
+    start: Literal["dis_flow", "dis_flow_or_blend", "linear_blend"] = "dis_flow"
     dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"
     # how the start warps the frames: bilinear (the classical DIS-flow interpolation) or bicubic (sharper on
     # small frames); the model learns where the other sampling, or the plain blend, does better

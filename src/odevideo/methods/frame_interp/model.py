@@ -9,11 +9,14 @@ of the gap is::
     F_t1   = (1 - tau) F_01 + g dF_1                          # ... and on to I1
     m      = sigmoid(log((1 - tau) / tau) + g dm)             # visibility / blend weight of I0 (1 - tau at g dm = 0)
     W_s    = m warp_s(I0, F_t0) + (1 - m) warp_s(I1, F_t1)    # both frames warped with sampling s
-    S      = W_start, X = W_other                             # the start's sampling and the other one
     B      = (1 - tau) I0 + tau I1                            # the linear blend (no motion)
+    S      = c W_start + (1 - c) B, X = c W_other + (1 - c) B # the start's sampling and the other one
     I(tau) = S + g a_X (X - S) + g a_B (B - S) + g R
 
 ``F_01``, ``F_10`` are the classical flows (OpenCV's DIS, or zero: then the start is the linear blend).
+``c`` is 1, or for the ``dis_flow_or_blend`` start the classical per-pixel confidence of
+:func:`~odevideo.interpolation.classical.flow_confidence` (do the two warps agree better than the unmoved
+frames?), computed from the current flows and not trained through.
 ``sampling`` is the start's warp: bilinear (the classical DIS-flow interpolation) or bicubic, which keeps the
 fine detail that bilinear sampling at sub-pixel positions smooths away (on small frames it is worth 1-4 dB,
 see docs/frame_interpolation.md). The per-pixel weights ``a_X``, ``a_B`` let the model use the other
@@ -39,10 +42,13 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from odevideo.errors import InputError
-from odevideo.interpolation.classical import dis_flow
+from odevideo.interpolation.classical import dis_flow, flow_confidence
 from odevideo.methods.prediction import VideoPrediction, check_inputs
 from odevideo.nn.warping import WARP_SAMPLINGS, warp
 from odevideo.solvers import NFECounter, SolverConfig, odeint
+
+#: the classical interpolations a model can start from
+STARTS = ("dis_flow", "dis_flow_or_blend", "linear_blend")
 
 
 def _conv(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -72,7 +78,9 @@ class ODEFlowInterpolator(nn.Module):
 
     Args:
         in_channels: frame channels (1 or 3).
-        start: ``"dis_flow"`` (OpenCV DIS optical flow, the stronger start) or ``"linear_blend"``.
+        start: ``"dis_flow"`` (OpenCV DIS optical flow), ``"dis_flow_or_blend"`` (the DIS-flow interpolation
+            where its warps agree, the blend where the unmoved frames agree better; the strongest start) or
+            ``"linear_blend"``.
         sampling: how the start warps the frames, ``"bilinear"`` or ``"bicubic"``.
         dis_preset: OpenCV's DIS preset (``ultrafast``, ``fast``, ``medium``).
         work_size: the networks' largest working size in pixels (longer side); frames larger than this are
@@ -94,8 +102,8 @@ class ODEFlowInterpolator(nn.Module):
                  work_size: int = 64, channels: int = 32, solver: SolverConfig | None = None,
                  work_scale: float = 1.0, sampling: str = "bilinear"):
         super().__init__()
-        if start not in ("dis_flow", "linear_blend"):
-            raise InputError(f"start must be dis_flow or linear_blend, got {start!r}")
+        if start not in STARTS:
+            raise InputError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
         if sampling not in WARP_SAMPLINGS:
             raise InputError(f"sampling must be one of {', '.join(WARP_SAMPLINGS)}, got {sampling!r}")
         self.sampling = sampling
@@ -198,12 +206,19 @@ class ODEFlowInterpolator(nn.Module):
         a = (1 - t) * torch.exp((gate * dm).clamp(-30, 30))
         m = a / (a + t)
 
-        def warped(sampling: str) -> Tensor:
-            return m * warp(frame0, ft0, sampling=sampling) + (1 - m) * warp(frame1, ft1, sampling=sampling)
-
-        start = warped(self.sampling)
         blend = (1 - t) * frame0 + t * frame1
-        frame = start + gate * (a_other * (warped(self.other_sampling) - start) + a_blend * (blend - start) + res)
+        w0, w1 = warp(frame0, ft0, sampling=self.sampling), warp(frame1, ft1, sampling=self.sampling)
+        confidence = None
+        if self.start == "dis_flow_or_blend":  # a classical decision, not trained through
+            confidence = flow_confidence(frame0, frame1, w0, w1).detach()
+
+        def mixed(w0: Tensor, w1: Tensor) -> Tensor:
+            flow_frame = m * w0 + (1 - m) * w1
+            return flow_frame if confidence is None else confidence * flow_frame + (1 - confidence) * blend
+
+        start = mixed(w0, w1)
+        other = mixed(warp(frame0, ft0, sampling=self.other_sampling), warp(frame1, ft1, sampling=self.other_sampling))
+        frame = start + gate * (a_other * (other - start) + a_blend * (blend - start) + res)
         # exactly the observation at an observed time
         ends = torch.where(tau.view(-1, 1, 1, 1) >= 1, frame1, frame0)
         return torch.where(inner.view(-1, 1, 1, 1), frame, ends)
