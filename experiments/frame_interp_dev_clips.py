@@ -2,7 +2,8 @@
 and DIS-flow interpolation, at a small size and at full resolution, for several gaps.
 
 Protocol (per clip): decode every frame (RGB, [0, 1]); the test part is the last ``split[2]`` of the frames
-(:func:`odevideo.data.time_split_range`, the part training never saw). Sizes: ``N`` = centre square crop resized
+(:func:`odevideo.data.time_split_range`, the part training never saw; ``--part train`` scores the first part
+instead, to choose a design without looking at the test). Sizes: ``N`` = centre square crop resized
 to ``N x N`` (the training pipeline's crop and resize), ``full`` = the frames as decoded. Gap ``g``: consecutive
 non-overlapping windows of ``g + 1`` frames; frames 0 and ``g`` are observed, the ``g - 1`` between are predicted
 at ``tau = k / g``. Scores per predicted frame: PSNR (dB, data range 1), SSIM (Gaussian 11x11, sigma 1.5) and
@@ -42,6 +43,9 @@ def main(argv=None) -> int:
     p.add_argument("model", help="run folder, model folder or pretrained name (anything load_interpolator takes)")
     p.add_argument("--clips", default="../shared/data/video", help="a folder of video files or one file")
     p.add_argument("--split", type=float, nargs=3, default=[0.7, 0.1, 0.2], help="train/val/test fractions")
+    p.add_argument("--part", choices=["train", "val", "test"], default="test",
+                   help="which part of each clip to score (train: to choose a design without looking at the test)")
+    p.add_argument("--max-frames", type=int, default=None, help="score at most this many frames of the part")
     p.add_argument("--sizes", nargs="+", default=["64", "full"])
     p.add_argument("--gaps", type=int, nargs="+", default=[2, 4])
     p.add_argument("--lpips-dir", default=None, help="folder with alexnet_features.pth and lpips_v0.1_alex_lin.pth")
@@ -62,12 +66,14 @@ def main(argv=None) -> int:
     if isinstance(model, ODEFlowInterpolator):  # its untrained start, reported to show what training added
         methods["start"] = model.classical_start()
     result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "command": " ".join(sys.argv),
-              "model": str(args.model), "split": args.split, "clips": {}}
+              "model": str(args.model), "split": args.split, "part": args.part, "clips": {}}
     for f in files:
         frames, _ = read_video(f, channels=3)
-        lo, hi = time_split_range(frames.shape[0], args.split, "test")
+        lo, hi = time_split_range(frames.shape[0], args.split, args.part)
+        if args.max_frames:
+            hi = min(hi, lo + args.max_frames)
         test = frames[lo:hi]
-        result["clips"][f.name] = {"frames": int(frames.shape[0]), "test_frames": [lo, hi],
+        result["clips"][f.name] = {"frames": int(frames.shape[0]), f"{args.part}_frames": [lo, hi],
                                    "full_size": list(frames.shape[-2:]), "cells": {}}
         for size in args.sizes:
             clip = test if size == "full" else resize(center_crop_square(test), int(size))
