@@ -6,7 +6,7 @@ time, user CPU time and peak resident memory of that process (``getrusage`` of t
 frame count is read back with PyAV.
 
     python benchmarks/retime_speed.py --input ../shared/data/video/Megamind.avi --fps 60 --end 3 \\
-        --models linear_blend dis_flow interp-real-full --out benchmarks/results/retime_speed.json
+        --models linear_blend dis_flow dis_flow_or_blend interp-real-full --out benchmarks/results/retime_speed.json
 
 Prints one line per interpolator; ``--out`` writes the JSON that docs/retime.md's table is generated from.
 """
