@@ -72,11 +72,11 @@ def main(argv=None) -> int:
         lo, hi = time_split_range(frames.shape[0], args.split, args.part)
         if args.max_frames:
             hi = min(hi, lo + args.max_frames)
-        test = frames[lo:hi]
+        part = frames[lo:hi]
         result["clips"][f.name] = {"frames": int(frames.shape[0]), f"{args.part}_frames": [lo, hi],
                                    "full_size": list(frames.shape[-2:]), "cells": {}}
         for size in args.sizes:
-            clip = test if size == "full" else resize(center_crop_square(test), int(size))
+            clip = part if size == "full" else resize(center_crop_square(part), int(size))
             for gap in args.gaps:
                 scores, seconds = score_windows(clip, gap, methods, lp)
                 c = compare(scores, against=BASELINES)

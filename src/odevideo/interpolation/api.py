@@ -9,7 +9,7 @@ import torch
 from torch import Tensor
 
 from odevideo.errors import InputError
-from odevideo.interpolation.classical import CLASSICAL
+from odevideo.interpolation.classical import CLASSICAL, FLOW_MIXERS, dis_flow
 
 
 class Interpolator(Protocol):
@@ -43,13 +43,11 @@ class ClassicalInterpolator:
         k = taus.shape[0]
         if k == 0:
             return frame0.new_zeros((0, *frame0.shape))
-        if self.name in ("dis_flow", "dis_flow_or_blend"):  # one flow estimate serves every query time of the gap
-            from odevideo.interpolation.classical import dis_flow, flow_interpolate, flow_or_blend_interpolate
-
+        mixer = FLOW_MIXERS.get(self.name)
+        if mixer is not None:  # one flow estimate serves every query time of the gap
             f01, f10 = dis_flow(frame0[None], frame1[None])
-            fn = flow_interpolate if self.name == "dis_flow" else flow_or_blend_interpolate
-            return fn(frame0.expand(k, *frame0.shape), frame1.expand(k, *frame1.shape), taus,
-                      f01.expand(k, -1, -1, -1), f10.expand(k, -1, -1, -1))
+            return mixer(frame0.expand(k, *frame0.shape), frame1.expand(k, *frame1.shape), taus,
+                         f01.expand(k, -1, -1, -1), f10.expand(k, -1, -1, -1))
         return self._fn(frame0.expand(k, *frame0.shape), frame1.expand(k, *frame1.shape), taus)
 
     def __repr__(self) -> str:
@@ -58,9 +56,8 @@ class ClassicalInterpolator:
 
 def load_interpolator(source: str | os.PathLike[str], device: str | torch.device = "cpu") -> Interpolator:
     """A classical interpolator by name (``repeat_previous``, ``linear_blend``, ``dis_flow``,
-    ``dis_flow_or_blend``), a pretrained
-    model by name, a saved model folder or a training run (its ``model/`` folder). A learned model must
-    provide ``interpolate`` (the frame-interpolation methods do)."""
+    ``dis_flow_or_blend``), a pretrained model by name, a saved model folder or a training run (its ``model/``
+    folder). A learned model must provide ``interpolate`` (the frame-interpolation methods do)."""
     s = os.fspath(source)
     if s in CLASSICAL:
         return ClassicalInterpolator(s)

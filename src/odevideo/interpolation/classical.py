@@ -26,6 +26,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 from torch import Tensor
+from torch.nn import functional as F
 
 from odevideo.errors import InputError
 from odevideo.nn.warping import warp
@@ -33,7 +34,7 @@ from odevideo.nn.warping import warp
 __all__ = [
     "repeat_previous", "linear_blend", "dis_flow", "flows_to_time", "flow_interpolate",
     "dis_flow_interpolate", "flow_confidence", "flow_or_blend_interpolate", "dis_flow_or_blend_interpolate",
-    "local_mean", "has_opencv", "CLASSICAL",
+    "local_mean", "has_opencv", "CLASSICAL", "FLOW_MIXERS",
 ]
 
 
@@ -126,14 +127,22 @@ def flows_to_time(flow01: Tensor, flow10: Tensor, tau: Tensor | float) -> tuple[
     return t * flow10, (1 - t) * flow01
 
 
+def _warped_to_time(frame0: Tensor, frame1: Tensor, tau: Tensor | float, flow01: Tensor, flow10: Tensor,
+                    sampling: str = "bilinear") -> tuple[Tensor, Tensor]:
+    """Both frames backward-warped to ``tau`` along :func:`flows_to_time`."""
+    ft0, ft1 = flows_to_time(flow01, flow10, tau)
+    return (warp(frame0, ft0.to(frame0.dtype), sampling=sampling),
+            warp(frame1, ft1.to(frame0.dtype), sampling=sampling))
+
+
 def flow_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | float, flow01: Tensor, flow10: Tensor) -> Tensor:
     """Both frames backward-warped to ``tau`` along :func:`flows_to_time` and mixed ``(1 - tau) : tau``.
     Exactly ``frame0`` at ``tau = 0`` and ``frame1`` at ``tau = 1`` (there the end frame itself, not its warp by a
     zero flow, which ``grid_sample``'s coordinate rounding moves by ~1e-7)."""
     _check_pair(frame0, frame1)
     t = _tau(tau, frame0)
-    ft0, ft1 = flows_to_time(flow01, flow10, tau)
-    mixed = (1 - t) * warp(frame0, ft0.to(frame0.dtype)) + t * warp(frame1, ft1.to(frame0.dtype))
+    w0, w1 = _warped_to_time(frame0, frame1, tau, flow01, flow10)
+    mixed = (1 - t) * w0 + t * w1
     return torch.where(t <= 0, frame0, torch.where(t >= 1, frame1, mixed))
 
 
@@ -151,16 +160,14 @@ def local_mean(x: Tensor, sigma: float) -> Tensor:
         raise InputError(f"sigma must be positive, got {sigma}")
     r = int(sigma // 2)
     if r > 1:
-        small = torch.nn.functional.avg_pool2d(x, r, r, ceil_mode=True)
-        return torch.nn.functional.interpolate(local_mean(small, sigma / r), size=x.shape[-2:], mode="bilinear",
-                                               align_corners=False)
+        small = F.avg_pool2d(x, r, r, ceil_mode=True)
+        return F.interpolate(local_mean(small, sigma / r), size=x.shape[-2:], mode="bilinear", align_corners=False)
     half = max(1, int(3 * sigma))
     k = torch.exp(-torch.arange(-half, half + 1, dtype=x.dtype, device=x.device) ** 2 / (2 * sigma ** 2))
     k = k / k.sum()
     c = x.shape[1]
-    fn = torch.nn.functional
-    x = fn.conv2d(fn.pad(x, (half, half, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return fn.conv2d(fn.pad(x, (0, 0, half, half), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+    x = F.conv2d(F.pad(x, (half, half, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(F.pad(x, (0, 0, half, half), mode="replicate"), k.view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 #: the local window of :func:`flow_confidence`, in pixels per 64 pixels of the frame's longer side
@@ -189,9 +196,7 @@ def flow_or_blend_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | floa
     ``c F + (1 - c) B`` with ``c`` = :func:`flow_confidence`. The end frames themselves at ``tau`` 0 and 1."""
     _check_pair(frame0, frame1)
     t = _tau(tau, frame0)
-    ft0, ft1 = flows_to_time(flow01, flow10, tau)
-    w0 = warp(frame0, ft0.to(frame0.dtype), sampling=sampling)
-    w1 = warp(frame1, ft1.to(frame0.dtype), sampling=sampling)
+    w0, w1 = _warped_to_time(frame0, frame1, tau, flow01, flow10, sampling)
     c = flow_confidence(frame0, frame1, w0, w1)
     blend = (1 - t) * frame0 + t * frame1
     mixed = c * ((1 - t) * w0 + t * w1) + (1 - c) * blend
@@ -204,6 +209,13 @@ def dis_flow_or_blend_interpolate(frame0: Tensor, frame1: Tensor, tau: Tensor | 
     f01, f10 = dis_flow(frame0, frame1, preset)
     return flow_or_blend_interpolate(frame0, frame1, tau, f01, f10)
 
+
+#: the classical interpolators that mix frames warped along DIS flow, by name: ``fn(frame0, frame1, tau, flow01,
+#: flow10)``, so that one flow estimate can serve every query time of a gap
+FLOW_MIXERS = {
+    "dis_flow": flow_interpolate,
+    "dis_flow_or_blend": flow_or_blend_interpolate,
+}
 
 #: the training-free interpolators by name (``odevideo retime --model NAME``, evaluation baselines)
 CLASSICAL = {

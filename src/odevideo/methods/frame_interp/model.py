@@ -209,8 +209,9 @@ class ODEFlowInterpolator(nn.Module):
         blend = (1 - t) * frame0 + t * frame1
         w0, w1 = warp(frame0, ft0, sampling=self.sampling), warp(frame1, ft1, sampling=self.sampling)
         confidence = None
-        if self.start == "dis_flow_or_blend":  # a classical decision, not trained through
-            confidence = flow_confidence(frame0, frame1, w0, w1).detach()
+        if self.start == "dis_flow_or_blend":
+            with torch.no_grad():  # a classical decision, not trained through
+                confidence = flow_confidence(frame0, frame1, w0, w1)
 
         def mixed(w0: Tensor, w1: Tensor) -> Tensor:
             flow_frame = m * w0 + (1 - m) * w1
