@@ -105,6 +105,11 @@ class Method:
     interpolator: ClassVar[bool] = False
     #: the validation result that picks the best checkpoint (lower is better)
     val_key: ClassVar[str] = "val_mse"
+    #: configs written before one config per method: the shared section that held this method's loss
+    #: (``objective``, ``adversarial`` or ``gan``; None: there are no such configs), and keys renamed since,
+    #: ``"section.old" -> "section.new"`` (see :mod:`odevideo.training.legacy`)
+    legacy_section: ClassVar[str | None] = None
+    legacy_renames: ClassVar[dict[str, str]] = {}
 
     # -------------------------------------------------------------- building
     def check(self, cfg: Any) -> None:

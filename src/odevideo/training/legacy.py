@@ -8,8 +8,6 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-_LATENT = ("latent_ode_vae", "ode2vae", "encoder_ode_decoder")
-_VID = ("vid_ode", "ode_fc", "ode_conv", "convgru", "vid_rnn")
 _TASK_KEYS = ("formulation", "num_observed", "interp_stride")
 _GAN_LOSS_KEYS = ("svc_every", "spectral_norm", "r1_gamma", "real_label", "disc_noise", "image_disc_noise",
                   "image_disc", "image_disc_channels", "disc_channels", "video_disc_channels", "minibatch_std",
@@ -48,15 +46,7 @@ def migrate_config(data: Mapping[str, Any]) -> dict[str, Any]:
     if task:
         out["task"] = task
     loss: dict[str, Any] = {}
-    if method in _LATENT:
-        loss = {k: v for k, v in objective.items() if k in _fields(m.loss_config)}
-    elif method in _VID:
-        loss = dict(data.get("adversarial") or {})
-        if "solver" in model and method == "vid_ode":
-            model["decoder_solver"] = model.pop("solver")
-        if "rnn_step" in model and method == "vid_rnn":
-            model["step"] = model.pop("rnn_step")
-    else:
+    if m.legacy_section == "gan":  # one section held the model, the losses and the validation
         gan = dict(data.get("gan") or {})
         model = {k: v for k, v in gan.items() if k in _fields(m.model_config)}
         init = gan.get(f"{method}_image_init")
@@ -65,12 +55,17 @@ def migrate_config(data: Mapping[str, Any]) -> dict[str, Any]:
         if "loss" in gan:
             loss["kind"] = gan["loss"]
         loss.update({k: v for k, v in gan.items() if k in _GAN_LOSS_KEYS})
-        if method == "tganv2" and loss.get("video_disc_channels"):
-            loss["disc_channels"] = loss["video_disc_channels"]
-        loss = {k: v for k, v in loss.items() if k in _fields(m.loss_config)}
         validation = {new: gan[old] for old, new in _GAN_VALIDATION.items() if old in gan}
         if validation:
             out["validation"] = validation
+    elif m.legacy_section is not None:
+        loss = dict(data.get(m.legacy_section) or {})
+    sections = {"model": model, "loss": loss}
+    for old, new in m.legacy_renames.items():  # keys the method renamed since
+        (where, old_key), (_, new_key) = old.split(".", 1), new.split(".", 1)
+        if sections[where].get(old_key) is not None:
+            sections[where][new_key] = sections[where].pop(old_key)
+    loss = {k: v for k, v in loss.items() if k in _fields(m.loss_config)}
     model = {k: v for k, v in model.items() if k in _fields(m.model_config)}
     if model:
         out["model"] = model

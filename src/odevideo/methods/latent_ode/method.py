@@ -33,6 +33,7 @@ class LatentODEVAEMethod(ConditionalMethod):
     """Kanaa et al.'s latent-ODE VAE (eq. 2), trained with the ELBO."""
 
     name, family = "latent_ode_vae", "latent_ode"
+    legacy_section = "objective"
     model_config, loss_config = LatentODEVAEConfig, ELBOConfig
     model_class = LatentODEVAE
     noise_factor = 1  # posterior size in units of latent_dim
@@ -73,6 +74,7 @@ class EncoderODEDecoderMethod(ConditionalMethod):
     """Kanaa et al.'s Encoder-ODE-Decoder (eq. 1), trained with pixel and latent-matching terms."""
 
     name, family = "encoder_ode_decoder", "latent_ode"
+    legacy_section = "objective"
     model_config, loss_config = EncoderODEDecoderConfig, LatentMatchingConfig
 
     def build_model(self, model_cfg, spec):

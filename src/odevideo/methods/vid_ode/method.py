@@ -31,6 +31,7 @@ def sequence_window(cfg) -> int:
 
 class _VidODEFamily(ConditionalMethod):
     family = "vid_ode"
+    legacy_section = "adversarial"
     loss_config = VidODELossConfig
     model_class: type
 
@@ -69,12 +70,14 @@ class VidODEMethod(_VidODEFamily):
     """Vid-ODE (Park et al. 2021): ODE-ConvGRU encoder, decoder ODE, flow warping and mask composition."""
 
     name, model_config, model_class = "vid_ode", VidODEConfig, VidODE
+    legacy_renames = {"model.solver": "model.decoder_solver"}
 
 
 class VidRNNMethod(_VidODEFamily):
     """Vid-RNN: Vid-ODE with ConvGRU steps in place of the ODEs."""
 
     name, model_config, model_class = "vid_rnn", VidRNNConfig, VidRNN
+    legacy_renames = {"model.rnn_step": "model.step"}
 
 
 class ConvGRUMethod(_VidODEFamily):

@@ -76,6 +76,7 @@ def _check_transform(g, image_size: int) -> None:
 
 class _VideoGAN(Method):
     family = "video_gan"
+    legacy_section = "gan"
     conditional = False
     val_key = "val_score"
     sections = {"validation": GANValidationConfig}
@@ -278,6 +279,7 @@ class TGANv2Method(_VideoGAN):
     (its ConvLSTM, a conv ODE of order 1-3 or a conv SDE)."""
 
     name, model_config, loss_config = "tganv2", TGANv2Config, TGANv2LossConfig
+    legacy_renames = {"loss.video_disc_channels": "loss.disc_channels"}
 
     def build_model(self, g, spec):
         from odevideo.methods.video_gan.map_temporal import (
