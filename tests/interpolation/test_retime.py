@@ -226,9 +226,30 @@ def test_codec_family_or_container_default():
         with av.open(io.BytesIO(), "w", format=fmt) as c:
             return set(c.supported_codecs)
 
-    assert choose_encoder(av, ".avi", "mpeg4", supported("avi"))[0] == "mpeg4"
-    assert choose_encoder(av, ".mkv", "ffv1", supported("matroska"))[0] == "ffv1"
-    name, why = choose_encoder(av, ".mp4", "ffv1", supported("mp4"))  # FFV1 in .mp4: not for common players
+    size = (64, 48, Fraction(60))
+    assert choose_encoder(av, ".avi", "mpeg4", supported("avi"), *size)[:2] == ("mpeg4", "yuv420p")
+    assert choose_encoder(av, ".mkv", "ffv1", supported("matroska"), *size)[0] == "ffv1"
+    name, _, why = choose_encoder(av, ".mp4", "ffv1", supported("mp4"), *size)  # FFV1 in .mp4: not for players
     assert name in ("libx264", "h264", "mpeg4") and "default" in why
-    name, why = choose_encoder(av, ".webm", "mpeg4", supported("webm"))
+    name, _, why = choose_encoder(av, ".webm", "mpeg4", supported("webm"), *size)
     assert name in ("libvpx-vp9", "libvpx") and "does not go into .webm" in why
+    # FFmpeg's MJPEG encoder opens only with full-range YUV
+    assert choose_encoder(av, ".avi", "mjpeg", supported("avi"), *size)[:2] == ("mjpeg", "yuvj420p")
+    # MPEG-1 takes only the standard rates: 48 fps goes to the container's default, 24 fps stays MPEG-1
+    name, _, why = choose_encoder(av, ".mkv", "mpeg1video", supported("matroska"), 64, 48, Fraction(48))
+    assert name != "mpeg1video" and "has no encoder here for 64x48 at 48 fps" in why
+    assert choose_encoder(av, ".mkv", "mpeg1video", supported("matroska"), 64, 48, Fraction(24))[0] == "mpeg1video"
+
+
+@pytest.mark.parametrize("codec, pix_fmt, suffix", [("mjpeg", "yuvj420p", ".avi"), ("mpeg1video", "yuv420p", ".mkv")])
+def test_inputs_whose_encoder_refuses_the_first_choice(codec, pix_fmt, suffix, tmp_path):
+    """A camera's MJPEG .avi is retimed to MJPEG (full-range YUV); an MPEG-1 file at 2x (48 fps, not an MPEG-1
+    rate) to the container's default encoder."""
+    src = write_clip(tmp_path / f"in{suffix}", n=6, codec=codec, pix_fmt=pix_fmt)
+    st = retime_video(load_interpolator("linear_blend"), src, tmp_path / f"out{suffix}", factor=2, progress=False,
+                      log=lambda _: None)
+    got, src_frames = read_back(tmp_path / f"out{suffix}"), read_back(src)["frames"]
+    assert got["frames"].shape == (12, 48, 64, 3)
+    # the input frames come back at their times, colours kept (a range mix-up would shift them by ~16 levels)
+    assert close(got["frames"][0], src_frames[0]) and close(got["frames"][4], src_frames[2], mean=1.5, worst=12)
+    assert (st["video_codec"] == codec) == (codec == "mjpeg")

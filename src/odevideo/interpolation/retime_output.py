@@ -53,31 +53,61 @@ def _encoder(av: Any, name: str) -> Any | None:
         return None
 
 
-def choose_encoder(av: Any, suffix: str, input_codec: str, supported: set[str]) -> tuple[str, str]:
-    """``(encoder name, why)``: the input's codec family where the container takes it and FFmpeg encodes it, else the
-    container's default."""
+def _pix_fmts(codec: Any) -> list[str]:
+    """The encoder's pixel formats to try, best first: 4:2:0 YUV (limited, then full range), then RGB."""
+    names = [f.name for f in (codec.video_formats or [])]
+    if not names:
+        return ["yuv420p"]
+    return [p for p in ("yuv420p", "yuvj420p", "rgb24") if p in names] or names[:1]
+
+
+def padding(pix_fmt: str, width: int, height: int) -> tuple[int, int]:
+    """``(rows, columns)`` to add so that a 4:2:0 pixel format gets even sizes."""
+    return (height % 2, width % 2) if pix_fmt in ("yuv420p", "yuvj420p") else (0, 0)
+
+
+def encoder_opens(av: Any, name: str, pix_fmt: str, width: int, height: int, rate: Fraction) -> bool:
+    """Whether FFmpeg opens encoder ``name`` for frames of ``width x height`` (padded for 4:2:0) at ``rate``:
+    some refuse a pixel format (MJPEG wants full-range YUV) or a rate (MPEG-1 takes only the standard ones)."""
+    rows, cols = padding(pix_fmt, width, height)
+    try:
+        ctx = av.CodecContext.create(name, "w")
+        ctx.width, ctx.height, ctx.pix_fmt = width + cols, height + rows, pix_fmt
+        ctx.framerate, ctx.time_base = Fraction(rate), 1 / Fraction(rate)
+        ctx.open()
+    except Exception:  # noqa: BLE001 - FFmpeg reports a refusal as various errors
+        return False
+    return True
+
+
+def choose_encoder(av: Any, suffix: str, input_codec: str, supported: set[str], width: int, height: int,
+                   rate: Fraction) -> tuple[str, str, str]:
+    """``(encoder name, pixel format, why)``: the input's codec family where the container takes it and FFmpeg
+    encodes it with this size and rate, else the container's default."""
     codec_family = "h264" if input_codec.startswith("h264") else input_codec
     fits = codec_family in supported and codec_family in CONTAINER_FAMILIES[suffix]
+
+    def first_that_opens(names: list[str]) -> tuple[str, str] | None:
+        for name in names:
+            codec = _encoder(av, name)
+            if codec is None or codec.canonical_name not in supported:
+                continue
+            for pix_fmt in _pix_fmts(codec):
+                if encoder_opens(av, name, pix_fmt, width, height, rate):
+                    return name, pix_fmt
+        return None
+
     if fits:
-        for name in FAMILY_ENCODERS.get(codec_family, []):
-            if _encoder(av, name) is not None:
-                return name, f"the input's codec family ({codec_family})"
-    for name in DEFAULT_ENCODERS[suffix]:
-        codec = _encoder(av, name)
-        if codec is not None and codec.canonical_name in supported:
-            why = f"the {suffix} default; the input's {codec_family} " + ("has no encoder here" if fits else
-                                                                          f"does not go into {suffix}")
-            return name, why
-    raise VideoFileError(f"none of the encoders {DEFAULT_ENCODERS[suffix]} is available in this PyAV/FFmpeg build; "
-                         f"write another format (.mp4, .mkv, .avi)")
-
-
-def _pix_fmt(codec: Any) -> str:
-    names = [f.name for f in (codec.video_formats or [])]
-    for want in ("yuv420p", "yuvj420p", "rgb24"):
-        if want in names or not names:
-            return want
-    return names[0]
+        found = first_that_opens(FAMILY_ENCODERS.get(codec_family, []))
+        if found is not None:
+            return (*found, f"the input's codec family ({codec_family})")
+    found = first_that_opens(DEFAULT_ENCODERS[suffix])
+    if found is not None:
+        refused = f"has no encoder here for {width}x{height} at {float(rate):g} fps"
+        why = f"the {suffix} default; the input's {codec_family} " + (refused if fits else f"does not go into {suffix}")
+        return (*found, why)
+    raise VideoFileError(f"none of the encoders {DEFAULT_ENCODERS[suffix]} is available in this PyAV/FFmpeg build "
+                         f"for {width}x{height} at {float(rate):g} fps; write another format (.mp4, .mkv, .avi)")
 
 
 def _configure(stream: Any, encoder: str) -> None:
@@ -105,10 +135,9 @@ class _Writer:
         self.container = av.open(str(tmp), mode="w", format=MUXERS[suffix])
         try:
             supported = set(self.container.supported_codecs)
-            self.encoder, why = choose_encoder(av, suffix, probe.codec, supported)
-            self.pix_fmt = _pix_fmt(_encoder(av, self.encoder))
             w, h = probe.width, probe.height
-            self.pad = (h % 2, w % 2) if self.pix_fmt in ("yuv420p", "yuvj420p") else (0, 0)
+            self.encoder, self.pix_fmt, why = choose_encoder(av, suffix, probe.codec, supported, w, h, plan.rate)
+            self.pad = padding(self.pix_fmt, w, h)
             if any(self.pad):
                 which = " and ".join(x for x, p in (("a row", self.pad[0]), ("a column", self.pad[1])) if p)
                 self.notes.append(f"{w}x{h} is odd and {self.pix_fmt} needs even sizes: padded to "
