@@ -303,3 +303,28 @@ def test_make_grid_and_save_image(tmp_path):
     with pytest.raises(InputError):
         save_image(tmp_path / "bad.png", torch.rand(2, 8, 8))
     _only(tmp_path, "grid.png", "batch.png", "plain.jpg")
+
+
+@pytest.mark.parametrize("rotation, corner", [(0, (0, 0)), (-90, (0, 1)), (90, (1, 0)), (180, (1, 1))])
+def test_video_frames_come_upright(tmp_path, rotation, corner):
+    """A frame stored with a display rotation (phones record portrait video as rotated landscape frames) is read
+    as players show it: a block in the stored frame's top-left corner ends up in ``corner`` (row, column)."""
+    av = pytest.importorskip("av")
+    path = tmp_path / "phone.mp4"
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=24)
+        s.width, s.height, s.pix_fmt = 64, 48, "yuv420p"
+        s.set_display_rotation(rotation)
+        for _ in range(3):
+            img = np.zeros((48, 64, 3), np.uint8)
+            img[:12, :16] = 255
+            for p in s.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                c.mux(p)
+        for p in s.encode():
+            c.mux(p)
+    frames, _ = read_video(path, channels=1)
+    quarter = rotation % 180 != 0
+    assert frames.shape == (3, 1, *((64, 48) if quarter else (48, 64)))
+    h, w = frames.shape[-2:]
+    quadrants = frames[0, 0].reshape(2, h // 2, 2, w // 2).mean((1, 3))  # mean brightness per quadrant
+    assert int(quadrants.argmax()) == 2 * corner[0] + corner[1] and float(quadrants.max()) > 0.15

@@ -52,7 +52,7 @@ import numpy as np
 import torch
 
 from odevideo._atomic import temp_file
-from odevideo.data.video_io.formats import ReadLimits, av_errors, import_av
+from odevideo.data.video_io.formats import ReadLimits, av_errors, import_av, upright
 from odevideo.errors import InputError, OdevideoError, VideoFileError
 from odevideo.interpolation.retime_input import VideoProbe, _open_input, _short, probe_video
 from odevideo.interpolation.retime_output import MUXERS, _AudioRefused, _Writer
@@ -229,12 +229,15 @@ def _run(av: Any, interpolator: Any, probe: VideoProbe, plan: RetimePlan, tmp: P
         k = 0  # the next input frame (its time is probe.times[k])
         prev: list[Any] = [None, None, None, None]  # time, av frame, rgb array, tensor (made when first needed)
 
+        coded_w, coded_h = probe.coded_size
+
         def rgb_of(slot: list[Any]) -> np.ndarray:
             if slot[2] is None:
                 frame = slot[1]
-                same_size = frame.width == w and frame.height == h
-                slot[2] = frame.to_ndarray(format="rgb24") if same_size else \
-                    frame.reformat(width=w, height=h, format="rgb24").to_ndarray()
+                same_size = frame.width == coded_w and frame.height == coded_h
+                rgb = frame.to_ndarray(format="rgb24") if same_size else \
+                    frame.reformat(width=coded_w, height=coded_h, format="rgb24").to_ndarray()
+                slot[2] = np.ascontiguousarray(upright(rgb, probe.rotation))
                 slot[1] = None
             return slot[2]
 

@@ -9,7 +9,14 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from odevideo.data.video_io.formats import CONTAINERS, VIDEO_EXTENSIONS, ReadLimits, av_errors, import_av
+from odevideo.data.video_io.formats import (
+    CONTAINERS,
+    VIDEO_EXTENSIONS,
+    ReadLimits,
+    av_errors,
+    import_av,
+    quarter_turns,
+)
 from odevideo.errors import VideoFileError
 
 
@@ -18,7 +25,7 @@ class VideoProbe:
     """What retiming needs to know about an input, read without decoding a frame."""
 
     path: Path
-    width: int
+    width: int  #: the frames' size as shown (after the display rotation)
     height: int
     codec: str  #: the video codec's name (``h264``, ``mpeg4``, ...)
     fps: Fraction  #: the nominal rate (see the module docstring)
@@ -27,6 +34,12 @@ class VideoProbe:
     t0: Fraction  #: the first frame's presentation time in seconds (the origin of all times)
     times: tuple[Fraction, ...]  #: every frame's presentation time in seconds from ``t0``, increasing
     audio_codec: str | None  #: the first audio stream's codec, if any
+    rotation: int = 0  #: the display rotation, degrees counter-clockwise (0, 90, 180 or 270), applied to each frame
+
+    @property
+    def coded_size(self) -> tuple[int, int]:
+        """``(width, height)`` of the frames as stored, before the display rotation."""
+        return (self.height, self.width) if self.rotation in (90, 270) else (self.width, self.height)
 
     @property
     def duration(self) -> Fraction:
@@ -97,7 +110,7 @@ def _check_input_path(path: Path) -> None:
 
 def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) -> VideoProbe:
     """Open ``path``, check it against ``limits`` (frame size from the header; frame count as the packets are read)
-    and read its frame times from the packets, decoding nothing."""
+    and read its frame times from the packets, decoding only up to the first frame (for its display rotation)."""
     path = Path(path)
     limits = limits or ReadLimits()
     _check_input_path(path)
@@ -114,12 +127,20 @@ def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) 
                                  f"{stream.average_rate}); re-encode it with a frame rate, e.g. ffmpeg -r 25")
         tb = Fraction(stream.time_base)
         ticks = []
+        rotation = None  # from the first decoded frame's display matrix (PyAV reads it per frame)
         for packet in container.demux(stream):
             ts = packet.pts if packet.pts is not None else packet.dts
             if ts is None or packet.size == 0:
                 continue
             ticks.append(int(ts))
             limits.check_video(path, len(ticks), 0)
+            if rotation is None:
+                try:
+                    decoded = packet.decode()
+                except av_errors(av):  # a damaged first packet: the next frame that decodes tells
+                    decoded = []
+                if decoded:
+                    rotation = 90 * quarter_turns(decoded[0].rotation)
         audio = container.streams.audio[0].codec_context.codec.canonical_name if container.streams.audio else None
     except av_errors(av) as e:
         raise VideoFileError(f"{path}: cannot read the video's packets ({_short(e)}); the file is corrupt") from None
@@ -129,8 +150,11 @@ def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) 
         raise VideoFileError(f"{path}: the video stream holds no frames; check that the file is a complete video")
     ticks.sort()  # presentation order (a repeated timestamp's second frame is skipped when decoding)
     times = tuple((t - ticks[0]) * tb for t in ticks)
+    rotation = rotation or 0
+    if rotation in (90, 270):
+        width, height = height, width
     return VideoProbe(path, width, height, ctx.name, fps, _valid_rate(stream.average_rate), tb, ticks[0] * tb,
-                      times, audio)
+                      times, audio, rotation)
 
 
 def _short(e: BaseException, limit: int = 200) -> str:

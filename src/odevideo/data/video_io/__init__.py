@@ -31,6 +31,8 @@ grayscale (Pillow mode ``L``, as written by :func:`write_video` for 1-channel cl
 frame folders give 1 if the first image is grayscale (modes L/LA/1) and 3 otherwise (alpha is
 dropped); ``.npy`` gives what it stores.
 ``channels=1`` converts colour to luma (ITU-R 601); ``channels=3`` repeats grayscale.
+Video frames come upright: a stream's display rotation (how phones store portrait video) is applied, as players
+and FFmpeg's autorotate do.
 
 Limits: a reader refuses a video with more than 100,000 frames, a frame of more than 2**25 pixels or more than
 2**31 values in all (:class:`ReadLimits`; pass ``limits=ReadLimits(...)`` to change them), from the ``.npy``

@@ -175,6 +175,19 @@ def av_errors(av: Any) -> tuple[type[BaseException], ...]:
     return tuple(errs)
 
 
+def quarter_turns(degrees: float) -> int:
+    """A display rotation (degrees counter-clockwise, FFmpeg's display matrix as PyAV's ``VideoFrame.rotation``
+    reads it: phones store portrait video as landscape frames with -90 or 90) as quarter turns in {0, 1, 2, 3}."""
+    return int(round(float(degrees) / 90.0)) % 4
+
+
+def upright(arr: np.ndarray, degrees: float) -> np.ndarray:
+    """A decoded frame ``(H, W)`` or ``(H, W, C)`` as players show it: turned by its display rotation, as FFmpeg's
+    autorotate does (a phone's portrait video comes out portrait). Mirroring flags are not applied."""
+    k = quarter_turns(degrees)
+    return np.rot90(arr, k) if k else arr
+
+
 def check_channels(channels: int | None) -> None:
     if channels not in (None, 1, 3):
         raise InputError(f"channels must be None, 1 or 3, got {channels!r}")

@@ -28,6 +28,7 @@ from odevideo.data.video_io.formats import (
     natural_key,
     read_npy_header,
     source_kind,
+    upright,
 )
 from odevideo.errors import InputError, VideoFileError
 
@@ -429,7 +430,7 @@ def _av_frames(
             for frame in container.decode(stream):
                 limits.check_frame(path, int(frame.height), int(frame.width))
                 limits.check_video(path, k + 1, want * int(frame.height) * int(frame.width))
-                arr = frame.to_ndarray(format=fmt)
+                arr = upright(frame.to_ndarray(format=fmt), frame.rotation)
                 arr = arr[None] if arr.ndim == 2 else arr.transpose(2, 0, 1)
                 yield torch.from_numpy(np.ascontiguousarray(arr)).float().div_(255.0)
                 k += 1
