@@ -24,14 +24,18 @@ def frame_image(i: int, w: int = 64, h: int = 48) -> np.ndarray:
 
 
 def write_clip(path: Path, n: int = 48, fps: int = 24, *, codec: str = "ffv1", skip: tuple[int, ...] = (),
-               audio: bool = False, w: int = 64, h: int = 48, pix_fmt: str = "yuv420p", rotation: int = 0) -> Path:
+               audio: bool = False, w: int = 64, h: int = 48, pix_fmt: str = "yuv420p", rotation: int = 0,
+               sample_aspect_ratio: Fraction | None = None) -> Path:
     """``n`` frames at ``fps`` (frames in ``skip`` left out: a gap in the timestamps), optionally with a 440 Hz mono
-    AAC sine as long as the video, and a display rotation (degrees counter-clockwise, as a phone records)."""
+    AAC sine as long as the video, a display rotation (degrees counter-clockwise, as a phone records) and non-square
+    pixels (anamorphic video)."""
     c = av.open(str(path), "w")
     s = c.add_stream(codec, rate=fps)
     s.width, s.height, s.pix_fmt = w, h, pix_fmt
     if rotation:
         s.set_display_rotation(rotation)
+    if sample_aspect_ratio is not None:
+        s.codec_context.sample_aspect_ratio = sample_aspect_ratio
     a = None
     if audio:
         a = c.add_stream("aac", rate=48000)

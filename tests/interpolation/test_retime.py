@@ -167,6 +167,21 @@ def test_a_phone_clip_comes_out_upright(rotation, tmp_path):
     assert all(close(got[2 * i], upright[i], mean=1.5, worst=16) for i in range(6))
 
 
+@pytest.mark.parametrize("suffix, rotation, want", [(".mp4", 0, Fraction(8, 9)), (".mkv", 0, Fraction(8, 9)),
+                                                     (".mp4", -90, Fraction(9, 8))])
+def test_non_square_pixels_keep_their_shape(suffix, rotation, want, tmp_path):
+    """Anamorphic video (e.g. DV's 8:9 pixels) is written with the same pixel shape, so players show the same
+    picture; turned upright, the pixels turn too."""
+    import av
+
+    src = write_clip(tmp_path / f"dv{suffix}", n=4, codec="libx264", rotation=rotation,
+                     sample_aspect_ratio=Fraction(8, 9))
+    retime_video(load_interpolator("linear_blend"), src, tmp_path / f"o{suffix}", factor=2, progress=False,
+                 log=lambda _: None)
+    with av.open(str(tmp_path / f"o{suffix}")) as c:
+        assert Fraction(c.streams.video[0].sample_aspect_ratio) == want
+
+
 def test_an_interrupted_run_leaves_nothing(clip, tmp_path):
     class Interrupted:
         calls = 0

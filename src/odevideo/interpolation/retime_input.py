@@ -35,6 +35,8 @@ class VideoProbe:
     times: tuple[Fraction, ...]  #: every frame's presentation time in seconds from ``t0``, increasing
     audio_codec: str | None  #: the first audio stream's codec, if any
     rotation: int = 0  #: the display rotation, degrees counter-clockwise (0, 90, 180 or 270), applied to each frame
+    #: the pixels' width : height as shown (after the rotation); None: square or not stated
+    sample_aspect_ratio: Fraction | None = None
 
     @property
     def coded_size(self) -> tuple[int, int]:
@@ -151,10 +153,12 @@ def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) 
     ticks.sort()  # presentation order (a repeated timestamp's second frame is skipped when decoding)
     times = tuple((t - ticks[0]) * tb for t in ticks)
     rotation = rotation or 0
+    sar = _valid_rate(stream.sample_aspect_ratio or ctx.sample_aspect_ratio)  # anamorphic video: non-square pixels
     if rotation in (90, 270):
         width, height = height, width
+        sar = None if sar is None else 1 / sar
     return VideoProbe(path, width, height, ctx.name, fps, _valid_rate(stream.average_rate), tb, ticks[0] * tb,
-                      times, audio, rotation)
+                      times, audio, rotation, None if sar == 1 else sar)
 
 
 def _short(e: BaseException, limit: int = 200) -> str:

@@ -145,6 +145,8 @@ class _Writer:
             self.video = self.container.add_stream(self.encoder, rate=plan.rate)
             self.video.width, self.video.height = w + self.pad[1], h + self.pad[0]
             self.video.pix_fmt = self.pix_fmt
+            if probe.sample_aspect_ratio is not None:  # anamorphic input: shown at the same shape
+                self.video.codec_context.sample_aspect_ratio = probe.sample_aspect_ratio
             _configure(self.video, self.encoder)
             self.description = f"{self.encoder} {self.pix_fmt} ({why})"
             if in_audio is not None:
