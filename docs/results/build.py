@@ -776,18 +776,26 @@ def _interp_diffs(paired: dict, keys: Sequence[tuple[str, int, str]]) -> str:
                       for k, _, _ in keys}, keys)
 
 
-def frame_interp_dev(load: Loader) -> list[str]:
-    """In-between frames of the dev clips' held-out ends (experiments/frame_interp_dev_clips.py): 64x64 cells from
-    ``dev_clips_64.json`` (model interp-real-64), full-resolution cells from ``dev_clips_full.json``
-    (interp-real-full). Each score cell:
+def frame_interp_clips(prefix: str) -> Callable[[Loader], list[str]]:
+    """In-between frames of real clips' held-out ends (experiments/frame_interp_dev_clips.py): 64x64 cells from
+    ``<prefix>_64.json`` (model interp-real-64), full-resolution cells from ``<prefix>_full.json``
+    (interp-real-full); ``dev_clips``: the four development clips, ``heldout``: clips used in no design choice.
+    Each score cell:
     repeat-previous / linear blend / DIS flow / model; bold: the best at the shown precision. Last columns: the
     model minus the best classical method (DIS or blend) per window, +- its standard error, bold where the model is
     better by more than two standard errors; "wins by 2 s.e.": the model is better than every baseline on all
     three scores by more than two standard errors of the paired difference; last: the same model untrained (its
     classical start), where the JSON has it."""
+
+    def table(load: Loader) -> list[str]:
+        return _frame_interp_cells([load(f"{FRAME_INTERP}/{prefix}_{part}.json") for part in ("64", "full")])
+
+    return table
+
+
+def _frame_interp_cells(results: list[dict]) -> list[str]:
     keys = (("psnr", 2, " dB"), ("ssim", 4, ""), ("lpips", 4, ""))
     rows = []
-    results = [load(f"{FRAME_INTERP}/dev_clips_{part}.json") for part in ("64", "full")]
     cells = [(clip, cell, c) for r in results for clip, c in r["clips"].items() for cell in c["cells"].values()]
     cells.sort(key=lambda x: (x[0], x[1]["size"] == "full", x[1]["gap"]))  # per clip: 64x64 first, then full size
     for clip, cell, c in cells:
@@ -875,7 +883,8 @@ TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "gan_readable": gan_readable,
     "gan_tganv2": gan_tganv2,
     "gan_iteration_readable": gan_iteration_readable,
-    "frame_interp_dev": frame_interp_dev,
+    "frame_interp_dev": frame_interp_clips("dev_clips"),
+    "frame_interp_heldout": frame_interp_clips("heldout"),
     "frame_interp_demo": frame_interp_demo,
     "openstl_mmnist": openstl_mmnist,
     "retime_speed": retime_speed,
