@@ -1,6 +1,12 @@
 """The package layout changed, the behaviour did not: for one tiny config of every method, the initial parameters
-(model and critics) and the metrics of the first 5 seeded training steps equal the fixture recorded before the
-reorganisation (``record_fixture.py``), bit for bit."""
+(model and critics) equal the fixture recorded before the reorganisation (``record_fixture.py``) bit for bit, and
+the metrics of the first 5 seeded training steps equal it up to float rounding.
+
+Rounding differs between CPUs (the fixture's machine and an AMD EPYC with AVX-512 under the same torch build
+differ in the 7th significant digit of the first step's losses), and five steps of adversarial training amplify it
+(a discriminator's mean output near 0.05 moved by 4e-3 relative). So the first step, which only rounding can
+change, is compared to 1e-5 relative (1e-6 absolute) and the later ones to 2e-2 relative (1e-4 absolute): any change
+of behaviour moves a loss by far more."""
 
 from __future__ import annotations
 
@@ -30,4 +36,9 @@ def test_first_steps_match_the_recorded_fixture(tmp_path, name):
     want = FIXTURE[name]
     assert got["model_hash"] == want["model_hash"]
     assert got["critics_hash"] == want["critics_hash"]
-    assert got["steps"] == want["steps"]
+    assert len(got["steps"]) == len(want["steps"])
+    for i, (g, w) in enumerate(zip(got["steps"], want["steps"])):
+        assert g.keys() == w.keys(), f"step {i}"
+        rel, abs_ = (1e-5, 1e-6) if i == 0 else (2e-2, 1e-4)
+        for k in w:
+            assert g[k] == pytest.approx(w[k], rel=rel, abs=abs_), f"step {i}: {k}"
