@@ -137,3 +137,16 @@ def test_retime_with_a_saved_model_folder(clips, tmp_path, capsys):
     assert len(got) == 8
     diff = np.abs(got[1].astype(np.float32) - (frames[0] + frames[1]) / 2)
     assert diff.mean() <= 1.0 and diff.max() <= 8
+
+
+def test_every_video_format_reaches_the_commands():
+    """The command line's output suffixes and retime's help list every video container the reader knows."""
+    from odevideo.cli.generate import OUTPUT_SUFFIXES
+    from odevideo.cli.main import VIDEO_SUFFIXES, build_parser
+    from odevideo.data.video_io.formats import VIDEO_EXTENSIONS
+    from odevideo.interpolation.retime_output import MUXERS
+
+    assert set(VIDEO_EXTENSIONS) <= set(VIDEO_SUFFIXES) and set(VIDEO_EXTENSIONS) <= set(OUTPUT_SUFFIXES)
+    assert set(VIDEO_EXTENSIONS) == set(MUXERS)
+    help_text = build_parser()._subparsers._group_actions[0].choices["retime"].format_help()
+    assert all(ext in help_text for ext in VIDEO_EXTENSIONS)

@@ -66,6 +66,19 @@ def test_color_round_trips(tmp_path, color_clip):
     assert out.shape == color_clip.shape and float((out - color_clip).abs().mean()) < 0.02  # 256-colour palette
 
 
+def test_y4m_round_trip(tmp_path, gray_clip, color_clip):
+    """YUV4MPEG2 (the format of standard test sequences): uncompressed 4:2:0, so grayscale comes back exact to 8-bit
+    rounding and colour within the chroma subsampling; the frame rate (an NTSC fraction too) is kept."""
+    write_video(tmp_path / "g.y4m", gray_clip, fps=30000 / 1001)
+    out, fps = read_video(tmp_path / "g.y4m", channels=1)
+    assert out.shape == gray_clip.shape and fps == pytest.approx(30000 / 1001)
+    assert float((out - gray_clip).abs().max()) <= 2 * Q + 1 / 255  # luma range scaling only
+    assert (tmp_path / "g.y4m").read_bytes().startswith(b"YUV4MPEG2 W32 H32 F30000:1001")
+    write_video(tmp_path / "c.y4m", color_clip, fps=24)
+    out, _ = read_video(tmp_path / "c.y4m")
+    assert out.shape == color_clip.shape and float((out - color_clip).abs().mean()) < 0.02  # as .mp4: chroma 4:2:0
+
+
 def test_mp4_odd_size_is_edge_padded(tmp_path):
     frames = torch.rand(3, 1, 1, 1).expand(3, 1, 15, 21).contiguous() * 0.5 + 0.25
     write_video(tmp_path / "odd.mp4", frames, fps=5)

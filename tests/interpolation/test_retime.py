@@ -213,6 +213,19 @@ def test_bf16_runs_a_trained_model_under_autocast(clip, tmp_path):
     assert close(got[True], got[False], mean=0.5, worst=4)
 
 
+def test_y4m_in_and_out(clip, clip_frames, tmp_path):
+    """A YUV4MPEG2 test sequence is retimed like any video: to .y4m (uncompressed) and from it (to .mp4)."""
+    st = retime_video(load_interpolator("linear_blend"), clip, tmp_path / "o.y4m", factor=2, progress=False)
+    got = read_back(tmp_path / "o.y4m")
+    assert st["video_codec"] == "wrapped_avframe" and got["frames"].shape == (96, 48, 64, 3)
+    assert got["times"][:3] == [Fraction(0), Fraction(1, 48), Fraction(2, 48)]
+    assert close(got["frames"][10], clip_frames[5])
+    st = retime_video(load_interpolator("linear_blend"), tmp_path / "o.y4m", tmp_path / "o.mp4", factor=0.5,
+                      progress=False)
+    assert read_back(tmp_path / "o.mp4")["frames"].shape == (48, 48, 64, 3)
+    assert close(read_back(tmp_path / "o.mp4")["frames"][5], clip_frames[5], mean=2.5, worst=16)  # 4:2:0 twice
+
+
 def test_an_interrupted_run_leaves_nothing(clip, tmp_path):
     class Interrupted:
         calls = 0

@@ -13,7 +13,7 @@ from pathlib import Path
 from odevideo.cli.options import check_output_file, number, whole_number
 
 #: What ``--output`` writes: a still (.png), the array (.npy), a video, or a folder of PNGs (no suffix).
-OUTPUT_SUFFIXES = (".png", ".npy", ".gif", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+OUTPUT_SUFFIXES = (".png", ".npy", ".gif", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".y4m")
 
 
 def add_parser(sub) -> None:

@@ -25,7 +25,7 @@ from odevideo.cli.options import Parser, check_output_file, number, whole_number
 from odevideo.errors import InputError, OdevideoError
 
 #: Suffixes ``predict --output`` writes (besides a folder of PNGs): :func:`odevideo.data.write_video`'s.
-VIDEO_SUFFIXES = (".gif", ".npy", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+VIDEO_SUFFIXES = (".gif", ".npy", ".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".y4m")
 
 
 def _add_config_args(p: argparse.ArgumentParser) -> None:

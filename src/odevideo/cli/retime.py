@@ -41,7 +41,7 @@ def add_parser(sub) -> None:
     s.add_argument("model", metavar="MODEL",
                    help="a classical interpolator (repeat_previous, linear_blend, dis_flow, dis_flow_or_blend), a "
                    "model folder, a run folder or a pretrained model's name")
-    s.add_argument("input", metavar="IN", help="the input video (.mp4, .mov, .mkv, .webm, .avi, .m4v)")
+    s.add_argument("input", metavar="IN", help="the input video (.mp4, .mov, .mkv, .webm, .avi, .m4v, .y4m)")
     s.add_argument("output", metavar="OUT", help="the output video; its suffix picks the container")
     rate = s.add_mutually_exclusive_group(required=True)
     rate.add_argument("--fps", type=_argtype("parse_rate", "frame rate"), metavar="F",

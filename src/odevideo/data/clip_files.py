@@ -1,6 +1,6 @@
 """Finding the clips of a folder: which files and sub-folders are clips, in which order, with which labels.
 
-Every ``.mp4 .avi .mov .mkv .webm .m4v .gif .npy`` file and every sub-folder that holds frame images
+Every ``.mp4 .avi .mov .mkv .webm .m4v .y4m .gif .npy`` file and every sub-folder that holds frame images
 (``.png .jpg ...``) is one clip. Hidden entries (``.name``) and other files (``.txt``, ``.mat`` ...)
 are ignored. The listing is sorted by relative path with numbers compared numerically (``v2``
 before ``v10``), so the clip order -- and with it every index -- is the same on every machine.

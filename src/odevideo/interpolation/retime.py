@@ -118,7 +118,7 @@ def retime_video(
 
     Args:
         interpolator: anything with ``interpolate(frame0, frame1, taus)`` (:func:`load_interpolator`).
-        in_path: a video file (.mp4, .mov, .mkv, .webm, .avi, .m4v).
+        in_path: a video file (.mp4, .mov, .mkv, .webm, .avi, .m4v, .y4m).
         out_path: the output video; its suffix picks the container. Written to a temporary next to it, then renamed.
         fps: output frames per second (``60``, ``59.94``, ``"30000/1001"``).
         factor: output rate = input rate x ``factor``, same duration.

@@ -16,7 +16,8 @@ from odevideo.interpolation.retime_input import VideoProbe, _short
 from odevideo.interpolation.retime_plan import RetimePlan
 
 #: FFmpeg muxer names by output suffix.
-MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}
+MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+          ".y4m": "yuv4mpegpipe"}
 #: Encoders of an input codec's family, best first (the input's decoder / codec name -> encoder names).
 FAMILY_ENCODERS = {
     "h264": ["libx264", "h264"], "hevc": ["libx265", "hevc"], "mpeg4": ["mpeg4"], "mjpeg": ["mjpeg"],
@@ -35,11 +36,13 @@ CONTAINER_FAMILIES = {
     ".webm": {"vp8", "vp9", "av1"},
     ".avi": {"h264", "mpeg4", "mjpeg", "ffv1", "png", "msmpeg4v3", "msmpeg4v2", "huffyuv", "ffvhuff", "utvideo",
              "mpeg2video", "mpeg1video"},
+    ".y4m": set(),  # uncompressed: frames go in as they are (FFmpeg's wrapped_avframe)
 }
 #: The encoders tried, in order, when the input's family cannot be written to the output container.
 DEFAULT_ENCODERS = {
     ".mp4": ["libx264", "h264", "mpeg4"], ".m4v": ["libx264", "h264", "mpeg4"], ".mov": ["libx264", "h264", "mpeg4"],
     ".mkv": ["libx264", "h264", "mpeg4"], ".webm": ["libvpx-vp9", "libvpx"], ".avi": ["mpeg4", "mjpeg"],
+    ".y4m": ["wrapped_avframe"],
 }
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -102,6 +105,8 @@ def choose_encoder(av: Any, suffix: str, input_codec: str, supported: set[str], 
         if found is not None:
             return (*found, f"the input's codec family ({codec_family})")
     found = first_that_opens(DEFAULT_ENCODERS[suffix])
+    if found is not None and not CONTAINER_FAMILIES[suffix]:
+        return (*found, f"{suffix} holds uncompressed frames")
     if found is not None:
         refused = f"has no encoder here for {width}x{height} at {float(rate):g} fps"
         why = f"the {suffix} default; the input's {codec_family} " + (refused if fits else f"does not go into {suffix}")

@@ -17,6 +17,7 @@ existing directory     a folder of frames: ``.png/.jpg/.jpeg/.bmp/.tif/.tiff/.we
 ``.gif``               Pillow (no optional dependency)
 ``.mp4 .avi .mov``     PyAV (``pip install 'odevideo[video]'``), imported only when needed
 ``.mkv .webm .m4v``
+``.y4m``               (YUV4MPEG2, uncompressed: the usual format of test sequences)
 ``.npy``               numpy array, rules below
 =====================  =======================================================================
 

@@ -124,8 +124,8 @@ def _short(value: Any, limit: int = 200) -> str:
     text = str(value)
     return text if len(text) <= limit else text[:limit] + "..."
 
-#: Container formats handled by PyAV.
-VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v")
+#: Container formats handled by PyAV (``.y4m``: YUV4MPEG2, uncompressed, the usual format of test sequences).
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".y4m")
 # FFmpeg demuxer names each extension may hold. FFmpeg probes content, not names, and will happily
 # "decode" a few random bytes as a raw H.263 stream; a container that does not match its extension
 # is refused instead of yielding garbage frames.
@@ -136,6 +136,7 @@ CONTAINERS = {
     ".mkv": {"matroska"},
     ".webm": {"matroska", "webm"},
     ".avi": {"avi"},
+    ".y4m": {"yuv4mpegpipe"},
 }
 #: Frame image formats recognised inside a folder of frames.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")

@@ -94,6 +94,7 @@ def write_video(
       ``yuv420p`` needs even sizes: an odd height/width is padded by repeating the last row/column,
       so the file is one pixel taller/wider than ``frames``.
     * ``.avi``: PyAV, lossless PNG codec (``rgb24``), any size.
+    * ``.y4m``: YUV4MPEG2, uncompressed ``yuv420p`` (even sizes, padded as above).
     * ``.npy``: the array ``(T, C, H, W)`` as given (float32 for floating point input, uint8 for uint8).
     * a path without extension, or an existing directory: a folder with one PNG per frame,
       ``frame_000000.png``, ... An existing folder is replaced only if it holds nothing but frame images.
@@ -191,6 +192,8 @@ def _write_av(av: Any, tmp: str, suffix: str, u8: np.ndarray, fps: float, codec:
             codec = "png"
         elif suffix == ".webm":
             codec = _pick_codec(av, ["libvpx-vp9", "libvpx"])
+        elif suffix == ".y4m":
+            codec = "wrapped_avframe"  # the YUV4MPEG2 muxer takes decoded frames as they are
         else:
             codec = _pick_codec(av, ["libx264", "h264", "mpeg4"])
     pix_fmt = "rgb24" if codec in ("png", "ffv1", "rawvideo", "libx264rgb") else "yuv420p"
@@ -201,7 +204,8 @@ def _write_av(av: Any, tmp: str, suffix: str, u8: np.ndarray, fps: float, codec:
         if pad_h or pad_w:
             rgb = np.pad(rgb, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     rgb = np.ascontiguousarray(rgb)
-    fmt = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi"}[suffix]
+    fmt = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+           ".y4m": "yuv4mpegpipe"}[suffix]
     container = av.open(tmp, mode="w", format=fmt)
     try:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
