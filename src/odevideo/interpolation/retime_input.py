@@ -19,6 +19,9 @@ from odevideo.data.video_io.formats import (
 )
 from odevideo.errors import VideoFileError
 
+#: how many packets the probe decodes at most looking for a first frame (its display rotation); none: no rotation
+ROTATION_PACKETS = 64
+
 
 @dataclass(frozen=True)
 class VideoProbe:
@@ -136,7 +139,7 @@ def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) 
                 continue
             ticks.append(int(ts))
             limits.check_video(path, len(ticks), 0)
-            if rotation is None:
+            if rotation is None and len(ticks) <= ROTATION_PACKETS:
                 try:
                     decoded = packet.decode()
                 except av_errors(av):  # a damaged first packet: the next frame that decodes tells
