@@ -334,6 +334,26 @@ def test_the_shipped_model_loads_by_name_and_interpolates_at_any_size():
     assert load_model("interp-real-full").working_shape(480, 640) == (240, 320)  # half size, as trained
 
 
+@pytest.mark.parametrize("name, preset, precision", [("interp-real-64", "interp_real_footage_64", True),
+                                                    ("interp-real-full", "interp_real_footage", False)])
+def test_each_shipped_model_is_what_its_recipe_preset_trains(name, preset, precision):
+    """The recipe in docs/frame_interpolation.md (`odevideo train --preset PRESET ...`) builds the shipped model's
+    architecture and start, and trains in the same precision (a preset inheriting from another must not pick up a
+    start or a precision its model was not trained with)."""
+    import dataclasses
+    import json
+
+    from odevideo.configio import load_config
+    from odevideo.pretrained import PRETRAINED_DIR
+    from odevideo.training.config import ExperimentConfig
+
+    cfg = load_config(ExperimentConfig, preset)
+    shipped = json.loads((PRETRAINED_DIR / name / "config.json").read_text())
+    assert shipped["method"] == cfg.method
+    assert json.loads(json.dumps(dataclasses.asdict(cfg.model))) == shipped["model"]
+    assert cfg.train.bf16 is precision
+
+
 def test_an_unknown_model_name_lists_the_shipped_ones(tmp_path):
     from odevideo import load_model
     from odevideo.errors import CheckpointError
