@@ -25,7 +25,8 @@ ROTATION_PACKETS = 64
 
 @dataclass(frozen=True)
 class VideoProbe:
-    """What retiming needs to know about an input, read without decoding a frame."""
+    """What retiming needs to know about an input, read from its packets (and its first decoded frame, for the
+    display rotation) before any conversion."""
 
     path: Path
     width: int  #: the frames' size as shown (after the display rotation)

@@ -10,14 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from odevideo.data.video_io.formats import av_errors
+from odevideo.data.video_io.formats import MUXERS, av_errors
 from odevideo.errors import VideoFileError
 from odevideo.interpolation.retime_input import VideoProbe, _short
 from odevideo.interpolation.retime_plan import RetimePlan
 
-#: FFmpeg muxer names by output suffix.
-MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
-          ".y4m": "yuv4mpegpipe"}
 #: Encoders of an input codec's family, best first (the input's decoder / codec name -> encoder names).
 FAMILY_ENCODERS = {
     "h264": ["libx264", "h264"], "hevc": ["libx265", "hevc"], "mpeg4": ["mpeg4"], "mjpeg": ["mjpeg"],

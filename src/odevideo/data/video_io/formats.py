@@ -138,6 +138,9 @@ CONTAINERS = {
     ".avi": {"avi"},
     ".y4m": {"yuv4mpegpipe"},
 }
+#: The FFmpeg muxer that writes each extension.
+MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
+          ".y4m": "yuv4mpegpipe"}
 #: Frame image formats recognised inside a folder of frames.
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 

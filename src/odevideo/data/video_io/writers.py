@@ -20,7 +20,14 @@ import torch
 from PIL import Image
 
 from odevideo._atomic import atomic_write, atomic_write_dir
-from odevideo.data.video_io.formats import GIF_COMMENT_PREFIX, IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, av_errors, import_av
+from odevideo.data.video_io.formats import (
+    GIF_COMMENT_PREFIX,
+    IMAGE_EXTENSIONS,
+    MUXERS,
+    VIDEO_EXTENSIONS,
+    av_errors,
+    import_av,
+)
 from odevideo.errors import InputError, VideoFileError
 
 __all__ = ["write_video"]
@@ -204,9 +211,7 @@ def _write_av(av: Any, tmp: str, suffix: str, u8: np.ndarray, fps: float, codec:
         if pad_h or pad_w:
             rgb = np.pad(rgb, ((0, 0), (0, pad_h), (0, pad_w), (0, 0)), mode="edge")
     rgb = np.ascontiguousarray(rgb)
-    fmt = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska", ".webm": "webm", ".avi": "avi",
-           ".y4m": "yuv4mpegpipe"}[suffix]
-    container = av.open(tmp, mode="w", format=fmt)
+    container = av.open(tmp, mode="w", format=MUXERS[suffix])
     try:
         stream = container.add_stream(codec, rate=Fraction(fps).limit_denominator(1001))
         stream.width, stream.height = rgb.shape[2], rgb.shape[1]

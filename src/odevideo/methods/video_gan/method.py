@@ -4,6 +4,7 @@ SDE), their discriminators, the adversarial step (simultaneous or alternating) a
 from __future__ import annotations
 
 import sys
+from typing import ClassVar
 
 import torch
 from torch import nn
@@ -144,10 +145,12 @@ class _VideoGAN(Method):
 
 class _TGANOrMoCoGAN(_VideoGAN):
     loss_config = GANLossConfig
+    #: whether the per-frame image discriminator is on when ``loss.image_disc`` is None (MoCoGAN's design)
+    image_disc_by_default: ClassVar[bool] = False
 
     def has_image_disc(self, cfg) -> bool:
         """Whether the GAN gets the per-frame image discriminator (``loss.image_disc``; None = MoCoGAN only)."""
-        return cfg.loss.image_disc if cfg.loss.image_disc is not None else self.name == "mocogan"
+        return cfg.loss.image_disc if cfg.loss.image_disc is not None else self.image_disc_by_default
 
     def _check_loss(self, cfg) -> None:
         lc = cfg.loss
@@ -254,6 +257,7 @@ class MoCoGANMethod(_TGANOrMoCoGAN):
     """MoCoGAN (Tulyakov et al. 2018) with its GRU motion generator, or an ODE / SDE in its place."""
 
     name, model_config = "mocogan", MoCoGANConfig
+    image_disc_by_default = True
 
     def build_model(self, g, spec):
         from odevideo.methods.video_gan.mocogan import MoCoGANGenerator
