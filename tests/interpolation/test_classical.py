@@ -117,6 +117,27 @@ def test_dis_flow_finds_the_shift(pair):
     assert _inner((got - half).abs(), m).mean() < 0.05 * blend_err
 
 
+@needs_cv2
+def test_dis_flow_at_the_frames_own_resolution_finds_a_small_object_the_preset_misses():
+    """A 10x10 px object moved 2 px right over a still texture: the medium preset matches 12 px patches on the
+    half-size level and misses it; matched at the frames' own resolution (``finest_scale=0``) it is found."""
+    f0, f1 = _moved(_canvas(), 0, 0).clone(), _moved(_canvas(), 0, 0).clone()
+    obj = torch.rand(1, 3, 10, 10, generator=torch.Generator().manual_seed(5))
+    y, x, dx = 20, 24, 2
+    f0[..., y:y + 10, x:x + 10] = obj
+    f1[..., y:y + 10, x + dx:x + dx + 10] = obj
+    errors = {}
+    for scale in (None, 0):
+        est, _ = dis_flow(f0, f1, finest_scale=scale)
+        inside = est[0, :, y + 1:y + 9, x + 1:x + 9]
+        errors[scale] = float((inside[0] - dx).abs().mean() + inside[1].abs().mean())
+        assert float(est[0, :, :, :16].abs().mean()) < 0.05  # the still background stays still
+    assert errors[0] < 0.2 and errors[None] > 1.0, errors
+    for bad in (-1, 5, 1.5, True):
+        with pytest.raises(InputError, match="finest_scale"):
+            dis_flow(f0, f1, finest_scale=bad)
+
+
 def test_bad_tau_and_shapes_are_refused(pair):
     f0, f1, _, flow01, flow10 = pair
     for fn in (repeat_previous, linear_blend):

@@ -96,12 +96,16 @@ def _gray_u8(frames: Tensor) -> np.ndarray:
     return (x * 255.0).round().to(torch.uint8).numpy()
 
 
-def dis_flow(frame0: Tensor, frame1: Tensor, preset: str = "medium") -> tuple[Tensor, Tensor]:
+def dis_flow(frame0: Tensor, frame1: Tensor, preset: str = "medium",
+             finest_scale: int | None = None) -> tuple[Tensor, Tensor]:
     """OpenCV's DIS optical flow (Kroeger et al. 2016) on the frames' luma, both ways.
 
     Returns ``(flow01, flow10)``, each ``(N, 2, H, W)`` float32 on the frames' device, in pixels:
     ``flow01`` maps ``frame0``'s pixels into ``frame1`` and ``flow10`` the other way. Not differentiable
     (a classical estimate). ``preset``: ``ultrafast``, ``fast`` or ``medium`` (OpenCV's presets).
+    ``finest_scale``: the finest pyramid level the patches are matched on, 0 = the frames' own resolution
+    (``None``: the preset's, 1 = half resolution for ``medium``). Half resolution suits video-sized frames;
+    on frames of about 64 px its 12 px patches cover a fifth of the frame, and level 0 is far more accurate.
     """
     _check_pair(frame0, frame1)
     cv2 = _cv2()
@@ -112,7 +116,12 @@ def dis_flow(frame0: Tensor, frame1: Tensor, preset: str = "medium") -> tuple[Te
     h, w = frame0.shape[-2:]
     if min(h, w) < 8:
         raise InputError(f"DIS optical flow needs frames of at least 8x8 pixels, got {h}x{w}")
+    if finest_scale is not None and (isinstance(finest_scale, bool) or not isinstance(finest_scale, int)
+                                     or not 0 <= finest_scale <= 4):
+        raise InputError(f"DIS finest_scale must be a whole number from 0 to 4 (or None), got {finest_scale!r}")
     dis = cv2.DISOpticalFlow_create(presets[preset])
+    if finest_scale is not None:
+        dis.setFinestScale(finest_scale)
     g0, g1 = _gray_u8(frame0), _gray_u8(frame1)
     f01 = np.stack([dis.calc(a, b, None) for a, b in zip(g0, g1)])
     f10 = np.stack([dis.calc(b, a, None) for a, b in zip(g0, g1)])

@@ -22,6 +22,9 @@ class ODEFlowInterpConfig:
     # linear blend (zero starting flow)
     start: Literal["dis_flow", "dis_flow_or_blend", "linear_blend"] = "dis_flow"
     dis_preset: Literal["ultrafast", "fast", "medium"] = "medium"
+    # DIS's finest pyramid level: 0 = the frames' own resolution (small frames), None = the preset's (half
+    # resolution for medium, right for video-sized frames)
+    dis_finest_scale: int | None = None
     # how the start warps the frames: bilinear (the classical DIS-flow interpolation) or bicubic (sharper on
     # small frames); the model learns where the other sampling, or the plain blend, does better
     sampling: Literal["bilinear", "bicubic"] = "bilinear"

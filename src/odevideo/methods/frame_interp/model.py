@@ -83,6 +83,8 @@ class ODEFlowInterpolator(nn.Module):
             ``"linear_blend"``.
         sampling: how the start warps the frames, ``"bilinear"`` or ``"bicubic"``.
         dis_preset: OpenCV's DIS preset (``ultrafast``, ``fast``, ``medium``).
+        dis_finest_scale: DIS's finest pyramid level (0: the frames' own resolution; ``None``: the preset's,
+            half resolution for ``medium``), see :func:`~odevideo.interpolation.classical.dis_flow`.
         work_size: the networks' largest working size in pixels (longer side); frames larger than this are
             processed at a reduced size and the corrections upsampled.
         work_scale: the networks run at this fraction of the frames' size (capped by ``work_size``): a model
@@ -100,7 +102,7 @@ class ODEFlowInterpolator(nn.Module):
 
     def __init__(self, in_channels: int = 3, start: str = "dis_flow", dis_preset: str = "medium",
                  work_size: int = 64, channels: int = 32, solver: SolverConfig | None = None,
-                 work_scale: float = 1.0, sampling: str = "bilinear"):
+                 work_scale: float = 1.0, sampling: str = "bilinear", dis_finest_scale: int | None = None):
         super().__init__()
         if start not in STARTS:
             raise InputError(f"start must be one of {', '.join(STARTS)}, got {start!r}")
@@ -113,6 +115,7 @@ class ODEFlowInterpolator(nn.Module):
                              f"{channels}, {work_scale}")
         self.work_scale = float(work_scale)
         self.in_channels, self.start, self.dis_preset = in_channels, start, dis_preset
+        self.dis_finest_scale = dis_finest_scale
         self.work_size = int(work_size)
         self.solver = solver or SolverConfig(method="rk4", step_size=0.25)
         c1, c2, c3 = channels, channels * 3 // 2, channels * 2
@@ -149,7 +152,7 @@ class ODEFlowInterpolator(nn.Module):
         if self.start == "linear_blend":
             z = frame0.new_zeros(frame0.shape[0], 2, *frame0.shape[-2:])
             return z, z
-        f01, f10 = dis_flow(frame0, frame1, self.dis_preset)
+        f01, f10 = dis_flow(frame0, frame1, self.dis_preset, self.dis_finest_scale)
         return f01.to(frame0.dtype), f10.to(frame0.dtype)
 
     # ------------------------------------------------------------------ core
