@@ -38,9 +38,18 @@ from odevideo.metrics.lpips import LPIPS
 BASELINES = ("repeat_previous", "linear_blend", "dis_flow")
 
 
+def _methods(model) -> dict:
+    methods = {"model": model}
+    methods.update({b: ClassicalInterpolator(b) for b in BASELINES})
+    if isinstance(model, ODEFlowInterpolator):  # its untrained start, reported to show what training added
+        methods["start"] = model.classical_start()
+    return methods
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("model", help="run folder, model folder or pretrained name (anything load_interpolator takes)")
+    p.add_argument("model", help="run folder, model folder or pretrained name (anything load_interpolator takes); "
+                   "{stem} is replaced by each clip's file name without its suffix (a model trained on each clip)")
     p.add_argument("--clips", default="../shared/data/video", help="a folder of video files or one file")
     p.add_argument("--split", type=float, nargs=3, default=[0.7, 0.1, 0.2], help="train/val/test fractions")
     p.add_argument("--part", choices=["train", "val", "test"], default="test",
@@ -60,21 +69,18 @@ def main(argv=None) -> int:
     if args.lpips_dir:
         d = Path(args.lpips_dir)
         lp = LPIPS.from_files(d / "alexnet_features.pth", d / "lpips_v0.1_alex_lin.pth")
-    model = load_interpolator(args.model)
-    methods = {"model": model}
-    methods.update({b: ClassicalInterpolator(b) for b in BASELINES})
-    if isinstance(model, ODEFlowInterpolator):  # its untrained start, reported to show what training added
-        methods["start"] = model.classical_start()
     result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "command": " ".join(sys.argv),
               "model": str(args.model), "split": args.split, "part": args.part, "clips": {}}
     for f in files:
+        model_path = args.model.replace("{stem}", f.stem)  # a model per clip: RUNS/{stem}/...
+        methods = _methods(load_interpolator(model_path))
         frames, _ = read_video(f, channels=3)
         lo, hi = time_split_range(frames.shape[0], args.split, args.part)
         if args.max_frames:
             hi = min(hi, lo + args.max_frames)
         part = frames[lo:hi]
         result["clips"][f.name] = {"frames": int(frames.shape[0]), f"{args.part}_frames": [lo, hi],
-                                   "full_size": list(frames.shape[-2:]), "cells": {}}
+                                   "full_size": list(frames.shape[-2:]), "model": model_path, "cells": {}}
         for size in args.sizes:
             clip = part if size == "full" else resize(center_crop_square(part), int(size))
             for gap in args.gaps:

@@ -818,6 +818,29 @@ def _frame_interp_cells(results: list[dict]) -> list[str]:
     return md_table(head, rows)
 
 
+STARTS = (("linear_blend", "blend"), ("dis", "DIS"), ("dis_own_res", "DIS own res."),
+          ("dis_or_blend", "DIS or blend"), ("dis_own_res_or_blend", "DIS own res. or blend"))
+
+
+def frame_interp_starts(load: Loader) -> list[str]:
+    """Training-free starts of ``ode_flow_interp`` (experiments/frame_interp_starts.py): DIS flow matched at the
+    preset's half resolution or the frames' own, without or with the fallback to the blend, and the blend; 64x64
+    on the dev clips' training parts and on a held-out clip's test part, full size on the training parts' first 41
+    frames. PSNR (dB), bold: the best at the shown precision."""
+    rows = []
+    for name in ("starts_64_train", "starts_64_heldout", "starts_full_train"):
+        r = load(f"{FRAME_INTERP}/{name}.json")
+        for clip, c in r["clips"].items():
+            for key, cell in c["cells"].items():
+                size, gap = key.split("/gap")
+                vals = [cell["means"][m]["psnr"] for m, _ in STARTS]
+                rows.append([clip, r["part"], size if size == "full" else f"{size}x{size}", gap,
+                             str(cell["windows"]), r["sampling"], join_parts([fixed(v, 2) for v in vals],
+                                                                             best(vals, True, 2))])
+    head = ["clip", "part", "size", "gap", "windows", "warps", "PSNR (dB) " + " / ".join(n for _, n in STARTS)]
+    return md_table(head, rows)
+
+
 def frame_interp_demo(load: Loader) -> list[str]:
     """``odevideo demo``'s held-out table (its demo_eval.json): every method per gap; the last column is the model
     minus the method, paired over windows, bold where the model is better by more than two standard errors."""
@@ -886,6 +909,7 @@ TABLES: dict[str, Callable[[Loader], list[str]]] = {
     "frame_interp_dev": frame_interp_clips("dev_clips"),
     "frame_interp_heldout": frame_interp_clips("heldout"),
     "frame_interp_demo": frame_interp_demo,
+    "frame_interp_starts": frame_interp_starts,
     "openstl_mmnist": openstl_mmnist,
     "retime_speed": retime_speed,
 }

@@ -305,6 +305,21 @@ def test_frame_interp_dev_rows_and_wins_by_two_standard_errors(tmp_path):
     assert lines[3].endswith("| yes | 34.10 / 0.9600 / 0.0300 |")
 
 
+def test_frame_interp_starts_rows_in_file_order_with_the_best_start_bold(tmp_path):
+    psnr = {"linear_blend": 30.0, "dis": 33.004, "dis_own_res": 33.5, "dis_or_blend": 33.499,
+            "dis_own_res_or_blend": 31.0}
+    cell = {"windows": 5, "means": {m: {"psnr": v, "ssim": 0.9} for m, v in psnr.items()}}
+    for name, part, key in (("starts_64_train", "train", "64/gap2"), ("starts_64_heldout", "test", "64/gap4"),
+                            ("starts_full_train", "train", "full/gap2")):
+        write(tmp_path, f"docs/results/frame_interp/{name}.json",
+              {"part": part, "sampling": "bicubic", "clips": {"cup.mp4": {"cells": {key: cell}}}})
+    lines = table("frame_interp_starts", tmp_path)
+    scores = "30.00 / 33.00 / **33.50 / 33.50** / 31.00"  # 33.499 shows as 33.50: a tie at the shown precision
+    assert lines[2:] == [f"| cup.mp4 | train | 64x64 | 2 | 5 | bicubic | {scores} |",
+                         f"| cup.mp4 | test | 64x64 | 4 | 5 | bicubic | {scores} |",
+                         f"| cup.mp4 | train | full | 2 | 5 | bicubic | {scores} |"]
+
+
 def test_openstl_rows_label_the_budget_and_the_baselines(tmp_path):
     write(tmp_path, "docs/results/openstl/mmnist_reference.json", {"rows": [
         {"method": "PredRNN", "setting": "200 epochs", "mse": 23.97, "mae": 72.82, "ssim": 0.9462, "psnr": 23.28}]})
