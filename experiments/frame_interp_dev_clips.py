@@ -24,12 +24,9 @@ import sys
 from pathlib import Path
 
 import torch
+from real_clip_parts import add_clip_arguments, at_sizes, clip_part, video_files
 
 from odevideo._atomic import atomic_write_text
-from odevideo.data import read_video
-from odevideo.data.clip_files import VIDEO_EXTENSIONS
-from odevideo.data.transforms import center_crop_square, resize
-from odevideo.data.video_windows import time_split_range
 from odevideo.evaluation.interpolation import compare, score_windows
 from odevideo.interpolation import ClassicalInterpolator, load_interpolator
 from odevideo.methods.frame_interp import ODEFlowInterpolator
@@ -50,39 +47,24 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("model", help="run folder, model folder or pretrained name (anything load_interpolator takes); "
                    "{stem} is replaced by each clip's file name without its suffix (a model trained on each clip)")
-    p.add_argument("--clips", default="../shared/data/video", help="a folder of video files or one file")
-    p.add_argument("--split", type=float, nargs=3, default=[0.7, 0.1, 0.2], help="train/val/test fractions")
-    p.add_argument("--part", choices=["train", "val", "test"], default="test",
-                   help="which part of each clip to score (train: to choose a design without looking at the test)")
-    p.add_argument("--max-frames", type=int, default=None, help="score at most this many frames of the part")
-    p.add_argument("--sizes", nargs="+", default=["64", "full"])
-    p.add_argument("--gaps", type=int, nargs="+", default=[2, 4])
+    add_clip_arguments(p, part="test", sizes=["64", "full"])
     p.add_argument("--lpips-dir", default=None, help="folder with alexnet_features.pth and lpips_v0.1_alex_lin.pth")
-    p.add_argument("--out", default=None, help="JSON to write")
-    p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    root = Path(args.clips)
-    files = [root] if root.is_file() else sorted(f for f in root.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS)
     lp = None
     if args.lpips_dir:
         d = Path(args.lpips_dir)
         lp = LPIPS.from_files(d / "alexnet_features.pth", d / "lpips_v0.1_alex_lin.pth")
     result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "command": " ".join(sys.argv),
               "model": str(args.model), "split": args.split, "part": args.part, "clips": {}}
-    for f in files:
+    for f in video_files(args.clips):
         model_path = args.model.replace("{stem}", f.stem)  # a model per clip: RUNS/{stem}/...
         methods = _methods(load_interpolator(model_path))
-        frames, _ = read_video(f, channels=3)
-        lo, hi = time_split_range(frames.shape[0], args.split, args.part)
-        if args.max_frames:
-            hi = min(hi, lo + args.max_frames)
-        part = frames[lo:hi]
-        result["clips"][f.name] = {"frames": int(frames.shape[0]), f"{args.part}_frames": [lo, hi],
-                                   "full_size": list(frames.shape[-2:]), "model": model_path, "cells": {}}
-        for size in args.sizes:
-            clip = part if size == "full" else resize(center_crop_square(part), int(size))
+        n, (lo, hi), part = clip_part(f, args)
+        result["clips"][f.name] = {"frames": n, f"{args.part}_frames": [lo, hi], "full_size": list(part.shape[-2:]),
+                                   "model": model_path, "cells": {}}
+        for size, clip in at_sizes(part, args.sizes):
             for gap in args.gaps:
                 scores, seconds = score_windows(clip, gap, methods, lp)
                 c = compare(scores, against=BASELINES)

@@ -19,12 +19,9 @@ import sys
 from pathlib import Path
 
 import torch
+from real_clip_parts import add_clip_arguments, at_sizes, clip_part, video_files
 
 from odevideo._atomic import atomic_write_text
-from odevideo.data import read_video
-from odevideo.data.clip_files import VIDEO_EXTENSIONS
-from odevideo.data.transforms import center_crop_square, resize
-from odevideo.data.video_windows import time_split_range
 from odevideo.evaluation.interpolation import score_windows
 from odevideo.interpolation import ClassicalInterpolator
 from odevideo.methods.frame_interp import ODEFlowInterpolator
@@ -36,35 +33,21 @@ STARTS = {"dis": ("dis_flow", None), "dis_own_res": ("dis_flow", 0),
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--clips", default="../shared/data/video", help="a folder of video files or one file")
-    p.add_argument("--split", type=float, nargs=3, default=[0.7, 0.1, 0.2], help="train/val/test fractions")
-    p.add_argument("--part", choices=["train", "val", "test"], default="train")
-    p.add_argument("--max-frames", type=int, default=None, help="score at most this many frames of the part")
-    p.add_argument("--sizes", nargs="+", default=["64"])
-    p.add_argument("--gaps", type=int, nargs="+", default=[2, 4])
+    add_clip_arguments(p, part="train", sizes=["64"])
     p.add_argument("--sampling", choices=["bilinear", "bicubic"], default="bicubic")
-    p.add_argument("--out", default=None, help="JSON to write")
-    p.add_argument("--threads", type=int, default=None)
     args = p.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
-    root = Path(args.clips)
-    files = [root] if root.is_file() else sorted(f for f in root.iterdir() if f.suffix.lower() in VIDEO_EXTENSIONS)
     methods = {name: ODEFlowInterpolator(3, start=start, dis_finest_scale=scale, sampling=args.sampling).eval()
                for name, (start, scale) in STARTS.items()}
     methods["linear_blend"] = ClassicalInterpolator("linear_blend")
     result = {"protocol": __doc__.split("\n\n")[1].replace("\n", " "), "command": " ".join(sys.argv),
               "starts": {k: {"start": s, "dis_finest_scale": f} for k, (s, f) in STARTS.items()},
               "sampling": args.sampling, "split": args.split, "part": args.part, "clips": {}}
-    for f in files:
-        frames, _ = read_video(f, channels=3)
-        lo, hi = time_split_range(frames.shape[0], args.split, args.part)
-        if args.max_frames:
-            hi = min(hi, lo + args.max_frames)
-        part = frames[lo:hi]
+    for f in video_files(args.clips):
+        _, (lo, hi), part = clip_part(f, args)
         cells = result["clips"].setdefault(f.name, {f"{args.part}_frames": [lo, hi], "cells": {}})["cells"]
-        for size in args.sizes:
-            clip = part if size == "full" else resize(center_crop_square(part), int(size))
+        for size, clip in at_sizes(part, args.sizes):
             for gap in args.gaps:
                 scores, seconds = score_windows(clip, gap, methods)
                 means = {m: {k: sum(v) / len(v) for k, v in d.items()} for m, d in scores.items()}
