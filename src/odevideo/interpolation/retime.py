@@ -331,10 +331,11 @@ def _run(av: Any, interpolator: Any, probe: VideoProbe, plan: RetimePlan, tmp: P
             st["copied_frames"] += 1
         if j < plan.count:
             raise VideoFileError(f"{probe.path}: no frame could be decoded; the file is corrupt")
+        size = f"{writer.video.width}x{writer.video.height}"  # before finish() closes the output container
         writer.finish()
         bar.close()
         st.update(video_codec=writer.encoder, video_encoding=writer.description, pix_fmt=writer.pix_fmt,
-                  size=f"{writer.video.width}x{writer.video.height}", input_size=f"{w}x{h}",
+                  size=size, input_size=f"{w}x{h}",
                   audio=("copied (" + in_audio.codec_context.codec.canonical_name + ")") if writer.audio is not None
                   else ("none" if not container.streams.audio else "dropped"))
         return st

@@ -148,6 +148,9 @@ def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) 
                 if decoded:
                     rotation = 90 * quarter_turns(decoded[0].rotation)
         audio = container.streams.audio[0].codec_context.codec.canonical_name if container.streams.audio else None
+        # read before closing: PyAV refuses a closed container's stream attributes
+        sar = _valid_rate(stream.sample_aspect_ratio or ctx.sample_aspect_ratio)  # anamorphic video: non-square pixels
+        codec, average_rate = ctx.name, _valid_rate(stream.average_rate)
     except av_errors(av) as e:
         raise VideoFileError(f"{path}: cannot read the video's packets ({_short(e)}); the file is corrupt") from None
     finally:
@@ -157,12 +160,11 @@ def probe_video(path: str | os.PathLike[str], limits: ReadLimits | None = None) 
     ticks.sort()  # presentation order (a repeated timestamp's second frame is skipped when decoding)
     times = tuple((t - ticks[0]) * tb for t in ticks)
     rotation = rotation or 0
-    sar = _valid_rate(stream.sample_aspect_ratio or ctx.sample_aspect_ratio)  # anamorphic video: non-square pixels
     if rotation in (90, 270):
         width, height = height, width
         sar = None if sar is None else 1 / sar
-    return VideoProbe(path, width, height, ctx.name, fps, _valid_rate(stream.average_rate), tb, ticks[0] * tb,
-                      times, audio, rotation, None if sar == 1 else sar)
+    return VideoProbe(path, width, height, codec, fps, average_rate, tb, ticks[0] * tb, times, audio, rotation,
+                      None if sar == 1 else sar)
 
 
 def _short(e: BaseException, limit: int = 200) -> str:
