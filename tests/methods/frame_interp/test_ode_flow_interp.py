@@ -211,6 +211,9 @@ def test_bad_inputs():
         model.interpolate_pairs(torch.rand(1, 1, 16, 16), torch.rand(1, 1, 16, 16), torch.tensor([0.5]))
     with pytest.raises(InputError):
         ODEFlowInterpolator(3, start="optical")
+    for bad in (-1, 5, 0.5):
+        with pytest.raises(InputError, match="dis_finest_scale"):
+            ODEFlowInterpolator(3, dis_finest_scale=bad)
 
 
 def _cfg(**over):
