@@ -4,6 +4,7 @@ SDE), their discriminators, the adversarial step (simultaneous or alternating) a
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import ClassVar
 
 import torch
@@ -33,34 +34,24 @@ def gan_frame_dt(model_cfg) -> float:
     return float(dt)
 
 
-def _vector_temporal_generator(g, gan: str, num_frames: int) -> nn.Module:
-    """TGAN's / MoCoGAN's temporal generator on code vectors."""
-    from odevideo.methods.video_gan.temporal_common import (
-        MOCOGAN_FCN_WIDTHS,
-        PAPER_EQUAL_PARAMS_HIDDEN,
-        PAPER_FRAME_DT,
-        TGAN_FCN_WIDTHS,
-    )
-    from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator, TGANTemporalGenerator
+def _vector_temporal_generator(g, original: Callable[[], nn.Module], fcn_widths: tuple[int, ...],
+                               equal_params_hidden: int) -> nn.Module:
+    """A GAN's temporal generator on code vectors: its ``original`` one, or an ODE / SDE with the GAN's FCN widths
+    (and, for ``f_type=equal_params``, the hidden width that matches the original's parameter count)."""
+    from odevideo.methods.video_gan.temporal_common import PAPER_FRAME_DT
     from odevideo.methods.video_gan.temporal_ode import ODETemporalGenerator
     from odevideo.methods.video_gan.temporal_sde import SDETemporalGenerator
     from odevideo.solvers import SDESolverConfig
 
     if g.temporal == "original":
-        if gan == "tgan":
-            if num_frames != 16:
-                raise ConfigError(f"TGAN's temporal generator makes exactly 16 frames; set data.num_frames=16 "
-                                  f"(got {num_frames})")
-            return TGANTemporalGenerator(g.latent_dim, g.latent_dim)
-        return MoCoGANMotionGenerator(g.latent_dim, video_length=num_frames)
-    fcn = (TGAN_FCN_WIDTHS if gan == "tgan" else MOCOGAN_FCN_WIDTHS) if g.fcn else None
-    kw = dict(fcn=fcn, time_dependent=g.time_dependent, frame_dt=gan_frame_dt(g))
+        return original()
+    kw = dict(fcn=fcn_widths if g.fcn else None, time_dependent=g.time_dependent, frame_dt=gan_frame_dt(g))
     if g.temporal == "sde":
         if g.f_type == "equal_params":
             raise ConfigError("model.temporal=sde supports model.f_type single or two_layer")
         dt = 0.025 * kw["frame_dt"] / PAPER_FRAME_DT  # the paper's Euler-Maruyama step, scaled with the frame length
         return SDETemporalGenerator(g.latent_dim, f_type=g.f_type, solver=SDESolverConfig("euler", dt=dt), **kw)
-    hidden = PAPER_EQUAL_PARAMS_HIDDEN[gan] if g.f_type == "equal_params" and g.latent_dim in (16, 100) else None
+    hidden = equal_params_hidden if g.f_type == "equal_params" and g.latent_dim in (16, 100) else None
     return ODETemporalGenerator(g.latent_dim, order=g.order, f_type=g.f_type, construction=g.construction,
                                 hidden_dim=hidden, **kw)
 
@@ -236,10 +227,18 @@ class TGANMethod(_TGANOrMoCoGAN):
     name, model_config = "tgan", TGANConfig
 
     def build_model(self, g, spec):
+        from odevideo.methods.video_gan.temporal_common import PAPER_EQUAL_PARAMS_HIDDEN, TGAN_FCN_WIDTHS
+        from odevideo.methods.video_gan.temporal_discrete import TGANTemporalGenerator
         from odevideo.methods.video_gan.tgan import TGANImageGenerator, TGANVideoGenerator
 
+        def original() -> nn.Module:
+            if spec.num_frames != 16:
+                raise ConfigError(f"TGAN's temporal generator makes exactly 16 frames; set data.num_frames=16 "
+                                  f"(got {spec.num_frames})")
+            return TGANTemporalGenerator(g.latent_dim, g.latent_dim)
+
         _check_transform(g, spec.image_size)
-        temporal = _vector_temporal_generator(g, "tgan", spec.num_frames)
+        temporal = _vector_temporal_generator(g, original, TGAN_FCN_WIDTHS, PAPER_EQUAL_PARAMS_HIDDEN[self.name])
         image = TGANImageGenerator(g.latent_dim, g.latent_dim, spec.channels, g.sprite_size or spec.image_size,
                                    conv_ch=g.gen_channels, init=g.image_init)
         return TGANVideoGenerator(temporal, image, n_frames=spec.num_frames, frame_transform=g.frame_transform,
@@ -261,9 +260,14 @@ class MoCoGANMethod(_TGANOrMoCoGAN):
 
     def build_model(self, g, spec):
         from odevideo.methods.video_gan.mocogan import MoCoGANGenerator
+        from odevideo.methods.video_gan.temporal_common import MOCOGAN_FCN_WIDTHS, PAPER_EQUAL_PARAMS_HIDDEN
+        from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator
 
         _check_transform(g, spec.image_size)
-        temporal = _vector_temporal_generator(g, "mocogan", spec.num_frames)
+        def original() -> nn.Module:
+            return MoCoGANMotionGenerator(g.latent_dim, video_length=spec.num_frames)
+
+        temporal = _vector_temporal_generator(g, original, MOCOGAN_FCN_WIDTHS, PAPER_EQUAL_PARAMS_HIDDEN[self.name])
         return MoCoGANGenerator(temporal, g.content_dim, g.latent_dim, spec.channels, spec.image_size,
                                 ngf=g.gen_channels, video_length=spec.num_frames, motion_norm=g.motion_norm,
                                 frame_transform=g.frame_transform, max_shift=g.frame_max_shift,
