@@ -460,3 +460,21 @@ def test_tgan_image_init_chooses_tgans_uniform_or_pytorchs_init(tmp_path):
     assert torch_init.fc_content.weight.abs().max() > 0.01  # PyTorch's Kaiming-uniform bound is 1/sqrt(100)
     with pytest.raises(ConfigError, match="model.image_init"):
         _cfg(tmp_path, "tgan_ode_mmnist32", "model.image_init=normal")
+
+
+def test_each_gan_builds_its_own_original_temporal_generator(tmp_path):
+    """TGAN's original temporal generator makes exactly 16 frames (a clear error otherwise); MoCoGAN's GRU any
+    number. The ODE in their place takes each GAN's own FCN widths."""
+    from odevideo.methods.video_gan.temporal_common import MOCOGAN_FCN_WIDTHS, TGAN_FCN_WIDTHS
+    from odevideo.methods.video_gan.temporal_discrete import MoCoGANMotionGenerator, TGANTemporalGenerator
+
+    assert isinstance(_build(_cfg(tmp_path, "tgan_mmnist32")).temporal, TGANTemporalGenerator)
+    with pytest.raises(ConfigError, match="exactly 16 frames"):
+        _build(_cfg(tmp_path, "tgan_mmnist32", "data.num_frames=8"))
+    mocogan = _build(_cfg(tmp_path, "mocogan_mmnist32", "data.num_frames=8"))
+    assert isinstance(mocogan.motion, MoCoGANMotionGenerator)
+    widths = {}
+    for preset, part in (("tgan_ode_mmnist32", "temporal"), ("mocogan_ode_mmnist32", "motion")):
+        fcn = getattr(_build(_cfg(tmp_path, preset, "model.fcn=true")), part).fcn
+        widths[preset] = tuple(m.out_features for m in fcn if isinstance(m, torch.nn.Linear))[:-1]
+    assert widths == {"tgan_ode_mmnist32": TGAN_FCN_WIDTHS, "mocogan_ode_mmnist32": MOCOGAN_FCN_WIDTHS}
