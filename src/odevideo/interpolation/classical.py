@@ -96,6 +96,13 @@ def _gray_u8(frames: Tensor) -> np.ndarray:
     return (x * 255.0).round().to(torch.uint8).numpy()
 
 
+def check_finest_scale(finest_scale: int | None, name: str = "DIS finest_scale") -> None:
+    """A DIS pyramid level: ``None`` (the preset's) or a whole number from 0 to 4."""
+    if finest_scale is not None and (isinstance(finest_scale, bool) or not isinstance(finest_scale, int)
+                                     or not 0 <= finest_scale <= 4):
+        raise InputError(f"{name} must be a whole number from 0 to 4 (or None), got {finest_scale!r}")
+
+
 def dis_flow(frame0: Tensor, frame1: Tensor, preset: str = "medium",
              finest_scale: int | None = None) -> tuple[Tensor, Tensor]:
     """OpenCV's DIS optical flow (Kroeger et al. 2016) on the frames' luma, both ways.
@@ -116,9 +123,7 @@ def dis_flow(frame0: Tensor, frame1: Tensor, preset: str = "medium",
     h, w = frame0.shape[-2:]
     if min(h, w) < 8:
         raise InputError(f"DIS optical flow needs frames of at least 8x8 pixels, got {h}x{w}")
-    if finest_scale is not None and (isinstance(finest_scale, bool) or not isinstance(finest_scale, int)
-                                     or not 0 <= finest_scale <= 4):
-        raise InputError(f"DIS finest_scale must be a whole number from 0 to 4 (or None), got {finest_scale!r}")
+    check_finest_scale(finest_scale)
     dis = cv2.DISOpticalFlow_create(presets[preset])
     if finest_scale is not None:
         dis.setFinestScale(finest_scale)

@@ -42,7 +42,7 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from odevideo.errors import InputError
-from odevideo.interpolation.classical import dis_flow, flow_confidence
+from odevideo.interpolation.classical import check_finest_scale, dis_flow, flow_confidence
 from odevideo.methods.prediction import VideoPrediction, check_inputs
 from odevideo.nn.warping import WARP_SAMPLINGS, warp
 from odevideo.solvers import NFECounter, SolverConfig, odeint
@@ -115,9 +115,7 @@ class ODEFlowInterpolator(nn.Module):
                              f"{channels}, {work_scale}")
         self.work_scale = float(work_scale)
         self.in_channels, self.start, self.dis_preset = in_channels, start, dis_preset
-        if dis_finest_scale is not None and (isinstance(dis_finest_scale, bool) or not isinstance(dis_finest_scale, int)
-                                             or not 0 <= dis_finest_scale <= 4):
-            raise InputError(f"dis_finest_scale must be a whole number from 0 to 4 (or None), got {dis_finest_scale!r}")
+        check_finest_scale(dis_finest_scale, "dis_finest_scale")
         self.dis_finest_scale = dis_finest_scale
         self.work_size = int(work_size)
         self.solver = solver or SolverConfig(method="rk4", step_size=0.25)
